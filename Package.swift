@@ -1,0 +1,40 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Tansiq",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "tansiq", targets: ["tansiq"]),
+        .library(name: "TansiqModel", targets: ["TansiqModel"]),
+        .library(name: "TansiqManifest", targets: ["TansiqManifest"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // Pure values: quantities, resources, kinds and their status. Foundation only.
+        .target(name: "TansiqModel"),
+        // YAML → model, with FILE:LINE:COLUMN diagnostics.
+        .target(
+            name: "TansiqManifest",
+            dependencies: ["TansiqModel", .product(name: "Yams", package: "Yams")]
+        ),
+        // The CLI: @main and wiring; one file per verb.
+        .executableTarget(
+            name: "tansiq",
+            dependencies: [
+                "TansiqModel", "TansiqManifest",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "TansiqModelTests", dependencies: ["TansiqModel"]),
+        .testTarget(
+            name: "TansiqManifestTests",
+            dependencies: ["TansiqManifest", "TansiqModel"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,223 @@
+/// The process an instance runs.
+public struct RunSpec: Sendable, Hashable, Codable {
+    /// argv; the first element is the program.
+    public var command: [String]
+    /// Environment variables added to the agent's defaults.
+    public var env: [String: String]
+    /// Working directory; nil: the instance's own directory.
+    public var workingDirectory: String?
+
+    /// Creates a run spec.
+    public init(command: [String], env: [String: String] = [:], workingDirectory: String? = nil) {
+        self.command = command
+        self.env = env
+        self.workingDirectory = workingDirectory
+    }
+}
+
+/// A named port. Port 0 asks the agent to assign one (given as `PORT_<NAME>`); a fixed port
+/// is a scheduling constraint: one instance using it per node.
+public struct PortSpec: Sendable, Hashable, Codable {
+    /// A DNS label, unique within the application.
+    public var name: String
+    /// 0 (assigned) or 1–65535 (fixed).
+    public var port: Int
+
+    /// Creates a port.
+    public init(name: String, port: Int = 0) {
+        self.name = name
+        self.port = port
+    }
+
+    /// The environment variable that carries the port: `PORT_` + name upper-cased, `-` → `_`.
+    public var environmentName: String { "PORT_" + name.uppercased().replacingDashes() }
+}
+
+extension String {
+    func replacingDashes() -> String { String(map { $0 == "-" ? "_" : $0 }) }
+}
+
+/// How the agent decides an instance is ready.
+public struct HealthCheck: Sendable, Hashable, Codable {
+    /// What is probed.
+    public enum Probe: Sendable, Hashable {
+        /// An HTTP GET of `path` on the named port; 2xx and 3xx are healthy.
+        case http(path: String, port: String)
+        /// A TCP connect to the named port.
+        case tcp(port: String)
+        /// A command run in the instance's environment; exit 0 is healthy.
+        case exec(command: [String])
+    }
+
+    /// The probe.
+    public var probe: Probe
+    /// Time between probes; default 10s.
+    public var interval: Span
+    /// Time a probe may take; default 1s.
+    public var timeout: Span
+    /// Consecutive failures before Unhealthy; default 3.
+    public var failureThreshold: Int
+
+    /// Creates a check with the manifest defaults.
+    public init(
+        probe: Probe, interval: Span = .seconds(10), timeout: Span = .seconds(1), failureThreshold: Int = 3
+    ) {
+        self.probe = probe
+        self.interval = interval
+        self.timeout = timeout
+        self.failureThreshold = failureThreshold
+    }
+
+    enum CodingKeys: String, CodingKey { case http, tcp, exec, interval, timeout, failureThreshold }
+    struct HTTPProbe: Codable { var path: String; var port: String }
+    struct TCPProbe: Codable { var port: String }
+    struct ExecProbe: Codable { var command: [String] }
+
+    /// Decodes the manifest shape: exactly one of `http`, `tcp`, `exec`.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        if let http = try c.decodeIfPresent(HTTPProbe.self, forKey: .http) {
+            probe = .http(path: http.path, port: http.port)
+        } else if let tcp = try c.decodeIfPresent(TCPProbe.self, forKey: .tcp) {
+            probe = .tcp(port: tcp.port)
+        } else if let exec = try c.decodeIfPresent(ExecProbe.self, forKey: .exec) {
+            probe = .exec(command: exec.command)
+        } else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .http, in: c, debugDescription: "one of http, tcp or exec is required")
+        }
+        interval = try c.decodeIfPresent(Span.self, forKey: .interval) ?? .seconds(10)
+        timeout = try c.decodeIfPresent(Span.self, forKey: .timeout) ?? .seconds(1)
+        failureThreshold = try c.decodeIfPresent(Int.self, forKey: .failureThreshold) ?? 3
+    }
+
+    /// Encodes the manifest shape.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        switch probe {
+        case .http(let path, let port): try c.encode(HTTPProbe(path: path, port: port), forKey: .http)
+        case .tcp(let port): try c.encode(TCPProbe(port: port), forKey: .tcp)
+        case .exec(let command): try c.encode(ExecProbe(command: command), forKey: .exec)
+        }
+        try c.encode(interval, forKey: .interval)
+        try c.encode(timeout, forKey: .timeout)
+        try c.encode(failureThreshold, forKey: .failureThreshold)
+    }
+}
+
+/// Where an application's instances may be placed.
+public struct Placement: Sendable, Hashable, Codable {
+    /// Allowed datacentres (the node label `datacentre`); empty: any.
+    public var datacentres: [String]
+    /// Node labels that must match exactly.
+    public var nodeSelector: [String: String]
+    /// Taints these instances tolerate.
+    public var tolerations: [Toleration]
+    /// A topology key (`zone`, `datacentre`, `rack` or any node label) to spread over with skew ≤ 1.
+    public var spread: String?
+    /// At most this many of the application's instances on one node.
+    public var maxPerNode: Int?
+
+    /// Creates a placement; every constraint defaults to none.
+    public init(
+        datacentres: [String] = [], nodeSelector: [String: String] = [:], tolerations: [Toleration] = [],
+        spread: String? = nil, maxPerNode: Int? = nil
+    ) {
+        self.datacentres = datacentres
+        self.nodeSelector = nodeSelector
+        self.tolerations = tolerations
+        self.spread = spread
+        self.maxPerNode = maxPerNode
+    }
+}
+
+/// What a taint does to instances that do not tolerate it.
+public enum TaintEffect: String, CaseIterable, Sendable, Codable {
+    /// New instances are not placed on the node.
+    case noSchedule = "NoSchedule"
+    /// New instances are not placed, and running ones are moved off.
+    case noExecute = "NoExecute"
+}
+
+/// An operator's mark on a node that keeps instances away unless they tolerate it.
+public struct Taint: Sendable, Hashable, Codable {
+    /// Label-style key.
+    public var key: String
+    /// Value; may be empty.
+    public var value: String
+    /// Effect.
+    public var effect: TaintEffect
+
+    /// Creates a taint.
+    public init(key: String, value: String = "", effect: TaintEffect) {
+        self.key = key
+        self.value = value
+        self.effect = effect
+    }
+}
+
+/// A permission to be placed on nodes with a matching taint.
+public struct Toleration: Sendable, Hashable, Codable {
+    /// The taint's key.
+    public var key: String
+    /// The taint's value; nil tolerates any value.
+    public var value: String?
+    /// The taint's effect; nil tolerates both.
+    public var effect: TaintEffect?
+
+    /// Creates a toleration.
+    public init(key: String, value: String? = nil, effect: TaintEffect? = nil) {
+        self.key = key
+        self.value = value
+        self.effect = effect
+    }
+
+    /// True when this toleration covers the taint.
+    public func tolerates(_ taint: Taint) -> Bool {
+        key == taint.key && (value == nil || value == taint.value) && (effect == nil || effect == taint.effect)
+    }
+}
+
+/// Rolling-update bounds, as counts of instances.
+public struct UpdateStrategy: Sendable, Hashable, Codable {
+    /// Extra instances allowed above `replicas` during a rollout; default 1.
+    public var maxSurge: Int
+    /// Ready instances that may be missing during a rollout; default 0.
+    public var maxUnavailable: Int
+    /// A rollout without progress for this long fails; default 10m.
+    public var progressDeadline: Span
+
+    /// Creates bounds with the manifest defaults.
+    public init(maxSurge: Int = 1, maxUnavailable: Int = 0, progressDeadline: Span = .minutes(10)) {
+        self.maxSurge = maxSurge
+        self.maxUnavailable = maxUnavailable
+        self.progressDeadline = progressDeadline
+    }
+}
+
+/// When the agent restarts an instance whose process ended.
+public enum RestartMode: String, CaseIterable, Sendable, Codable {
+    /// Whatever the exit code.
+    case always
+    /// Only on a non-zero exit or a kill.
+    case onFailure = "on-failure"
+    /// Never.
+    case never
+}
+
+/// Restart policy with exponential backoff.
+public struct RestartPolicy: Sendable, Hashable, Codable {
+    /// Default `always`.
+    public var policy: RestartMode
+    /// First delay; default 1s, doubled per consecutive failure.
+    public var backoff: Span
+    /// Cap of the delay; default 5m.
+    public var maxBackoff: Span
+
+    /// Creates a policy with the manifest defaults.
+    public init(policy: RestartMode = .always, backoff: Span = .seconds(1), maxBackoff: Span = .minutes(5)) {
+        self.policy = policy
+        self.backoff = backoff
+        self.maxBackoff = maxBackoff
+    }
+}

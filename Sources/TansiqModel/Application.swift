@@ -1,0 +1,97 @@
+/// A hosted application of one ministry: what to run, how many, with what resources and where.
+public struct Application: Sendable, Hashable, Codable {
+    /// `metadata.ministry` names the owner.
+    public var metadata: ObjectMeta
+    /// What the ministry declared.
+    public var spec: ApplicationSpec
+    /// What the controller reports; nil in a manifest.
+    public var status: ApplicationStatus?
+
+    /// Creates an application.
+    public init(metadata: ObjectMeta, spec: ApplicationSpec, status: ApplicationStatus? = nil) {
+        self.metadata = metadata
+        self.spec = spec
+        self.status = status
+    }
+
+    /// `ministry/name`, the application's key in the cluster.
+    public var key: String { "\(metadata.ministry ?? "")/\(metadata.name)" }
+}
+
+/// The declared shape of an application; defaults are those of the manifest language.
+public struct ApplicationSpec: Sendable, Hashable, Codable {
+    /// Desired instance count; default 1.
+    public var replicas: Int
+    /// Default `standard`.
+    public var priority: Priority
+    /// Per-instance request.
+    public var resources: ResourceRequest
+    /// The process to run.
+    public var run: RunSpec
+    /// Named ports; port 0 is assigned by the agent.
+    public var ports: [PortSpec]
+    /// Readiness check; nil: ready once Running.
+    public var health: HealthCheck?
+    /// Where instances may go.
+    public var placement: Placement
+    /// Rolling-update bounds.
+    public var update: UpdateStrategy
+    /// What the agent does when the process ends.
+    public var restart: RestartPolicy
+    /// When set, the agent stops these instances after losing the controller this long.
+    public var stopAfterDisconnect: Span?
+
+    /// Creates a spec with the manifest defaults.
+    public init(
+        replicas: Int = 1, priority: Priority = .standard, resources: ResourceRequest, run: RunSpec,
+        ports: [PortSpec] = [], health: HealthCheck? = nil, placement: Placement = Placement(),
+        update: UpdateStrategy = UpdateStrategy(), restart: RestartPolicy = RestartPolicy(),
+        stopAfterDisconnect: Span? = nil
+    ) {
+        self.replicas = replicas
+        self.priority = priority
+        self.resources = resources
+        self.run = run
+        self.ports = ports
+        self.health = health
+        self.placement = placement
+        self.update = update
+        self.restart = restart
+        self.stopAfterDisconnect = stopAfterDisconnect
+    }
+
+    /// replicas × per-instance request: what admission counts against the quota.
+    public var totalRequest: Resources { resources.vector.times(Int64(replicas)) }
+}
+
+/// What the controller reports for an application.
+public struct ApplicationStatus: Sendable, Hashable, Codable {
+    /// `spec.replicas`.
+    public var desired: Int
+    /// Instances that are ready (Healthy, or Running without a health check).
+    public var ready: Int
+    /// Instances of the target generation.
+    public var updated: Int
+    /// Ready instances of any generation that count towards availability.
+    public var available: Int
+    /// The generation most instances run.
+    public var currentGeneration: Int64
+    /// The generation being rolled out (the spec's).
+    public var targetGeneration: Int64
+    /// `complete`, `progressing`, or `failed: REASON`.
+    public var rollout: String
+
+    /// Creates a status.
+    public init(
+        desired: Int, ready: Int, updated: Int, available: Int, currentGeneration: Int64, targetGeneration: Int64,
+        rollout: String
+    ) {
+        self.desired = desired
+        self.ready = ready
+        self.updated = updated
+        self.available = available
+        self.currentGeneration = currentGeneration
+        self.targetGeneration = targetGeneration
+        self.rollout = rollout
+    }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+/// An instance's phase, from the controller's view (Pending, Assigned, Lost, Preempted, Stopped)
+/// and the agent's (the rest).
+public enum InstancePhase: String, CaseIterable, Sendable, Codable {
+    case pending = "Pending"
+    case assigned = "Assigned"
+    case starting = "Starting"
+    case running = "Running"
+    case healthy = "Healthy"
+    case unhealthy = "Unhealthy"
+    case exited = "Exited"
+    case oomKilled = "OOMKilled"
+    case failed = "Failed"
+    case lost = "Lost"
+    case preempted = "Preempted"
+    case stopped = "Stopped"
+
+    /// True for phases after which the instance holds no resources and never runs again.
+    public var isTerminal: Bool {
+        switch self {
+        case .lost, .preempted, .stopped: true
+        default: false
+        }
+    }
+}
+
+/// One replica of one generation of an application. Ids are never reused.
+public struct Instance: Sendable, Hashable, Codable {
+    /// Unique, never reused.
+    public var id: String
+    /// Owning ministry.
+    public var ministry: String
+    /// Owning application.
+    public var application: String
+    /// The application generation it runs.
+    public var generation: Int64
+    /// Where it is placed; nil while Pending.
+    public var node: String?
+    /// Current phase.
+    public var phase: InstancePhase
+    /// Why it is in this phase (a pending reason, who preempted it, ...).
+    public var reason: String?
+    /// Within its ministry's effective quota (true) or borrowed from the cohort (false).
+    public var guaranteed: Bool
+    /// Its application's priority.
+    public var priority: Priority
+    /// Its request.
+    public var resources: ResourceRequest
+    /// Ports the agent assigned, by name.
+    public var ports: [String: Int]
+    /// Exit code of its last run, if it exited.
+    public var exitCode: Int?
+    /// How often the agent restarted it.
+    public var restarts: Int
+    /// The agent's last message.
+    public var message: String?
+    /// When it was created.
+    public var createdAt: Date?
+
+    /// Creates an instance.
+    public init(
+        id: String, ministry: String, application: String, generation: Int64 = 1, node: String? = nil,
+        phase: InstancePhase = .pending, reason: String? = nil, guaranteed: Bool = true,
+        priority: Priority = .standard, resources: ResourceRequest, ports: [String: Int] = [:],
+        exitCode: Int? = nil, restarts: Int = 0, message: String? = nil, createdAt: Date? = nil
+    ) {
+        self.id = id
+        self.ministry = ministry
+        self.application = application
+        self.generation = generation
+        self.node = node
+        self.phase = phase
+        self.reason = reason
+        self.guaranteed = guaranteed
+        self.priority = priority
+        self.resources = resources
+        self.ports = ports
+        self.exitCode = exitCode
+        self.restarts = restarts
+        self.message = message
+        self.createdAt = createdAt
+    }
+}
