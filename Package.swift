@@ -30,11 +30,9 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TansiqModelTests", dependencies: ["TansiqModel"]),
-        .testTarget(
-            name: "TansiqManifestTests",
-            dependencies: ["TansiqManifest", "TansiqModel"],
-            resources: [.copy("Fixtures")]
-        ),
+        .testTarget(name: "TansiqManifestTests", dependencies: ["TansiqManifest", "TansiqModel"]),
+        // Drives the built `tansiq` binary: exit codes, stdout and stderr, help texts.
+        .testTarget(name: "TansiqCLITests", dependencies: ["tansiq"]),
     ],
     swiftLanguageModes: [.v6]
 )

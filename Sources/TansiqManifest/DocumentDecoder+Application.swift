@@ -75,7 +75,8 @@ extension DocumentDecoder {
                 && entry.key.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
             if !validName {
                 r.sink.report(
-                    entry.keyNode, "\(entryPath): \"\(entry.key)\" is not a valid environment variable name "
+                    entry.keyNode,
+                    "\(entryPath): \"\(entry.key)\" is not a valid environment variable name "
                         + "([A-Za-z_][A-Za-z0-9_]*)")
                 ok = false
             }

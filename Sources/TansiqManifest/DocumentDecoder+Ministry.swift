@@ -9,7 +9,8 @@ extension DocumentDecoder {
             guard let code = r.string(node, f.path("code")) else { return nil }
             guard Names.isGovernmentCode(code) else {
                 r.sink.report(
-                    node, "\(f.path("code")): \"\(code)\" is not a government code; expected the form "
+                    node,
+                    "\(f.path("code")): \"\(code)\" is not a government code; expected the form "
                         + "^[A-Z]{2,8}(-[A-Z0-9]{2,12})+$, e.g. GOV-MOH")
                 return nil
             }

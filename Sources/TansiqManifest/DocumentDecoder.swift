@@ -48,7 +48,8 @@ struct DocumentDecoder {
     }
 
     private func decodeMetadata(_ node: YAMLNode, owned: Bool) -> ObjectMeta? {
-        let allowed = owned ? ["name", "ministry", "labels", "resourceVersion"] : ["name", "labels", "resourceVersion"]
+        let allowed =
+            owned ? ["name", "ministry", "labels", "resourceVersion"] : ["name", "labels", "resourceVersion"]
         guard let m = r.mapping(node, "metadata", allowed: allowed) else { return nil }
         let name = m.required("name").flatMap { r.dnsLabel($0, m.path("name")) }
         var ministry: String?
@@ -72,7 +73,8 @@ struct DocumentDecoder {
         let missing = dims.filter { !f.has($0) }
         if !missing.isEmpty {
             r.sink.report(
-                node, "\(path): must name all four resources (cpu, memory, storage, instances); missing "
+                node,
+                "\(path): must name all four resources (cpu, memory, storage, instances); missing "
                     + missing.joined(separator: ", "))
         }
         let limits = decodeLimitValues(f)

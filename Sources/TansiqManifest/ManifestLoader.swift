@@ -43,7 +43,8 @@ public enum ManifestLoader {
         }
         result.diagnostics += ManifestSetValidator.validate(result.objects, cluster: cluster)
         // File order, then position: a reader goes through each file once, top to bottom.
-        let order = Dictionary(result.files.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
+        let order = Dictionary(
+            result.files.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
         result.diagnostics = result.diagnostics.enumerated().sorted { a, b in
             let ka = (order[a.element.file] ?? Int.max, a.element.line, a.element.column, a.offset)
             let kb = (order[b.element.file] ?? Int.max, b.element.line, b.element.column, b.offset)

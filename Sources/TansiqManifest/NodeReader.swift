@@ -128,7 +128,9 @@ struct NodeReader {
             return nil
         }
         guard range.contains(value) else {
-            let bound = range.upperBound == Int.max ? "at least \(range.lowerBound)" : "between \(range.lowerBound) and \(range.upperBound)"
+            let bound =
+                range.upperBound == Int.max
+                ? "at least \(range.lowerBound)" : "between \(range.lowerBound) and \(range.upperBound)"
             sink.report(node, "\(path): \(value) is out of range; must be \(bound)")
             return nil
         }
@@ -156,7 +158,8 @@ struct NodeReader {
         guard let s = string(node, path) else { return nil }
         guard Names.isDNSLabel(s) else {
             sink.report(
-                node, "\(path): \"\(s)\" is not a valid name; use 1-63 lower-case letters, digits and '-', "
+                node,
+                "\(path): \"\(s)\" is not a valid name; use 1-63 lower-case letters, digits and '-', "
                     + "starting and ending with a letter or digit")
             return nil
         }
@@ -243,7 +246,8 @@ struct NodeReader {
             }
             guard Names.isLabelValue(value) else {
                 sink.report(
-                    entry.value, "\(entryPath): \"\(value)\" is not a valid label value; use up to 63 letters, "
+                    entry.value,
+                    "\(entryPath): \"\(value)\" is not a valid label value; use up to 63 letters, "
                         + "digits, '.', '_' and '-', starting and ending with a letter or digit")
                 ok = false
                 continue

@@ -32,7 +32,8 @@ public enum Quantity {
         case "": return try scale(number, by: 1000, text: text, unit: "millicore")
         case "m": return try scale(number, by: 1, text: text, unit: "millicore")
         default:
-            throw QuantityError("\"\(text)\" has unknown cpu suffix \"\(suffix)\" (allowed: none for cores, m for millicores)")
+            throw QuantityError(
+                "\"\(text)\" has unknown cpu suffix \"\(suffix)\" (allowed: none for cores, m for millicores)")
         }
     }
 
@@ -86,7 +87,9 @@ public enum Quantity {
     }
 
     /// `number × factor`, exactly, or an error naming the unit it cannot be expressed in.
-    private static func scale(_ number: Number, by factor: Int64, text: String, unit: String) throws(QuantityError)
+    private static func scale(
+        _ number: Number, by factor: Int64, text: String, unit: String
+    ) throws(QuantityError)
         -> Int64
     {
         let tooLarge = QuantityError("\"\(text)\" is too large")
@@ -111,7 +114,8 @@ public enum Quantity {
         guard fractionValue % reducedDenominator == 0 else {
             throw QuantityError("\"\(text)\" is finer than one \(unit)")
         }
-        let (part, partOverflow) = (fractionValue / reducedDenominator).multipliedReportingOverflow(by: factor / divisor)
+        let (part, partOverflow) = (fractionValue / reducedDenominator).multipliedReportingOverflow(
+            by: factor / divisor)
         let (sum, sumOverflow) = whole.addingReportingOverflow(part)
         if partOverflow || sumOverflow { throw tooLarge }
         return sum

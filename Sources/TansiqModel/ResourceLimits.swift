@@ -11,7 +11,8 @@ public struct ResourceLimits: Sendable, Hashable, Codable {
     public var instances: Int64?
 
     /// Creates a partial vector; unnamed dimensions are nil.
-    public init(cpuMillis: Int64? = nil, memoryBytes: Int64? = nil, storageBytes: Int64? = nil, instances: Int64? = nil) {
+    public init(cpuMillis: Int64? = nil, memoryBytes: Int64? = nil, storageBytes: Int64? = nil, instances: Int64? = nil)
+    {
         self.cpuMillis = cpuMillis
         self.memoryBytes = memoryBytes
         self.storageBytes = storageBytes

@@ -83,7 +83,9 @@ public struct Resources: Sendable, Hashable, Codable {
     }
 
     /// Component-wise maximum with zero: what is left when a difference went negative.
-    public var nonNegative: Resources { Resources(max(cpuMillis, 0), max(memoryBytes, 0), max(storageBytes, 0), max(instances, 0)) }
+    public var nonNegative: Resources {
+        Resources(max(cpuMillis, 0), max(memoryBytes, 0), max(storageBytes, 0), max(instances, 0))
+    }
 
     /// True when every component is at most the other's.
     public func fits(in capacity: Resources) -> Bool {

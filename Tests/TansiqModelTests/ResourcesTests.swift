@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+
+@testable import TansiqModel
+
+@Suite("Resource vectors")
+struct ResourcesTests {
+    let node = Resources(cpuMillis: 4000, memoryBytes: 8 << 30, storageBytes: 100 << 30, instances: 10)
+
+    @Test("adding and subtracting are component-wise")
+    func arithmetic() {
+        let a = Resources(cpuMillis: 500, memoryBytes: 1 << 30, storageBytes: 0, instances: 1)
+        let sum = a + a
+        #expect(sum == Resources(cpuMillis: 1000, memoryBytes: 2 << 30, storageBytes: 0, instances: 2))
+        #expect(sum - a == a)
+        #expect(a.times(3) == a + a + a)
+        #expect((a - sum).nonNegative == .zero)
+    }
+
+    @Test("a request fits only when every dimension fits")
+    func fits() {
+        #expect(Resources(cpuMillis: 4000, memoryBytes: 8 << 30, storageBytes: 0, instances: 10).fits(in: node))
+        #expect(!Resources(cpuMillis: 4001).fits(in: node))
+        #expect(!Resources(instances: 11).fits(in: node))
+        #expect(Resources(cpuMillis: 5000, instances: 11).exceeded(in: node) == [.cpu, .instances])
+    }
+
+    @Test("dominant share is the largest fraction in any dimension, ignoring empty ones")
+    func dominantShare() {
+        let use = Resources(cpuMillis: 1000, memoryBytes: 4 << 30, storageBytes: 0, instances: 1)
+        #expect(use.dominantShare(of: node) == 0.5)
+        #expect(use.dominantShare(of: Resources(cpuMillis: 2000)) == 0.5)
+        #expect(use.dominantShare(of: .zero) == 0)
+    }
+
+    @Test("partial limits fill unnamed dimensions")
+    func limits() {
+        let limits = ResourceLimits(cpuMillis: 500)
+        #expect(limits.filled(with: .zero) == Resources(cpuMillis: 500))
+        #expect(limits.filled(with: node).memoryBytes == node.memoryBytes)
+        #expect(ResourceLimits().isEmpty)
+    }
+
+    @Test("the wire form uses canonical quantity strings and round-trips")
+    func wire() throws {
+        let value = Resources(cpuMillis: 500, memoryBytes: 512 << 20, storageBytes: 1 << 30, instances: 3)
+        let json = String(decoding: try JSONEncoder.sorted.encode(value), as: UTF8.self)
+        #expect(json == #"{"cpu":"500m","instances":3,"memory":"512Mi","storage":"1Gi"}"#)
+        #expect(try JSONDecoder().decode(Resources.self, from: Data(json.utf8)) == value)
+        let bad = #"{"cpu":"-1","instances":3,"memory":"512Mi","storage":"1Gi"}"#
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode(Resources.self, from: Data(bad.utf8)) }
+        let partial = #"{"cpu":"2"}"#
+        #expect(
+            try JSONDecoder().decode(ResourceLimits.self, from: Data(partial.utf8)) == ResourceLimits(cpuMillis: 2000))
+    }
+
+    @Test("every kind round-trips through JSON")
+    func kindsRoundTrip() throws {
+        let app = Application(
+            metadata: ObjectMeta(name: "e-payment", ministry: "finance", labels: ["tier": "national"]),
+            spec: ApplicationSpec(
+                replicas: 3, priority: .critical, resources: ResourceRequest(cpuMillis: 250, memoryBytes: 256 << 20),
+                run: RunSpec(command: ["/bin/true"], env: ["A": "b"]), ports: [PortSpec(name: "http")],
+                health: HealthCheck(probe: .http(path: "/healthz", port: "http")),
+                placement: Placement(tolerations: [Toleration(key: "dedicated", effect: .noSchedule)], spread: "zone"),
+                stopAfterDisconnect: .minutes(1)))
+        #expect(try roundTrip(app) == app)
+        let ministry = Ministry(
+            metadata: ObjectMeta(name: "health"),
+            spec: MinistrySpec(
+                code: "GOV-MOH", displayName: LocalizedName(en: "Health", ar: "الصحة"),
+                quota: Resources(cpuMillis: 16000, memoryBytes: 64 << 30, storageBytes: 1 << 40, instances: 100),
+                cohort: "shared", borrowingLimit: ResourceLimits(cpuMillis: 8000)),
+            status: MinistryStatus(effectiveQuota: Resources(cpuMillis: 16000)))
+        #expect(try roundTrip(ministry) == ministry)
+        let request = CapacityRequest(
+            metadata: ObjectMeta(name: "health-2027", ministry: "health"),
+            spec: CapacityRequestSpec(
+                add: ResourceLimits(cpuMillis: 2000), reason: "season",
+                until: Date(timeIntervalSince1970: 1_800_000_000)),
+            status: CapacityRequestStatus(phase: .pending, requestedBy: "alice"))
+        #expect(try roundTrip(request) == request)
+        let node = Node(
+            name: "n1", agentLabels: ["zone": "a"], operatorLabels: ["zone": "b"],
+            taints: [Taint(key: "k", effect: .noExecute)],
+            capacity: node)
+        #expect(node.labels["zone"] == "b")
+        #expect(try roundTrip(node) == node)
+        let instance = Instance(
+            id: "i-1", ministry: "finance", application: "e-payment",
+            resources: ResourceRequest(cpuMillis: 1, memoryBytes: 1))
+        #expect(try roundTrip(instance) == instance)
+    }
+
+    private func roundTrip<T: Codable>(_ value: T) throws -> T {
+        try JSONDecoder().decode(T.self, from: try JSONEncoder().encode(value))
+    }
+}
+
+@Suite("Names")
+struct NamesTests {
+    @Test(
+        "DNS labels",
+        arguments: [
+            ("health", true), ("e-payment", true), ("a", true), ("-a", false), ("a-", false), ("A", false),
+            ("a_b", false), ("", false), (String(repeating: "a", count: 63), true),
+            (String(repeating: "a", count: 64), false),
+        ])
+    func dnsLabels(name: String, valid: Bool) {
+        #expect(Names.isDNSLabel(name) == valid)
+    }
+
+    @Test(
+        "government codes",
+        arguments: [
+            ("GOV-MOH", true), ("GOV-MOI-CR", true), ("SY-12", true), ("G-MOH", false), ("GOV", false),
+            ("gov-moh", false), ("GOV-M", false), ("GOVERNMEN-MOH", false), ("GOV-MOH-", false),
+        ])
+    func governmentCodes(code: String, valid: Bool) {
+        #expect(Names.isGovernmentCode(code) == valid)
+    }
+}
+
+extension JSONEncoder {
+    static var sorted: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+}
