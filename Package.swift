@@ -8,6 +8,8 @@ let package = Package(
         .executable(name: "tansiq", targets: ["tansiq"]),
         .library(name: "TansiqModel", targets: ["TansiqModel"]),
         .library(name: "TansiqManifest", targets: ["TansiqManifest"]),
+        .library(name: "TansiqScheduler", targets: ["TansiqScheduler"]),
+        .executable(name: "tansiq-bench", targets: ["tansiq-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -21,6 +23,16 @@ let package = Package(
             name: "TansiqManifest",
             dependencies: ["TansiqModel", .product(name: "Yams", package: "Yams")]
         ),
+        // Pure scheduling and quota engine: snapshot in, plan out. No I/O, clock or globals.
+        .target(name: "TansiqScheduler", dependencies: ["TansiqModel"], exclude: ["README.md"]),
+        // Benchmarks that need no server stack: `tansiq-bench schedule`.
+        .executableTarget(
+            name: "tansiq-bench",
+            dependencies: [
+                "TansiqModel", "TansiqScheduler",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
         // The CLI: @main and wiring; one file per verb.
         .executableTarget(
             name: "tansiq",
@@ -30,7 +42,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "TansiqModelTests", dependencies: ["TansiqModel"]),
-        .testTarget(name: "TansiqManifestTests", dependencies: ["TansiqManifest", "TansiqModel"]),
+        .testTarget(name: "TansiqSchedulerTests", dependencies: ["TansiqScheduler", "TansiqModel"]),
+        .testTarget(name: "TansiqManifestTests", dependencies: ["TansiqManifest", "TansiqModel"], exclude: ["Fixtures"]),
         // Drives the built `tansiq` binary: exit codes, stdout and stderr, help texts.
         .testTarget(name: "TansiqCLITests", dependencies: ["tansiq"]),
     ],

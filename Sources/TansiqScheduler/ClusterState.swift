@@ -1,0 +1,126 @@
+import TansiqModel
+
+/// The scheduler's working copy of the cluster: free capacity per node, what runs where, quota
+/// usage, and the node-class indexes, all updated incrementally as a plan is built.
+final class ClusterState {
+    var nodes: [SchedulerNode]
+    var nodeIndex: [String: Int] = [:]
+    var free: [Resources]
+    var placedCount: [Int32]
+    var usedPorts: [Set<Int>]
+    var ledger: QuotaLedger
+    /// Live placed instances by id.
+    var instances: [String: Record] = [:]
+    /// Ids of live instances per node, in placement order.
+    var onNode: [[String]]
+    /// Instances of an application per node.
+    var appOnNode: [String: [Int: Int]] = [:]
+    /// Instances of an application per topology domain: key "app\u{0}topologyKey" → domain → count.
+    var appInDomain: [String: [String: Int]] = [:]
+    /// Ids of live borrowed instances by ministry: where reclaim looks for victims.
+    var borrowedIDs: [String: Set<String>] = [:]
+    /// Largest allocatable cpu, for bucket sizes.
+    let maxAllocatableCPU: Int64
+    /// Node classes by static constraints (and spread domain).
+    var classes: [ClassKey: Int] = [:]
+    var classStore: [NodeClass] = []
+    /// For every node, the classes it belongs to and its position in each.
+    var memberships: [[(classIndex: Int, local: Int)]]
+    /// Sum of allocatable of usable nodes, for dominant shares.
+    let clusterTotal: Resources
+
+    struct Record {
+        var request: InstanceRequest
+        var node: Int
+        var guaranteed: Bool
+        /// Placed by the plan being built (not a preemption victim).
+        var planned: Bool
+    }
+
+    struct ClassKey: Hashable {
+        var constraints: StaticConstraints
+        var topologyKey: String?
+        var domain: String?
+    }
+
+    init(_ snapshot: Snapshot) {
+        nodes = snapshot.nodes
+        free = snapshot.nodes.map(\.allocatable)
+        placedCount = Array(repeating: 0, count: snapshot.nodes.count)
+        usedPorts = Array(repeating: [], count: snapshot.nodes.count)
+        onNode = Array(repeating: [], count: snapshot.nodes.count)
+        memberships = Array(repeating: [], count: snapshot.nodes.count)
+        ledger = QuotaLedger(snapshot.ministries)
+        maxAllocatableCPU = snapshot.nodes.map(\.allocatable.cpuMillis).max() ?? 1
+        clusterTotal = snapshot.nodes.filter { $0.ready && !$0.cordoned }.reduce(Resources.zero) { $0 + $1.allocatable }
+        for (i, node) in snapshot.nodes.enumerated() { nodeIndex[node.name] = i }
+        for placed in snapshot.placed {
+            guard let node = nodeIndex[placed.node] else { continue }
+            add(placed.request, node: node, guaranteed: placed.guaranteed, planned: false)
+        }
+    }
+
+    func isEmpty(_ node: Int) -> Bool { placedCount[node] == 0 }
+
+    static func domainKey(_ app: String, _ key: String) -> String { app + "\u{0}" + key }
+
+    /// Records an instance on a node and refreshes the indexes that hold the node.
+    func add(_ request: InstanceRequest, node: Int, guaranteed: Bool, planned: Bool) {
+        free[node] -= request.resources
+        placedCount[node] += 1
+        for port in request.constraints.fixedPorts { usedPorts[node].insert(port) }
+        instances[request.id] = Record(request: request, node: node, guaranteed: guaranteed, planned: planned)
+        onNode[node].append(request.id)
+        appOnNode[request.applicationKey, default: [:]][node, default: 0] += 1
+        if let key = request.constraints.spread, let domain = nodes[node].labels[key] {
+            appInDomain[Self.domainKey(request.applicationKey, key), default: [:]][domain, default: 0] += 1
+        }
+        ledger.add(request.ministry, request.resources, guaranteed: guaranteed)
+        if !guaranteed { borrowedIDs[request.ministry, default: []].insert(request.id) }
+        refile(node)
+    }
+
+    /// Forgets an instance and refreshes the indexes that hold its node.
+    func remove(_ id: String) {
+        guard let record = instances.removeValue(forKey: id) else { return }
+        let request = record.request
+        let node = record.node
+        free[node] += request.resources
+        placedCount[node] -= 1
+        for port in request.constraints.fixedPorts { usedPorts[node].remove(port) }
+        onNode[node].removeAll { $0 == id }
+        appOnNode[request.applicationKey]?[node]? -= 1
+        if let key = request.constraints.spread, let domain = nodes[node].labels[key] {
+            appInDomain[Self.domainKey(request.applicationKey, key)]?[domain]? -= 1
+        }
+        ledger.remove(request.ministry, request.resources, guaranteed: record.guaranteed)
+        if !record.guaranteed { borrowedIDs[request.ministry]?.remove(id) }
+        refile(node)
+    }
+
+    private func refile(_ node: Int) {
+        for membership in memberships[node] {
+            classStore[membership.classIndex].file(membership.local, node: node, state: self)
+        }
+    }
+
+    /// The index of the class for these constraints (and spread domain), built on first use.
+    func nodeClass(_ constraints: StaticConstraints, topologyKey: String? = nil, domain: String? = nil) -> Int {
+        let key = ClassKey(constraints: constraints, topologyKey: topologyKey, domain: domain)
+        if let index = classes[key] { return index }
+        let members = nodes.indices.filter { node in
+            StaticFilters.all.allSatisfy { $0.reject(node, constraints, self) == nil }
+                && (topologyKey == nil || nodes[node].labels[topologyKey!] == domain)
+        }
+        let index = classStore.count
+        classStore.append(NodeClass(members: members, state: self))
+        for (local, node) in members.enumerated() { memberships[node].append((index, local)) }
+        classes[key] = index
+        return index
+    }
+
+    /// The domains of a topology key among the nodes of a class, sorted.
+    func domains(of classIndex: Int, key: String) -> [String] {
+        Set(classStore[classIndex].members.compactMap { nodes[$0].labels[key] }).sorted()
+    }
+}

@@ -1,0 +1,9 @@
+/// A fixed port is taken by at most one instance per node.
+struct PortsFilter: DynamicFilter {
+    func reject(_ node: Int, _ request: InstanceRequest, _ state: ClusterState) -> String? {
+        for port in request.constraints.fixedPorts where state.usedPorts[node].contains(port) {
+            return "port \(port) in use"
+        }
+        return nil
+    }
+}
