@@ -43,7 +43,8 @@ let package = Package(
         ),
         .testTarget(name: "TansiqModelTests", dependencies: ["TansiqModel"]),
         .testTarget(name: "TansiqSchedulerTests", dependencies: ["TansiqScheduler", "TansiqModel"]),
-        .testTarget(name: "TansiqManifestTests", dependencies: ["TansiqManifest", "TansiqModel"], exclude: ["Fixtures"]),
+        .testTarget(
+            name: "TansiqManifestTests", dependencies: ["TansiqManifest", "TansiqModel"], exclude: ["Fixtures"]),
         // Drives the built `tansiq` binary: exit codes, stdout and stderr, help texts.
         .testTarget(name: "TansiqCLITests", dependencies: ["tansiq"]),
     ],

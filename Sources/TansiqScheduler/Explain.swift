@@ -20,9 +20,10 @@ enum Explain {
         return "0/\(state.nodes.count) nodes: " + (parts.isEmpty ? "no nodes" : parts.joined(separator: ", "))
     }
 
-    static func firstRejection(_ node: Int, _ request: InstanceRequest, _ constraints: StaticConstraints,
-        _ state: ClusterState) -> String?
-    {
+    static func firstRejection(
+        _ node: Int, _ request: InstanceRequest, _ constraints: StaticConstraints,
+        _ state: ClusterState
+    ) -> String? {
         for filter in StaticFilters.all {
             if let why = filter.reject(node, constraints, state) { return why }
         }

@@ -14,8 +14,8 @@ public struct Plan: Sendable, Equatable {
     public struct Preemption: Sendable, Equatable {
         /// The evicted instance.
         public var victim: String
-        /// The instance it makes room for.
-        public var preemptor: String
+        /// The instance it makes room for; nil when a quota shrank and borrowers gave capacity back.
+        public var preemptor: String?
         /// A sentence: who and why.
         public var reason: String
     }

@@ -63,6 +63,10 @@ public final class Scheduler {
     public func schedule(_ pending: [InstanceRequest]) -> Plan {
         plan = Plan()
         failed = [:]
+        // A snapshot can start over-lent (a lender's quota shrank): borrowers give back first.
+        for cohort in state.ledger.cohorts.keys.sorted() where state.ledger.overLent(cohort) {
+            Preemptor.reclaim(cohort: cohort, by: nil, state, &plan)
+        }
         for request in order(pending) { place(request) }
         return plan
     }
@@ -110,14 +114,15 @@ public final class Scheduler {
     // MARK: Placing one instance
 
     private func place(_ request: InstanceRequest) {
-        let key = FailureKey(application: request.applicationKey, resources: request.resources, priority: request.priority)
+        let key = FailureKey(
+            application: request.applicationKey, resources: request.resources, priority: request.priority)
         if let reason = failed[key] {
             plan.unplaced.append(Plan.Unplaced(instance: request.id, reason: reason))
             return
         }
         let decision = state.ledger.decide(request.ministry, request.resources, priority: request.priority)
         if case .refused(let why) = decision {
-            if preempt(request, &plan) { return }
+            if preempt(request) { return }
             fail(request, key, why)
             return
         }
@@ -125,7 +130,7 @@ public final class Scheduler {
             commit(request, node: node, guaranteed: decision == .guaranteed)
             return
         }
-        if preempt(request, &plan) { return }
+        if preempt(request) { return }
         fail(request, key, Explain.reason(request, state))
     }
 
@@ -136,9 +141,10 @@ public final class Scheduler {
 
     func commit(_ request: InstanceRequest, node: Int, guaranteed: Bool) {
         state.add(request, node: node, guaranteed: guaranteed, planned: true)
-        plan.assignments.append(Plan.Assignment(instance: request.id, node: state.nodes[node].name, guaranteed: guaranteed))
+        plan.assignments.append(
+            Plan.Assignment(instance: request.id, node: state.nodes[node].name, guaranteed: guaranteed))
         if guaranteed, let cohort = state.ledger.terms(of: request.ministry).cohort, state.ledger.overLent(cohort) {
-            Preemptor(state: state, request: request).reclaim(cohort: cohort, &plan)
+            Preemptor.reclaim(cohort: cohort, by: request, state, &plan)
         }
     }
 

@@ -74,10 +74,12 @@ struct Scenario: Codable {
     func requests(_ index: Int, sequenceStart: Int64) throws -> [InstanceRequest] {
         let w = workloads[index]
         guard let priority = Priority(rawValue: w.priority ?? "standard") else {
-            throw ValidationErrorText("workloads[\(index)].priority: \"\(w.priority!)\" is not one of critical, high, standard, batch")
+            throw ValidationErrorText(
+                "workloads[\(index)].priority: \"\(w.priority!)\" is not one of critical, high, standard, batch")
         }
         let resources = Resources(
-            cpuMillis: w.cpuMillis ?? 0, memoryBytes: w.memoryBytes ?? 0, storageBytes: w.storageBytes ?? 0, instances: 1)
+            cpuMillis: w.cpuMillis ?? 0, memoryBytes: w.memoryBytes ?? 0, storageBytes: w.storageBytes ?? 0,
+            instances: 1)
         let constraints = Constraints(nodeSelector: w.nodeSelector ?? [:], spread: w.spread)
         return (0..<(w.replicas ?? 1)).map { r in
             InstanceRequest(

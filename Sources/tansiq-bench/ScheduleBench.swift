@@ -29,7 +29,9 @@ struct ScheduleBench: ParsableCommand {
     var write: String?
 
     func validate() throws {
-        if (generate == nil) == (scenario == nil) { throw ValidationError("give exactly one of --generate or --scenario") }
+        if (generate == nil) == (scenario == nil) {
+            throw ValidationError("give exactly one of --generate or --scenario")
+        }
         if Scorer(rawValue: scorer) == nil { throw ValidationError("--scorer must be binpack or spread") }
     }
 
@@ -79,9 +81,15 @@ struct ScheduleBench: ParsableCommand {
             placementsPerSecond: Double(placed) / seconds, nodesUsed: used, lowerBound: lowerBound,
             packingRatio: lowerBound > 0 ? Double(used) / Double(lowerBound) : 0, peakRSSBytes: peakRSS())
         print("nodes: \(nodes.count), workloads: \(input.workloads.count), instances: \(sequence), scorer: \(scorer)")
-        print("placed \(placed), unschedulable \(unschedulable), preempted \(preempted) in \(String(format: "%.3f", seconds)) s")
-        print("\(Int(result.placementsPerSecond)) placements/s, \(String(format: "%.2f", seconds / Double(max(placed, 1)) * 1e6)) µs each")
-        print("nodes used \(used), lower bound \(lowerBound), packing ratio \(String(format: "%.3f", result.packingRatio))")
+        print(
+            "placed \(placed), unschedulable \(unschedulable), preempted \(preempted) in \(String(format: "%.3f", seconds)) s"
+        )
+        print(
+            "\(Int(result.placementsPerSecond)) placements/s, \(String(format: "%.2f", seconds / Double(max(placed, 1)) * 1e6)) µs each"
+        )
+        print(
+            "nodes used \(used), lower bound \(lowerBound), packing ratio \(String(format: "%.3f", result.packingRatio))"
+        )
         print("peak RSS \(result.peakRSSBytes / (1 << 20)) MiB")
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -96,7 +104,8 @@ struct ScheduleBench: ParsableCommand {
         var values: [String: UInt64] = [:]
         for part in generate!.split(separator: ",") {
             let kv = part.split(separator: "=", maxSplits: 1)
-            guard kv.count == 2, let value = UInt64(kv[1]), ["nodes", "instances", "seed"].contains(String(kv[0])) else {
+            guard kv.count == 2, let value = UInt64(kv[1]), ["nodes", "instances", "seed"].contains(String(kv[0]))
+            else {
                 throw ValidationError("--generate takes nodes=N,instances=M,seed=S; \"\(part)\" is not one of them")
             }
             values[String(kv[0])] = value

@@ -12,7 +12,9 @@ enum SpreadFilter {
     }
 
     /// Why a node is refused for spread: its domain already holds more than the least-filled one.
-    static func reject(_ node: Int, _ request: InstanceRequest, key: String, minimum: Int, _ state: ClusterState)
+    static func reject(
+        _ node: Int, _ request: InstanceRequest, key: String, minimum: Int, _ state: ClusterState
+    )
         -> String?
     {
         guard let domain = state.nodes[node].labels[key] else { return "no \(key) label" }

@@ -104,29 +104,37 @@ struct Preemptor {
 
     /// Evicts borrowers of the cohort, lowest priority and newest first, until its members lend
     /// at least what is borrowed: a lender that placed within its own quota gets capacity back.
-    func reclaim(cohort: String, _ plan: inout Plan) {
+    /// A borrower placed earlier in the same plan is displaced (left pending) rather than evicted.
+    static func reclaim(cohort: String, by preemptor: InstanceRequest?, _ state: ClusterState, _ plan: inout Plan) {
+        let cause =
+            preemptor.map { "\($0.ministry) placed \($0.id) within its own quota" }
+            ?? "its members' quotas shrank"
         while state.ledger.overLent(cohort) {
             let members = state.ledger.cohorts[cohort] ?? []
-            let candidates = members.filter { $0 != request.ministry }.flatMap { state.borrowedIDs[$0] ?? [] }
-                .compactMap { state.instances[$0] }.filter { !$0.planned }
-            guard let victim = candidates.min(by: Self.victimOrder) else { return }
+            let candidates = members.flatMap { state.borrowedIDs[$0] ?? [] }
+                .compactMap { state.instances[$0] }
+            guard let victim = candidates.min(by: victimOrder) else { return }
             state.remove(victim.request.id)
-            plan.preemptions.append(
-                Plan.Preemption(
-                    victim: victim.request.id, preemptor: request.id,
-                    reason: "reclaimed by \(request.ministry): it placed \(request.id) within its own quota and "
-                        + "cohort \(cohort) lends less than its members borrow"))
+            let reason = "reclaimed: \(cause) and cohort \(cohort) lends less than its members borrow"
+            if victim.planned {
+                plan.assignments.removeAll { $0.instance == victim.request.id }
+                plan.unplaced.append(Plan.Unplaced(instance: victim.request.id, reason: reason))
+            } else {
+                plan.preemptions.append(
+                    Plan.Preemption(victim: victim.request.id, preemptor: preemptor?.id, reason: reason))
+            }
         }
     }
 }
 
 extension Scheduler {
     /// Tries preemption for a request; on success evicts, places and records both.
-    func preempt(_ request: InstanceRequest, _ plan: inout Plan) -> Bool {
+    func preempt(_ request: InstanceRequest) -> Bool {
         guard let (node, victims) = Preemptor(state: state, request: request).find() else { return false }
         for victim in victims {
             state.remove(victim.request.id)
-            let how = victim.request.ministry == request.ministry
+            let how =
+                victim.request.ministry == request.ministry
                 ? "lower priority (\(victim.request.priority.rawValue) < \(request.priority.rawValue))"
                 : "borrowed capacity reclaimed by \(request.ministry) within its quota"
             plan.preemptions.append(

@@ -44,7 +44,8 @@ public enum Admission {
         if !needed.fits(in: quota + limit) {
             let dims = needed.exceeded(in: quota + limit)
             verdict.admitted = false
-            verdict.message = "ministry \(ministry) would need \(describe(needed, dims)) but its quota is "
+            verdict.message =
+                "ministry \(ministry) would need \(describe(needed, dims)) but its quota is "
                 + "\(describe(quota, dims)) plus \(describe(limit, dims)) it may borrow; "
                 + "\(describe(inUse, dims)) is admitted to its other applications"
             return verdict
@@ -55,7 +56,8 @@ public enum Admission {
             if !criticalNeeded.fits(in: quota) {
                 let dims = criticalNeeded.exceeded(in: quota)
                 verdict.admitted = false
-                verdict.message = "critical applications of \(ministry) would need \(describe(criticalNeeded, dims)) "
+                verdict.message =
+                    "critical applications of \(ministry) would need \(describe(criticalNeeded, dims)) "
                     + "but its quota is \(describe(quota, dims)) and critical instances never borrow"
             }
         }

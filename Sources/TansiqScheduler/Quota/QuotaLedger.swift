@@ -95,14 +95,18 @@ public struct QuotaLedger: Sendable {
 
     /// Records an instance.
     public mutating func add(_ ministry: String, _ request: Resources, guaranteed isGuaranteed: Bool) {
-        if isGuaranteed { guaranteed[ministry, default: .zero] += request } else {
+        if isGuaranteed {
+            guaranteed[ministry, default: .zero] += request
+        } else {
             borrowed[ministry, default: .zero] += request
         }
     }
 
     /// Forgets an instance.
     public mutating func remove(_ ministry: String, _ request: Resources, guaranteed isGuaranteed: Bool) {
-        if isGuaranteed { guaranteed[ministry, default: .zero] -= request } else {
+        if isGuaranteed {
+            guaranteed[ministry, default: .zero] -= request
+        } else {
             borrowed[ministry, default: .zero] -= request
         }
     }
