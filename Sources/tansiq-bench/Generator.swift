@@ -1,4 +1,5 @@
 import TansiqModel
+import TansiqScheduler
 
 /// A synthetic data-centre: 3 datacentres × 3 zones × racks of 40; nodes of 16/32/64/96 cores
 /// with 64–512 GiB; 8 ministries in one cohort whose quotas sum to the cluster; instance sizes
@@ -9,23 +10,8 @@ struct Generator {
     var instances: Int
     var seed: UInt64
 
-    /// SplitMix64: deterministic for a seed, no global state.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-        mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(1 << 53) < p }
-        mutating func pick<T>(_ items: [T]) -> T { items[below(items.count)] }
-    }
-
     func scenario() -> Scenario {
-        var rng = Random(state: seed)
+        var rng = SeededRandom(seed: seed)
         let gib: Int64 = 1 << 30
         var nodeList: [Scenario.Node] = []
         for i in 0..<nodes {

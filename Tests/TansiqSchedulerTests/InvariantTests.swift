@@ -6,21 +6,9 @@ import Testing
 /// Randomized scenarios, each from a printed seed, checked against the invariants of DESIGN.md.
 @Suite("Invariants over thousands of seeded scenarios")
 struct InvariantTests {
-    struct Rng {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-    }
-
     /// A small random cluster, some instances already placed by an earlier plan, and a pending set.
     static func scenario(seed: UInt64) -> (Snapshot, [InstanceRequest]) {
-        var rng = Rng(state: seed)
+        var rng = SeededRandom(seed: seed)
         let nodes = (0..<(1 + rng.below(8))).map { i in
             node(
                 "n\(i)", cpu: Int64(1000 * (1 + rng.below(8))), memory: Int64(1 + rng.below(8)) * gi,
@@ -158,7 +146,7 @@ struct InvariantTests {
     @Test("spread skew stays within 1 whenever every instance fits")
     func spreadSkew() {
         for seed in UInt64(1)...500 {
-            var rng = Rng(state: seed)
+            var rng = SeededRandom(seed: seed)
             let zones = 2 + rng.below(3)
             let nodes = (0..<(zones * (1 + rng.below(3)))).map {
                 node("n\($0)", cpu: 64000, memory: 256 * gi, labels: ["zone": "z\($0 % zones)"])
@@ -179,7 +167,7 @@ struct InvariantTests {
     @Test("a lender placing within its quota always gets its capacity back")
     func lenderGetsCapacityBack() {
         for seed in UInt64(1)...500 {
-            var rng = Rng(state: seed)
+            var rng = SeededRandom(seed: seed)
             let lenderQuota = Int64(1000 * (1 + rng.below(8)))
             let nodes = [node("a", cpu: lenderQuota, memory: 64 * gi, slots: 100)]
             let ministries = [quota("lender", cpu: lenderQuota, cohort: "c"), quota("borrower", cpu: 0, cohort: "c")]

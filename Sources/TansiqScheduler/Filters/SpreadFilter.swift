@@ -11,14 +11,4 @@ enum SpreadFilter {
         return domains.sorted { (counts[$0] ?? 0, $0) < (counts[$1] ?? 0, $1) }
     }
 
-    /// Why a node is refused for spread: its domain already holds more than the least-filled one.
-    static func reject(
-        _ node: Int, _ request: InstanceRequest, key: String, minimum: Int, _ state: ClusterState
-    )
-        -> String?
-    {
-        guard let domain = state.nodes[node].labels[key] else { return "no \(key) label" }
-        let count = state.appInDomain[ClusterState.domainKey(request.applicationKey, key)]?[domain] ?? 0
-        return count > minimum ? "would exceed \(key) spread skew" : nil
-    }
 }
