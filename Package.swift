@@ -6,14 +6,30 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "tansiq", targets: ["tansiq"]),
+        .executable(name: "tansiq-controller", targets: ["tansiq-controller"]),
         .library(name: "TansiqModel", targets: ["TansiqModel"]),
         .library(name: "TansiqManifest", targets: ["TansiqManifest"]),
         .library(name: "TansiqScheduler", targets: ["TansiqScheduler"]),
+        .library(name: "TansiqStore", targets: ["TansiqStore"]),
+        .library(name: "TansiqController", targets: ["TansiqController"]),
         .executable(name: "tansiq-bench", targets: ["tansiq-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // Pure values: quantities, resources, kinds and their status. Foundation only.
@@ -25,6 +41,31 @@ let package = Package(
         ),
         // Pure scheduling and quota engine: snapshot in, plan out. No I/O, clock or globals.
         .target(name: "TansiqScheduler", dependencies: ["TansiqModel"], exclude: ["README.md"]),
+        // The durable store: a protocol and its SQLite (GRDB) implementation.
+        .target(
+            name: "TansiqStore",
+            dependencies: ["TansiqModel", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        // The controller: HTTPS routes (thin), authentication, PKI, the cluster state.
+        .target(
+            name: "TansiqController",
+            dependencies: [
+                "TansiqModel", "TansiqManifest", "TansiqScheduler", "TansiqStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("openapi.yaml")]
+        ),
         // Benchmarks that need no server stack: `tansiq-bench schedule`.
         .executableTarget(
             name: "tansiq-bench",
@@ -33,11 +74,24 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // What every command-line binary shares: DESIGN.md's exit codes.
+        .target(
+            name: "TansiqCommand",
+            dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")]
+        ),
         // The CLI: @main and wiring; one file per verb.
         .executableTarget(
             name: "tansiq",
             dependencies: [
-                "TansiqModel", "TansiqManifest",
+                "TansiqModel", "TansiqManifest", "TansiqCommand",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // The controller binary: @main and wiring only.
+        .executableTarget(
+            name: "tansiq-controller",
+            dependencies: [
+                "TansiqController", "TansiqCommand",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -45,8 +99,33 @@ let package = Package(
         .testTarget(name: "TansiqSchedulerTests", dependencies: ["TansiqScheduler", "TansiqModel"]),
         .testTarget(
             name: "TansiqManifestTests", dependencies: ["TansiqManifest", "TansiqModel"], exclude: ["Fixtures"]),
+        // The store conformance suite, run against every backend.
+        .testTarget(name: "TansiqStoreTests", dependencies: ["TansiqStore", "TansiqModel"]),
+        // In-process route tests and end-to-end tests that start the real `tansiq-controller`.
+        .testTarget(
+            name: "TansiqControllerTests",
+            dependencies: [
+                "TansiqController", "TansiqStore", "TansiqModel", "TansiqManifest", "tansiq-controller",
+                "TansiqTestSupport",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+            ]
+        ),
         // Drives the built `tansiq` binary: exit codes, stdout and stderr, help texts.
-        .testTarget(name: "TansiqCLITests", dependencies: ["tansiq"]),
+        .testTarget(name: "TansiqCLITests", dependencies: ["tansiq", "TansiqTestSupport"]),
+        // What the end-to-end tests share: running built binaries, a live controller, HTTPS calls.
+        .target(
+            name: "TansiqTestSupport",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Tests/Support"
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

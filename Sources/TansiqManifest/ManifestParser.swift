@@ -8,15 +8,25 @@ public enum ManifestParser {
     ///
     /// - Parameters:
     ///   - text: the YAML stream.
-    ///   - file: the name diagnostics carry (a path, or `document N` for a request body).
-    public static func parse(_ text: String, file: String) -> (objects: [LocatedObject], diagnostics: [Diagnostic]) {
+    ///   - file: the name diagnostics carry (a path, or `body` for a request body).
+    ///   - arrayOfDocuments: true for a JSON array of manifests (the API's JSON body): each element
+    ///     of a top-level sequence is a document.
+    public static func parse(
+        _ text: String, file: String, arrayOfDocuments: Bool = false
+    ) -> (objects: [LocatedObject], diagnostics: [Diagnostic]) {
         let sink = DiagnosticSink(file: file)
         let decoder = DocumentDecoder(sink: sink)
         var objects: [LocatedObject] = []
         do {
             let parser = try Parser(yaml: text)
             var index = 0
-            while let root = try parser.nextRoot() {
+            var pending: [YAMLNode] = []
+            while let root = pending.isEmpty ? try parser.nextRoot() : pending.removeFirst() {
+                if arrayOfDocuments, let elements = root.sequence, pending.isEmpty, index == 0 {
+                    pending = Array(elements)
+                    if pending.isEmpty { break }
+                    continue
+                }
                 defer { index += 1 }
                 if NodeReader.isNull(root) { continue }  // an empty document
                 let mark = root.mark

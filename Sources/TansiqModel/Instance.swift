@@ -82,3 +82,30 @@ public struct Instance: Sendable, Hashable, Codable {
         self.createdAt = createdAt
     }
 }
+
+extension Instance {
+    private enum CodingKeys: String, CodingKey {
+        case id, ministry, application, generation, node, phase, reason, guaranteed, priority, resources, ports
+        case exitCode, restarts, message, createdAt
+    }
+
+    /// Writes `node` and `reason` as `null` when unset: every instance on the wire has them.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(ministry, forKey: .ministry)
+        try c.encode(application, forKey: .application)
+        try c.encode(generation, forKey: .generation)
+        try c.encode(node, forKey: .node)
+        try c.encode(phase, forKey: .phase)
+        try c.encode(reason, forKey: .reason)
+        try c.encode(guaranteed, forKey: .guaranteed)
+        try c.encode(priority, forKey: .priority)
+        try c.encode(resources, forKey: .resources)
+        try c.encode(ports, forKey: .ports)
+        try c.encodeIfPresent(exitCode, forKey: .exitCode)
+        try c.encode(restarts, forKey: .restarts)
+        try c.encodeIfPresent(message, forKey: .message)
+        try c.encodeIfPresent(createdAt, forKey: .createdAt)
+    }
+}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TansiqCommand
 
 /// The `tansiq` command: operators' and ministries' CLI.
 @main
@@ -15,29 +16,6 @@ struct Tansiq: AsyncParsableCommand {
         subcommands: [Validate.self]
     )
 
-    /// Runs the command, mapping outcomes onto DESIGN.md's exit codes: ArgumentParser's usage
-    /// errors (which it would report as 64) become 2.
-    static func main() async {
-        do {
-            var command = try parseAsRoot()
-            if var async = command as? AsyncParsableCommand {
-                try await async.run()
-            } else {
-                try command.run()
-            }
-        } catch {
-            exit(withError: error, usageCode: ExitCode(2))
-        }
-    }
-
-    /// Prints the error as ArgumentParser would, with usage errors exiting `usageCode`.
-    static func exit(withError error: Error, usageCode: ExitCode) -> Never {
-        let code = exitCode(for: error)
-        let message = fullMessage(for: error)
-        if !message.isEmpty {
-            let stream = code == .success ? FileHandle.standardOutput : FileHandle.standardError
-            stream.write(Data((message + "\n").utf8))
-        }
-        Foundation.exit(code == .validationFailure ? usageCode.rawValue : code.rawValue)
-    }
+    /// Runs the command with DESIGN.md's exit codes (usage errors 2).
+    static func main() async { await mainMappingUsageErrors() }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TansiqTestSupport
 import Testing
 
 @Suite("tansiq validate")

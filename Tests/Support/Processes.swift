@@ -1,18 +1,18 @@
 import Foundation
 
 /// The package's root, found from this file's path.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
     .deletingLastPathComponent()
 
 /// What a run of a binary printed and how it ended.
-struct RunResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
+public struct RunResult: Sendable {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
 }
 
 /// The directory of the built products: the test bundle sits beside the binaries.
-let productsDirectory: URL = {
+public let productsDirectory: URL = {
     var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
     while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("tansiq").path) {
         url.deleteLastPathComponent()
@@ -21,7 +21,7 @@ let productsDirectory: URL = {
 }()
 
 /// Runs a built product with arguments, from the package root, and waits (bounded) for it.
-func run(_ product: String, _ arguments: [String], timeout: TimeInterval = 30) throws -> RunResult {
+public func run(_ product: String, _ arguments: [String], timeout: TimeInterval = 30) throws -> RunResult {
     let process = Process()
     process.executableURL = productsDirectory.appendingPathComponent(product)
     process.arguments = arguments

@@ -1,0 +1,56 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import TansiqModel
+
+/// Wraps every request: gives it an id, turns every error into DESIGN.md's envelope (no stack
+/// traces, no internals), and counts it by route and status.
+struct APIMiddleware: RouterMiddleware {
+    typealias Context = ControllerContext
+    let metrics: ControllerMetrics
+
+    func handle(
+        _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+    ) async throws -> Response {
+        let start = ContinuousClock.now
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as APIError {
+            response = API.error(error, requestID: context.requestID)
+        } catch let error as HTTPError {
+            response = API.error(Self.translate(error, request), requestID: context.requestID)
+        } catch let error as StoreUnavailable {
+            context.logger.error("store failure", metadata: ["error": "\(error.underlying)"])
+            response = API.error(
+                APIError(.unavailable, "the store cannot take writes now; retry later"), requestID: context.requestID)
+        } catch {
+            context.logger.error("request failed", metadata: ["error": "\(error)"])
+            var failure = API.error(
+                APIError(.unavailable, "the request failed inside the controller (request \(context.requestID))"),
+                requestID: context.requestID)
+            failure.status = .internalServerError
+            response = failure
+        }
+        response.headers[.requestID] = context.requestID
+        metrics.request(
+            route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: response.status.code,
+            since: start)
+        return response
+    }
+
+    static func translate(_ error: HTTPError, _ request: Request) -> APIError {
+        switch error.status {
+        case .notFound: APIError(.notFound, "no route \(request.method.rawValue) \(request.uri.path)")
+        case .contentTooLarge: APIError(.tooLarge, "the body is larger than \(API.maxBodySize / 1024) KiB")
+        case .methodNotAllowed: APIError(.notFound, "no route \(request.method.rawValue) \(request.uri.path)")
+        case .unauthorized: APIError(.unauthenticated, error.body ?? "a bearer token is required")
+        default: APIError(.invalid, error.body ?? "the request cannot be read")
+        }
+    }
+}
+
+/// A store failure surfaced to a request (503).
+struct StoreUnavailable: Error {
+    let underlying: any Error
+}

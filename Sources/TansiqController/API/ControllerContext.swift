@@ -1,0 +1,39 @@
+import Hummingbird
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The request context of every route: the channel (for the peer certificate on agent routes)
+/// and the request's id (also sent as `X-Request-ID` and written to the audit log).
+public struct ControllerContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    /// The connection the request came on.
+    public let channel: any Channel
+    /// This request's id.
+    public let requestID: String
+
+    public init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.channel = source.channel
+        self.requestID = RequestIDs.next()
+    }
+
+    /// Bodies are read explicitly with their own limits (`APIHandler.body`).
+    public var maxUploadSize: Int { API.maxBodySize }
+}
+
+/// Request ids: a per-process random prefix and a counter, unique and cheap.
+enum RequestIDs {
+    private static let prefix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
+    private static let counter = Counter()
+
+    static func next() -> String { "\(prefix)-\(counter.next())" }
+
+    private final class Counter: Sendable {
+        private let value = NIOLockedValueBox<UInt64>(0)
+        func next() -> UInt64 {
+            value.withLockedValue {
+                $0 += 1; return $0
+            }
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import Foundation
+import Hummingbird
+import TansiqModel
+
+extension Routes {
+    /// `GET /v1/audit` answer: a page of the log and where the next one starts.
+    struct AuditPage: Encodable {
+        var items: [AuditRecord]
+        var next: Int64
+    }
+
+    func registerAudit(_ table: inout RouteTable) {
+        table.add(.get, "/v1/audit") { request, _, caller in
+            try require(Access.canReadAll(caller), caller, "read the audit log")
+            let after = try request.integer("after", default: 0, in: 0...Int.max)
+            let limit = try request.integer("limit", default: 500, in: 1...5000)
+            let items = try await cluster.audit(after: Int64(after), limit: limit)
+            return try API.json(AuditPage(items: items, next: items.last?.seq ?? Int64(after)))
+        }
+    }
+
+    func registerHealth(_ table: inout RouteTable) {
+        table.open(.get, "/healthz") { _, _ in try API.json(["status": "ok"]) }
+        table.open(.get, "/readyz") { _, _ in
+            let version = await cluster.current.state.resourceVersion
+            return try API.json(ReadyStatus(status: "ready", resourceVersion: version))
+        }
+        table.add(.get, "/metrics") { _, _, caller in
+            try require(Access.canReadAll(caller), caller, "read metrics")
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render())))
+        }
+    }
+
+    struct ReadyStatus: Encodable {
+        var status: String
+        var resourceVersion: Int64
+    }
+}

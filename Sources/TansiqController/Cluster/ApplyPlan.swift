@@ -1,0 +1,238 @@
+import Foundation
+import TansiqManifest
+import TansiqModel
+import TansiqScheduler
+import TansiqStore
+
+/// The working copy of one apply: the state as it would be, and the mutations that make it so.
+struct ApplyPlan {
+    private(set) var next: StoredState
+    let version: Int64
+    private(set) var serial: Int64
+    private(set) var mutations: [Mutation] = []
+    let now: Date
+    let caller: Caller
+    /// Applications whose admitted total grew (or that became critical): they need admission.
+    private var grown: [(ministry: String, name: String)] = []
+
+    /// The cluster's allocatable capacity, for the over-commit warning.
+    let allocatable: Resources
+
+    init(state: StoredState, now: Date, caller: Caller, allocatable: Resources) {
+        self.next = state
+        self.allocatable = allocatable
+        self.version = state.resourceVersion + 1
+        self.serial = state.instanceSerial
+        self.now = now
+        self.caller = caller
+    }
+
+    /// True when the object is already stored.
+    func exists(_ object: ManifestObject) -> Bool {
+        switch object {
+        case .ministry(let m): next.ministries[m.metadata.name] != nil
+        case .application(let a): next.applications[a.key] != nil
+        case .capacityRequest(let r): next.capacityRequests[r.metadata.name] != nil
+        }
+    }
+
+    /// A `metadata.resourceVersion` in the manifest must be the stored one.
+    func checkVersion(_ item: LocatedObject) throws(APIError) {
+        guard let expected = item.object.metadata.resourceVersion else { return }
+        let current: Int64? =
+            switch item.object {
+            case .ministry(let m): next.ministries[m.metadata.name]?.metadata.resourceVersion
+            case .application(let a): next.applications[a.key]?.metadata.resourceVersion
+            case .capacityRequest(let r): next.capacityRequests[r.metadata.name]?.metadata.resourceVersion
+            }
+        guard let current else {
+            throw APIError(
+                .conflict, "\(item.object.identity) does not exist, but the manifest expects version \(expected)")
+        }
+        if current != expected {
+            throw APIError(
+                .conflict,
+                "\(item.object.identity) was changed since version \(expected) (it is at \(current)); "
+                    + "read it again and reapply")
+        }
+    }
+
+    /// Creates or updates one object; returns its answer line.
+    mutating func put(_ object: ManifestObject) throws(APIError) -> ApplyItem {
+        switch object {
+        case .ministry(let m): return putMinistry(m)
+        case .capacityRequest(let r): return try putCapacityRequest(r)
+        case .application(let a): return putApplication(a)
+        }
+    }
+
+    /// The bookkeeping of an object written by this apply: `nil` when unchanged.
+    private func stamp(_ new: ObjectMeta, over old: ObjectMeta?, specChanged: Bool) -> ObjectMeta? {
+        var meta = new
+        guard let old else {
+            meta.resourceVersion = version
+            meta.generation = 1
+            meta.createdAt = now
+            meta.updatedAt = now
+            return meta
+        }
+        if !specChanged && old.labels == new.labels { return nil }
+        meta.resourceVersion = version
+        meta.generation = (old.generation ?? 1) + (specChanged ? 1 : 0)
+        meta.createdAt = old.createdAt
+        meta.updatedAt = now
+        return meta
+    }
+
+    private func item(_ kind: Kind, _ meta: ObjectMeta, created: Bool, changed: ObjectMeta?) -> ApplyItem {
+        ApplyItem(
+            kind: kind.rawValue, ministry: meta.ministry, name: meta.name,
+            action: created ? "created" : changed == nil ? "unchanged" : "configured",
+            resourceVersion: changed?.resourceVersion ?? meta.resourceVersion ?? 0)
+    }
+
+    private mutating func putMinistry(_ ministry: Ministry) -> ApplyItem {
+        let old = next.ministries[ministry.metadata.name]
+        guard let meta = stamp(ministry.metadata, over: old?.metadata, specChanged: old?.spec != ministry.spec) else {
+            return item(.ministry, old!.metadata, created: false, changed: nil)
+        }
+        let stored = Ministry(metadata: meta, spec: ministry.spec)
+        next.ministries[meta.name] = stored
+        mutations.append(.putMinistry(stored))
+        return item(.ministry, meta, created: old == nil, changed: meta)
+    }
+
+    private mutating func putCapacityRequest(_ request: CapacityRequest) throws(APIError) -> ApplyItem {
+        let old = next.capacityRequests[request.metadata.name]
+        if let old, old.metadata.ministry != request.metadata.ministry {
+            throw APIError(
+                .conflict,
+                "capacity request \(request.metadata.name) already exists for ministry \(old.metadata.ministry ?? "-")")
+        }
+        let specChanged = old?.spec != request.spec
+        if let old, specChanged, let phase = old.status?.phase, phase != .pending {
+            throw APIError(
+                .conflict,
+                "capacity request \(request.metadata.name) is \(phase.rawValue) and can no longer change; "
+                    + "file a new request")
+        }
+        guard let meta = stamp(request.metadata, over: old?.metadata, specChanged: specChanged) else {
+            return item(.capacityRequest, old!.metadata, created: false, changed: nil)
+        }
+        let status = old?.status ?? CapacityRequestStatus(phase: .pending, requestedBy: caller.subject)
+        let stored = CapacityRequest(metadata: meta, spec: request.spec, status: status)
+        next.capacityRequests[meta.name] = stored
+        mutations.append(.putCapacityRequest(stored))
+        return item(.capacityRequest, meta, created: old == nil, changed: meta)
+    }
+
+    private mutating func putApplication(_ app: Application) -> ApplyItem {
+        let old = next.applications[app.key]
+        guard let meta = stamp(app.metadata, over: old?.metadata, specChanged: old?.spec != app.spec) else {
+            return item(.application, old!.metadata, created: false, changed: nil)
+        }
+        let stored = Application(metadata: meta, spec: app.spec)
+        next.applications[app.key] = stored
+        mutations.append(.putApplication(stored))
+        let ministry = meta.ministry ?? ""
+        if old == nil || !app.spec.totalRequest.fits(in: old!.spec.totalRequest)
+            || (app.spec.priority == .critical && old!.spec.priority != .critical)
+        {
+            grown.append((ministry, meta.name))
+        }
+        if let old, old.spec != app.spec {
+            reconcileInstances(of: stored, old: old)
+        } else if old == nil {
+            reconcileInstances(of: stored, old: nil)
+        }
+        return item(.application, meta, created: old == nil, changed: meta)
+    }
+
+    /// Records the desired instances: `replicas` of them. A change of anything but `replicas`
+    /// replaces them all with new ids (a new generation); a change of `replicas` alone adds new
+    /// ones or removes the newest.
+    private mutating func reconcileInstances(of app: Application, old: Application?) {
+        let ministry = app.metadata.ministry ?? ""
+        var current = next.instances.values.filter { $0.ministry == ministry && $0.application == app.metadata.name }
+            .sorted { Registry.serial(of: $0.id) < Registry.serial(of: $1.id) }
+        var template = app.spec
+        template.replicas = old?.spec.replicas ?? 0
+        if let old, old.spec != template {
+            for instance in current { remove(instance.id) }
+            current = []
+        }
+        while current.count > app.spec.replicas, let newest = current.popLast() { remove(newest.id) }
+        let generation = current.first?.generation ?? app.metadata.generation ?? 1
+        while current.count < app.spec.replicas {
+            serial += 1
+            let instance = Instance(
+                id: "\(ministry)-\(app.metadata.name)-\(serial)", ministry: ministry, application: app.metadata.name,
+                generation: generation,
+                phase: .pending, reason: "waiting to be scheduled", guaranteed: false, priority: app.spec.priority,
+                resources: app.spec.resources, createdAt: now)
+            next.instances[instance.id] = instance
+            mutations.append(.putInstance(instance))
+            current.append(instance)
+        }
+    }
+
+    private mutating func remove(_ id: String) {
+        next.instances[id] = nil
+        mutations.append(.deleteInstance(id))
+    }
+
+    /// Admission: every application whose total grew must fit its ministry's effective quota plus
+    /// what it may borrow, with the ministry's other applications as this apply leaves them.
+    func admit() throws(APIError) {
+        let ledger = Registry.ledger(of: next, now: now)
+        for (ministry, name) in grown {
+            guard let app = next.applications["\(ministry)/\(name)"] else { continue }
+            let verdict = Admission.check(
+                ministry: ministry, application: name, request: app.spec.totalRequest,
+                critical: app.spec.priority == .critical, admitted: Registry.admitted(of: ministry, in: next),
+                ledger: ledger)
+            guard !verdict.admitted else { continue }
+            var details = [
+                APIError.Detail(path: "needed", message: verdict.needed.summary),
+                APIError.Detail(path: "quota", message: verdict.quota.summary),
+                APIError.Detail(path: "borrowingLimit", message: verdict.borrowingLimit.summary),
+            ]
+            for (other, total) in verdict.inUse.sorted(by: { $0.key < $1.key }) {
+                details.append(APIError.Detail(path: "inUse.\(other)", message: total.summary))
+            }
+            throw APIError(
+                .quotaExceeded, "Application/\(ministry)/\(name) is refused: \(verdict.message)", details: details)
+        }
+    }
+
+    /// Warnings of an apply that went through: a widened over-commit, a quota below what is admitted.
+    func warnings(before: StoredState) -> [String] {
+        var warnings: [String] = []
+        let was = Overcommit.shortfall(of: before, now: now, allocatable: allocatable)
+        let will = Overcommit.shortfall(of: next, now: now, allocatable: allocatable)
+        if !will.fits(in: was) {
+            warnings.append(
+                "the ministries' quotas exceed the cluster's allocatable capacity by \(will.summary) "
+                    + "(before this apply: \(was.summary)); guaranteed instances may stay Pending")
+        }
+        let ledger = Registry.ledger(of: next, now: now)
+        for ministry in next.ministries.keys.sorted() where next.ministries[ministry] != before.ministries[ministry] {
+            let admitted = Registry.admitted(of: ministry, in: next).values.reduce(Resources.zero) { $0 + $1.total }
+            let limit = ledger.terms(of: ministry).quota + ledger.borrowingCeiling(ministry)
+            if !admitted.fits(in: limit) {
+                warnings.append(
+                    "ministry \(ministry) has \(admitted.summary) admitted, above its quota and borrowing limit "
+                        + "(\(limit.summary)); nothing is evicted, but it can admit nothing more until it fits")
+            }
+        }
+        return warnings
+    }
+}
+
+extension Resources {
+    /// `cpu 2, memory 4Gi, storage 0, instances 3`.
+    var summary: String {
+        "cpu \(Quantity.formatCPU(cpuMillis)), memory \(Quantity.formatBytes(memoryBytes)), "
+            + "storage \(Quantity.formatBytes(storageBytes)), instances \(instances)"
+    }
+}

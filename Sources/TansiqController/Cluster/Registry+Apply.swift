@@ -1,0 +1,98 @@
+import Foundation
+import TansiqManifest
+import TansiqModel
+import TansiqScheduler
+import TansiqStore
+
+/// One line of an apply's answer.
+public struct ApplyItem: Sendable, Codable, Equatable {
+    /// The kind.
+    public var kind: String
+    /// The owning ministry, for owned kinds.
+    public var ministry: String?
+    /// The name.
+    public var name: String
+    /// `created`, `configured` or `unchanged`.
+    public var action: String
+    /// The object's version after the apply.
+    public var resourceVersion: Int64
+}
+
+/// An apply's answer.
+public struct ApplyResult: Sendable, Codable, Equatable {
+    /// One item per document, in order.
+    public var items: [ApplyItem]
+    /// Things the caller should know that did not stop the apply.
+    public var warnings: [String]
+}
+
+extension Registry {
+    /// Plans an apply: every document is authorised, checked against the cluster and the
+    /// quotas, and the whole set becomes one changeset, or none of it does.
+    ///
+    /// Throws `APIError` with `forbidden` (a document outside the caller's role), `invalid`
+    /// (references, duplicates, priorities), `conflict` (a stale `metadata.resourceVersion`, a
+    /// decided capacity request changed) or `quota-exceeded` (with the numbers).
+    public func planApply(
+        _ objects: [LocatedObject], caller: Caller, now: Date, requestID: String, createOnly: Bool = false
+    ) throws(APIError) -> Outcome<ApplyResult> {
+        for item in objects
+        where !Access.canWrite(caller, kind: item.object.kind, ministry: item.object.metadata.ministry) {
+            throw APIError(.forbidden, Access.refusal(caller, "apply \(item.object.identity)"))
+        }
+        let diagnostics = ManifestSetValidator.validate(objects, cluster: ClusterFacts(ministries: state.ministries))
+        if !diagnostics.isEmpty {
+            throw APIError(
+                .invalid, "the manifests do not fit the cluster", details: diagnostics.map(APIError.Detail.init))
+        }
+        var plan = ApplyPlan(state: state, now: RFC3339.truncated(now), caller: caller, allocatable: allocatable)
+        for item in objects {
+            try plan.checkVersion(item)
+            if createOnly, plan.exists(item.object) {
+                throw APIError(.conflict, "\(item.object.identity) already exists")
+            }
+        }
+        // Ministries first, then capacity requests, then applications: an application is admitted
+        // against the quotas the same apply sets.
+        let order = objects.indices.sorted { rank(objects[$0].object) < rank(objects[$1].object) }
+        var items = [ApplyItem?](repeating: nil, count: objects.count)
+        for index in order {
+            items[index] = try plan.put(objects[index].object)
+        }
+        try plan.admit()
+        let warnings = plan.warnings(before: state)
+        let audit = items.compactMap { $0 }.map { item in
+            AuditRecord(
+                time: now, requestID: requestID, subject: caller.subject, role: caller.role.rawValue, action: "apply",
+                object: [item.kind, item.ministry, item.name].compactMap { $0 }.joined(separator: "/"),
+                result: item.action)
+        }
+        let changed = !plan.mutations.isEmpty
+        let changeset = Changeset(
+            basedOn: state.resourceVersion, resourceVersion: changed ? plan.version : nil,
+            instanceSerial: plan.serial == state.instanceSerial ? nil : plan.serial, mutations: plan.mutations,
+            audit: audit)
+        return Outcome(changeset: changeset, value: ApplyResult(items: items.compactMap { $0 }, warnings: warnings))
+    }
+
+    private func rank(_ object: ManifestObject) -> Int {
+        switch object {
+        case .ministry: 0
+        case .capacityRequest: 1
+        case .application: 2
+        }
+    }
+}
+
+extension APIError.Detail {
+    /// A manifest diagnostic as a located detail; the message's leading field path becomes `path`.
+    init(_ diagnostic: Diagnostic) {
+        var path: String?
+        var message = diagnostic.message
+        if let colon = message.range(of: ": "), !message[..<colon.lowerBound].contains(" ") {
+            path = String(message[..<colon.lowerBound])
+            message = String(message[colon.upperBound...])
+        }
+        self.init(path: path, line: diagnostic.line, column: diagnostic.column, message: message)
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import TansiqModel
+import TansiqStore
+
+/// An object that was deleted or decided.
+public struct ChangeResult: Sendable, Codable, Equatable {
+    /// `Kind/ministry/name`.
+    public var object: String
+    /// `deleted`, `approved`, `denied`, `revoked`.
+    public var action: String
+    /// The cluster version after the change.
+    public var resourceVersion: Int64
+}
+
+extension Registry {
+    /// A changeset that moves the version and records one audited action.
+    func single(
+        _ mutations: [Mutation], object: String, action: String, result: String, caller: Caller, now: Date,
+        requestID: String
+    ) -> Outcome<ChangeResult> {
+        let version = state.resourceVersion + 1
+        let audit = AuditRecord(
+            time: now, requestID: requestID, subject: caller.subject, role: caller.role.rawValue, action: action,
+            object: object, result: result)
+        return Outcome(
+            changeset: Changeset(
+                basedOn: state.resourceVersion, resourceVersion: version, mutations: mutations, audit: [audit]),
+            value: ChangeResult(object: object, action: result, resourceVersion: version))
+    }
+
+    /// Deletes an application and its instances (their agents stop them).
+    public func planDeleteApplication(
+        ministry: String, name: String, caller: Caller, now: Date, requestID: String
+    ) throws(APIError) -> Outcome<ChangeResult> {
+        let object = "Application/\(ministry)/\(name)"
+        guard Access.canWrite(caller, kind: .application, ministry: ministry) else {
+            throw APIError(.forbidden, Access.refusal(caller, "delete \(object)"))
+        }
+        guard state.applications["\(ministry)/\(name)"] != nil else {
+            throw APIError(.notFound, "\(object) does not exist")
+        }
+        let mutations: [Mutation] =
+            [.deleteApplication(ministry: ministry, name: name)]
+            + instances(ministry: ministry, application: name, in: state).map { .deleteInstance($0.id) }
+        return single(
+            mutations, object: object, action: "delete", result: "deleted", caller: caller, now: now,
+            requestID: requestID)
+    }
+
+    /// Deletes a ministry that owns nothing any more.
+    public func planDeleteMinistry(
+        name: String, caller: Caller, now: Date, requestID: String
+    ) throws(APIError) -> Outcome<ChangeResult> {
+        let object = "Ministry/\(name)"
+        guard Access.canWrite(caller, kind: .ministry, ministry: nil) else {
+            throw APIError(.forbidden, Access.refusal(caller, "delete \(object)"))
+        }
+        guard state.ministries[name] != nil else { throw APIError(.notFound, "\(object) does not exist") }
+        let apps = state.applications.values.filter { $0.metadata.ministry == name }.count
+        let requests = state.capacityRequests.values.filter { $0.metadata.ministry == name }.count
+        if apps + requests > 0 {
+            throw APIError(
+                .conflict,
+                "\(object) still owns \(apps) application(s) and \(requests) capacity request(s); delete them first")
+        }
+        return single(
+            [.deleteMinistry(name)], object: object, action: "delete", result: "deleted", caller: caller, now: now,
+            requestID: requestID)
+    }
+
+    /// Deletes a capacity request; an approved one stops counting towards the effective quota.
+    public func planDeleteCapacityRequest(
+        name: String, caller: Caller, now: Date, requestID: String
+    ) throws(APIError) -> Outcome<ChangeResult> {
+        guard let request = state.capacityRequests[name] else {
+            throw APIError(.notFound, "CapacityRequest/\(name) does not exist")
+        }
+        let object = "CapacityRequest/\(request.metadata.ministry ?? "-")/\(name)"
+        guard Access.canWrite(caller, kind: .capacityRequest, ministry: request.metadata.ministry) else {
+            throw APIError(.forbidden, Access.refusal(caller, "delete \(object)"))
+        }
+        return single(
+            [.deleteCapacityRequest(name)], object: object, action: "delete", result: "deleted", caller: caller,
+            now: now, requestID: requestID)
+    }
+
+    /// Approves or denies a pending capacity request. Only an operator decides, and never on a
+    /// request they filed themselves.
+    public func planDecide(
+        name: String, approve: Bool, comment: String?, caller: Caller, now: Date, requestID: String
+    ) throws(APIError) -> Outcome<ChangeResult> {
+        let verb = approve ? "approve" : "deny"
+        guard var request = state.capacityRequests[name] else {
+            throw APIError(.notFound, "CapacityRequest/\(name) does not exist")
+        }
+        let object = "CapacityRequest/\(request.metadata.ministry ?? "-")/\(name)"
+        guard Access.isOperator(caller) else { throw APIError(.forbidden, Access.refusal(caller, "\(verb) \(object)")) }
+        var status = request.status ?? CapacityRequestStatus(phase: .pending)
+        if status.requestedBy == caller.subject {
+            throw APIError(
+                .forbidden, "\(caller.subject) filed \(object) and may not \(verb) it; another operator must decide")
+        }
+        guard status.phase == .pending else {
+            throw APIError(.conflict, "\(object) is already \(status.phase.rawValue)")
+        }
+        status.phase = approve ? .approved : .denied
+        status.decidedBy = caller.subject
+        status.decidedAt = RFC3339.truncated(now)
+        status.comment = comment
+        request.status = status
+        request.metadata.resourceVersion = state.resourceVersion + 1
+        request.metadata.updatedAt = RFC3339.truncated(now)
+        return single(
+            [.putCapacityRequest(request)], object: object, action: verb, result: approve ? "approved" : "denied",
+            caller: caller, now: now, requestID: requestID)
+    }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import TansiqModel
+import TansiqScheduler
+import TansiqStore
+
+/// `GET /v1/quotas`.
+public struct QuotaReport: Sendable, Codable, Equatable {
+    /// One ministry's quota and use.
+    public struct Item: Sendable, Codable, Equatable {
+        public var ministry: String
+        public var cohort: String?
+        /// `spec.quota`.
+        public var nominal: Resources
+        /// Nominal plus active grants.
+        public var effective: Resources
+        /// Most it may borrow from its cohort now.
+        public var borrowingLimit: Resources
+        /// Replicas × resources of its applications.
+        public var admitted: Resources
+        /// Placed instances within its quota.
+        public var guaranteedInUse: Resources
+        /// Placed instances beyond it, borrowed from the cohort.
+        public var borrowed: Resources
+        /// What it lends the cohort now.
+        public var lendable: Resources
+        /// Effective quota not yet admitted to an application.
+        public var free: Resources
+    }
+
+    /// One cohort's pool.
+    public struct Cohort: Sendable, Codable, Equatable {
+        public var name: String
+        public var members: [String]
+        /// What its members lend.
+        public var pool: Resources
+        /// What its members borrow.
+        public var borrowed: Resources
+    }
+
+    /// Quotas against the cluster.
+    public struct Overcommit: Sendable, Codable, Equatable {
+        /// The sum of effective quotas.
+        public var quotas: Resources
+        /// The sum of Ready nodes' allocatable capacity.
+        public var allocatable: Resources
+        /// How far the quotas exceed the capacity (zero when they fit).
+        public var shortfall: Resources
+    }
+
+    public var items: [Item]
+    public var cohorts: [Cohort]
+    public var overcommit: Overcommit
+}
+
+/// The shortfall of capacity behind the quotas.
+enum Overcommit {
+    static func shortfall(of state: StoredState, now: Date, allocatable: Resources) -> Resources {
+        (quotas(of: state, now: now) - allocatable).nonNegative
+    }
+
+    static func quotas(of state: StoredState, now: Date) -> Resources {
+        state.ministries.values.reduce(Resources.zero) {
+            $0 + Registry.effectiveQuota(of: $1, requests: state.capacityRequests.values, now: now)
+        }
+    }
+}
+
+extension Registry {
+    /// The quota report, with the ministries `caller` may read; cohorts list only such members
+    /// (and the whole pool of a cohort the caller belongs to).
+    public func quotaReport(for caller: Caller, now: Date) -> QuotaReport {
+        var ledger = Self.ledger(of: state, now: now)
+        for instance in state.instances.values where instance.node != nil && !instance.phase.isTerminal {
+            ledger.add(instance.ministry, instance.resources.vector, guaranteed: instance.guaranteed)
+        }
+        let visible = state.ministries.values.filter { Access.canRead(caller, ministry: $0.metadata.name) }
+            .sorted { $0.metadata.name < $1.metadata.name }
+        let items = visible.map { ministry in
+            let name = ministry.metadata.name
+            let effective = ledger.terms(of: name).quota
+            let admitted = Self.admitted(of: name, in: state).values.reduce(Resources.zero) { $0 + $1.total }
+            return QuotaReport.Item(
+                ministry: name, cohort: ministry.spec.cohort, nominal: ministry.spec.quota, effective: effective,
+                borrowingLimit: ledger.borrowingCeiling(name), admitted: admitted,
+                guaranteedInUse: ledger.guaranteed[name] ?? .zero, borrowed: ledger.borrowed[name] ?? .zero,
+                lendable: ledger.lendable(name), free: (effective - admitted).nonNegative)
+        }
+        let cohortNames = Set(visible.compactMap(\.spec.cohort)).sorted()
+        let cohorts = cohortNames.map { cohort in
+            QuotaReport.Cohort(
+                name: cohort, members: (ledger.cohorts[cohort] ?? []).sorted(), pool: ledger.pool(cohort),
+                borrowed: ledger.borrowedTotal(cohort))
+        }
+        let quotas = Overcommit.quotas(of: state, now: now)
+        return QuotaReport(
+            items: items, cohorts: cohorts,
+            overcommit: QuotaReport.Overcommit(
+                quotas: quotas, allocatable: allocatable, shortfall: (quotas - allocatable).nonNegative))
+    }
+
+    /// A ministry with its status filled in.
+    public func withStatus(_ ministry: Ministry, now: Date) -> Ministry {
+        var ministry = ministry
+        let name = ministry.metadata.name
+        var guaranteed = Resources.zero
+        var borrowed = Resources.zero
+        for instance in state.instances.values
+        where instance.ministry == name && instance.node != nil && !instance.phase.isTerminal {
+            if instance.guaranteed {
+                guaranteed += instance.resources.vector
+            } else {
+                borrowed += instance.resources.vector
+            }
+        }
+        ministry.status = MinistryStatus(
+            effectiveQuota: effectiveQuota(of: ministry, now: now), guaranteedInUse: guaranteed, borrowed: borrowed,
+            admitted: Self.admitted(of: name, in: state).values.reduce(Resources.zero) { $0 + $1.total })
+        return ministry
+    }
+
+    /// An application with its status filled in from its instances.
+    public func withStatus(_ app: Application) -> Application {
+        var app = app
+        let instances = instances(ministry: app.metadata.ministry ?? "", application: app.metadata.name, in: state)
+        // Instances keep the generation of the template they run (a change of replicas alone does
+        // not replace them), so the newest template is the highest generation among them.
+        let generation = instances.map(\.generation).max() ?? app.metadata.generation ?? 1
+        let ready = instances.filter { $0.phase == .healthy || ($0.phase == .running && app.spec.health == nil) }
+        let updated = instances.filter { $0.generation == generation }
+        app.status = ApplicationStatus(
+            desired: app.spec.replicas, ready: ready.count, updated: updated.count,
+            available: ready.filter { $0.generation == generation }.count,
+            currentGeneration: instances.map(\.generation).min() ?? generation,
+            targetGeneration: app.metadata.generation ?? generation,
+            rollout: ready.count >= app.spec.replicas ? "Complete" : "Progressing")
+        return app
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import TansiqModel
+import TansiqScheduler
+import TansiqStore
+
+/// The cluster's desired state and the rules that change it: pure (no I/O, no clock). Every
+/// operation computes a `Changeset` from the current state; the `Cluster` service commits it
+/// and only then applies it here, so what this holds is always what the store holds.
+public struct Registry: Sendable {
+    /// The state, as committed.
+    public private(set) var state: StoredState
+
+    /// The cluster's allocatable capacity (the sum over Ready nodes); zero until nodes join.
+    public var allocatable: Resources = .zero
+
+    /// A registry over `state`.
+    public init(state: StoredState) { self.state = state }
+
+    /// Applies a committed changeset.
+    public mutating func apply(_ changeset: Changeset) { state.apply(changeset) }
+
+    /// An operation's result: what to commit and what to answer.
+    public struct Outcome<Value: Sendable>: Sendable {
+        /// What to commit (empty for a dry run).
+        public var changeset: Changeset
+        /// What to answer.
+        public var value: Value
+    }
+
+    // MARK: Quotas
+
+    /// `spec.quota` plus the approved capacity requests of `ministry` active at `now`.
+    public func effectiveQuota(of ministry: Ministry, now: Date) -> Resources {
+        Self.effectiveQuota(of: ministry, requests: state.capacityRequests.values, now: now)
+    }
+
+    static func effectiveQuota(
+        of ministry: Ministry, requests: some Sequence<CapacityRequest>, now: Date
+    ) -> Resources {
+        requests.reduce(ministry.spec.quota) { total, request in
+            guard request.metadata.ministry == ministry.metadata.name, request.status?.phase == .approved,
+                request.spec.until.map({ $0 > now }) ?? true
+            else { return total }
+            return total + request.spec.add.asResources
+        }
+    }
+
+    /// The quota terms of every ministry of `state` at `now`, as the scheduler's ledger reads them.
+    static func ledger(of state: StoredState, now: Date) -> QuotaLedger {
+        QuotaLedger(
+            state.ministries.values.map { ministry in
+                QuotaTerms(
+                    ministry: ministry.metadata.name,
+                    quota: effectiveQuota(of: ministry, requests: state.capacityRequests.values, now: now),
+                    cohort: ministry.spec.cohort, borrowingLimit: ministry.spec.borrowingLimit,
+                    lendingLimit: ministry.spec.lendingLimit, weight: ministry.spec.weight,
+                    priorities: Set(ministry.spec.priorities))
+            })
+    }
+
+    /// What the ministry's applications have been admitted: replicas × resources, by name.
+    static func admitted(of ministry: String, in state: StoredState) -> [String: (total: Resources, critical: Bool)] {
+        var result: [String: (total: Resources, critical: Bool)] = [:]
+        for app in state.applications.values where app.metadata.ministry == ministry {
+            result[app.metadata.name] = (app.spec.totalRequest, app.spec.priority == .critical)
+        }
+        return result
+    }
+
+    // MARK: Instances
+
+    /// The instances of one application, oldest first.
+    func instances(ministry: String, application: String, in state: StoredState) -> [Instance] {
+        state.instances.values.filter { $0.ministry == ministry && $0.application == application }
+            .sorted { Self.serial(of: $0.id) < Self.serial(of: $1.id) }
+    }
+
+    /// The serial at the end of an instance id (`health-portal-17` → 17).
+    static func serial(of id: String) -> Int64 {
+        guard let dash = id.lastIndex(of: "-") else { return 0 }
+        return Int64(id[id.index(after: dash)...]) ?? 0
+    }
+}
+
+extension ResourceLimits {
+    /// The named resources, zero for the others.
+    var asResources: Resources {
+        Resources(
+            cpuMillis: cpuMillis ?? 0, memoryBytes: memoryBytes ?? 0, storageBytes: storageBytes ?? 0,
+            instances: instances ?? 0)
+    }
+}

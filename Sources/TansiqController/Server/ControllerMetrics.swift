@@ -1,0 +1,53 @@
+import Foundation
+import Metrics
+import NIOConcurrencyHelpers
+import Prometheus
+import TansiqModel
+
+/// The controller's metrics, in Prometheus' text format at `GET /metrics`: requests by route
+/// and status, request latency, store commit times (`Cluster`), objects by kind.
+public final class ControllerMetrics: Sendable {
+    /// The registry everything is recorded in (one per process: swift-metrics has one backend).
+    let registry: PrometheusCollectorRegistry
+
+    private static let shared = NIOLockedValueBox<PrometheusCollectorRegistry?>(nil)
+
+    /// The process's metrics; the first call bootstraps swift-metrics with Prometheus.
+    public static func bootstrap() -> ControllerMetrics {
+        let registry = shared.withLockedValue { box in
+            if let registry = box { return registry }
+            let registry = PrometheusCollectorRegistry()
+            MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+            box = registry
+            return registry
+        }
+        return ControllerMetrics(registry: registry)
+    }
+
+    private init(registry: PrometheusCollectorRegistry) { self.registry = registry }
+
+    /// Counts one request and its latency.
+    func request(route: String, method: String, status: Int, since start: ContinuousClock.Instant) {
+        Counter(
+            label: "tansiq_http_requests_total",
+            dimensions: [("route", route), ("method", method), ("status", String(status))]
+        ).increment()
+        Metrics.Timer(
+            label: "tansiq_http_request_duration_seconds", dimensions: [("route", route)],
+            preferredDisplayUnit: .seconds
+        ).recordInterval(since: start)
+    }
+
+    /// Sets the object gauges from a state.
+    func objects(ministries: Int, applications: Int, capacityRequests: Int, instances: Int, tokens: Int) {
+        for (kind, count) in [
+            ("Ministry", ministries), ("Application", applications), ("CapacityRequest", capacityRequests),
+            ("Instance", instances), ("Token", tokens),
+        ] {
+            Gauge(label: "tansiq_objects", dimensions: [("kind", kind)]).record(count)
+        }
+    }
+
+    /// The text exposition.
+    func render() -> String { registry.emitToString() }
+}

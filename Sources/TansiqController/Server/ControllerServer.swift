@@ -1,0 +1,73 @@
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import NIOCore
+import NIOSSL
+import TansiqStore
+
+/// The controller as a Hummingbird application: the API over HTTPS (TLS 1.2 or later), the
+/// serving certificate presented with the cluster CA as its chain.
+public struct ControllerServer {
+    /// The cluster state and its store.
+    public let cluster: Cluster
+    /// Metrics.
+    public let metrics: ControllerMetrics
+    /// The routes that were registered.
+    public let routes: [Routes.Entry]
+    let router: Router<ControllerContext>
+
+    /// Builds the routes over `cluster`; `now` is the clock every decision reads.
+    public init(cluster: Cluster, metrics: ControllerMetrics, now: @escaping @Sendable () -> Date = Date.init) {
+        self.cluster = cluster
+        self.metrics = metrics
+        let router = Router(context: ControllerContext.self)
+        router.add(middleware: APIMiddleware(metrics: metrics))
+        self.routes = Routes(cluster: cluster, metrics: metrics, now: now).register(on: router)
+        self.router = router
+    }
+
+    /// Opens the data directory's store and builds the server over it.
+    public static func open(dataDir: DataDirectory, metrics: ControllerMetrics) async throws -> ControllerServer {
+        guard dataDir.isInitialised else { throw DataDirectoryError.notInitialised(dataDir.path) }
+        let store = try SQLiteStore(path: dataDir.database)
+        let cluster = try await Cluster(store: store) { state in
+            metrics.objects(
+                ministries: state.ministries.count, applications: state.applications.count,
+                capacityRequests: state.capacityRequests.count, instances: state.instances.count,
+                tokens: state.tokens.count)
+        }
+        return ControllerServer(cluster: cluster, metrics: metrics)
+    }
+
+    /// The TLS configuration of the data directory: serving certificate, then the CA; TLS 1.2+;
+    /// client certificates optional at the TLS layer (the agent routes require them), checked
+    /// against the cluster CA.
+    public static func tlsConfiguration(dataDir: DataDirectory) throws -> TLSConfiguration {
+        let chain =
+            try NIOSSLCertificate.fromPEMFile(dataDir.serverCertificate)
+            + NIOSSLCertificate.fromPEMFile(dataDir.caCertificate)
+        let key = try NIOSSLPrivateKey(file: dataDir.serverKey, format: .pem)
+        var tls = TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        tls.minimumTLSVersion = .tlsv12
+        tls.certificateVerification = .optionalVerification
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(dataDir.caCertificate))
+        return tls
+    }
+
+    /// The application that serves the API on `host:port` over TLS.
+    public func application(
+        host: String, port: Int, tls: TLSConfiguration, logger: Logger,
+        onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
+        Application(
+            router: router, server: try .tls(.http1(), tlsConfiguration: tls),
+            configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
+            onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
+            logger: logger)
+    }
+
+    /// The router alone, for in-process tests.
+    public var testRouter: Router<ControllerContext> { router }
+}

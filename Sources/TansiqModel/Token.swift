@@ -1,0 +1,97 @@
+import Foundation
+
+/// What a bearer token lets its holder do.
+public enum Role: String, CaseIterable, Sendable, Codable {
+    /// Everything.
+    case `operator`
+    /// Its own ministry: applications, capacity requests, reads.
+    case ministryAdmin = "ministry-admin"
+    /// Reads of its own ministry.
+    case ministryViewer = "ministry-viewer"
+    /// Reads of everything, and the audit log.
+    case auditor
+    /// Agents' bootstrap tokens: joining nodes only, never the people's API.
+    case bootstrap
+
+    /// True for the roles scoped to one ministry.
+    public var isMinistryRole: Bool { self == .ministryAdmin || self == .ministryViewer }
+}
+
+/// A token as the controller keeps it: the secret itself is never stored, only its SHA-256.
+public struct TokenRecord: Sendable, Hashable, Codable {
+    /// Public identifier (also the token's prefix), used to list and revoke it.
+    public var id: String
+    /// The person or system it was issued to.
+    public var subject: String
+    /// Its role.
+    public var role: Role
+    /// The ministry of a ministry role.
+    public var ministry: String?
+    /// Hex SHA-256 of the whole token.
+    public var hash: String
+    /// When it was issued.
+    public var createdAt: Date
+    /// When it stops working.
+    public var expiresAt: Date
+    /// When it was revoked, if it was.
+    public var revokedAt: Date?
+    /// Who issued it.
+    public var createdBy: String
+
+    /// Creates a record.
+    public init(
+        id: String, subject: String, role: Role, ministry: String?, hash: String, createdAt: Date, expiresAt: Date,
+        revokedAt: Date? = nil, createdBy: String
+    ) {
+        self.id = id
+        self.subject = subject
+        self.role = role
+        self.ministry = ministry
+        self.hash = hash
+        self.createdAt = createdAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+        self.createdBy = createdBy
+    }
+
+    /// True when the token may be used at `now`.
+    public func isValid(at now: Date) -> Bool { revokedAt == nil && now < expiresAt }
+}
+
+/// One line of the append-only audit log.
+public struct AuditRecord: Sendable, Hashable, Codable {
+    /// Position in the log, assigned by the store (0 before it is stored).
+    public var seq: Int64
+    /// When it happened.
+    public var time: Date
+    /// The request's id (also in the `X-Request-ID` response header).
+    public var requestID: String
+    /// Who: a token's subject, a node's name, or `-` when unauthenticated.
+    public var subject: String
+    /// The caller's role, or `-`.
+    public var role: String
+    /// What was attempted: `apply`, `delete`, `approve`, `token.create`, ...
+    public var action: String
+    /// On what: `Application/finance/e-payment`, `Token/ab12cd34`, ...
+    public var object: String
+    /// `created`, `configured`, `unchanged`, `deleted`, or the error code of a refusal.
+    public var result: String
+    /// A sentence for refusals.
+    public var message: String?
+
+    /// Creates a record.
+    public init(
+        seq: Int64 = 0, time: Date, requestID: String, subject: String, role: String, action: String, object: String,
+        result: String, message: String? = nil
+    ) {
+        self.seq = seq
+        self.time = time
+        self.requestID = requestID
+        self.subject = subject
+        self.role = role
+        self.action = action
+        self.object = object
+        self.result = result
+        self.message = message
+    }
+}

@@ -1,0 +1,137 @@
+import Foundation
+import GRDB
+import TansiqModel
+
+/// The embedded store: one SQLite file in WAL mode, `synchronous = FULL` so that a commit is on
+/// disk when it returns, schema changes through GRDB's migrator.
+public final class SQLiteStore: Store {
+    private let pool: DatabasePool
+    private let path: String
+    private let encoder = WireJSON.encoder()
+    private let decoder = WireJSON.decoder()
+
+    /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
+    ///
+    /// Throws `StoreError.io` when the file cannot be opened or migrated.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        configuration.busyMode = .timeout(5)
+        self.path = path
+        do {
+            pool = try DatabasePool(path: path, configuration: configuration)
+            try Self.migrator.migrate(pool)
+        } catch let error as DatabaseError {
+            throw StoreError.io("cannot open \(path): \(error.message ?? "\(error.resultCode)")")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try MetaTable.create(db)
+            try MinistriesTable.table.create(db)
+            try ApplicationsTable.table.create(db)
+            try CapacityRequestsTable.table.create(db)
+            try InstancesTable.table.create(db)
+            try TokensTable.table.create(db)
+            try AuditTable.create(db)
+        }
+        return migrator
+    }
+
+    public func load() async throws -> StoredState {
+        try await guarded {
+            try await pool.read { [decoder] db in
+                var state = StoredState()
+                state.resourceVersion = try MetaTable.get("resource_version", in: db)
+                state.instanceSerial = try MetaTable.get("instance_serial", in: db)
+                state.ministries = try MinistriesTable.table.all(in: db, decoder: decoder)
+                state.applications = try ApplicationsTable.table.all(in: db, decoder: decoder)
+                state.capacityRequests = try CapacityRequestsTable.table.all(in: db, decoder: decoder)
+                state.instances = try InstancesTable.table.all(in: db, decoder: decoder)
+                state.tokens = try TokensTable.table.all(in: db, decoder: decoder)
+                return state
+            }
+        }
+    }
+
+    public func commit(_ changeset: Changeset) async throws {
+        if changeset.isEmpty { return }
+        try await guarded {
+            try await pool.write { [encoder] db in
+                let stored = try MetaTable.get("resource_version", in: db)
+                guard stored == changeset.basedOn else {
+                    throw StoreError.conflict("computed from version \(changeset.basedOn), the store is at \(stored)")
+                }
+                if let next = changeset.resourceVersion {
+                    guard next > stored else {
+                        throw StoreError.conflict("version \(next) does not follow \(stored)")
+                    }
+                    try MetaTable.set("resource_version", next, in: db)
+                }
+                if let serial = changeset.instanceSerial {
+                    guard serial >= (try MetaTable.get("instance_serial", in: db)) else {
+                        throw StoreError.conflict("instance serial \(serial) goes backwards")
+                    }
+                    try MetaTable.set("instance_serial", serial, in: db)
+                }
+                for mutation in changeset.mutations {
+                    try Self.write(mutation, in: db, encoder: encoder)
+                }
+                for record in changeset.audit {
+                    try AuditTable.append(record, in: db)
+                }
+            }
+        }
+    }
+
+    private static func write(_ mutation: Mutation, in db: Database, encoder: JSONEncoder) throws {
+        switch mutation {
+        case .putMinistry(let m): try MinistriesTable.table.put(m, in: db, encoder: encoder)
+        case .deleteMinistry(let name): try MinistriesTable.table.delete(key: name, in: db)
+        case .putApplication(let a): try ApplicationsTable.table.put(a, in: db, encoder: encoder)
+        case .deleteApplication(let ministry, let name):
+            try ApplicationsTable.table.delete(key: ApplicationsTable.key(ministry: ministry, name: name), in: db)
+        case .putCapacityRequest(let r): try CapacityRequestsTable.table.put(r, in: db, encoder: encoder)
+        case .deleteCapacityRequest(let name): try CapacityRequestsTable.table.delete(key: name, in: db)
+        case .putInstance(let i): try InstancesTable.table.put(i, in: db, encoder: encoder)
+        case .deleteInstance(let id): try InstancesTable.table.delete(key: id, in: db)
+        case .putToken(let t): try TokensTable.table.put(t, in: db, encoder: encoder)
+        }
+    }
+
+    public func audit(after: Int64, limit: Int) async throws -> [AuditRecord] {
+        try await guarded {
+            try await pool.read { db in try AuditTable.after(after, limit: limit, in: db) }
+        }
+    }
+
+    public func close() async throws {
+        try guardedSync {
+            try pool.close()
+            // GRDB keeps the WAL file of a pool (persistent WAL, for read-only openers). A plain
+            // connection opened and closed last checkpoints the log into the database file and
+            // removes `-wal` and `-shm`, so a cleanly stopped controller leaves one file.
+            try DatabaseQueue(path: path).close()
+        }
+    }
+
+    /// Maps GRDB's errors onto `StoreError`, keeping the store's own.
+    private func guarded<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as StoreError {
+            throw error
+        } catch let error as DatabaseError {
+            if error.resultCode == .SQLITE_MISUSE { throw StoreError.closed }
+            throw StoreError.io(error.message ?? "\(error.resultCode)")
+        }
+    }
+
+    private func guardedSync(_ body: () throws -> Void) throws {
+        do { try body() } catch let error as DatabaseError { throw StoreError.io(error.message ?? "\(error)") }
+    }
+}

@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import TansiqController
+import TansiqModel
+
+/// `tansiq-controller init`: a new cluster.
+struct Init: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create a cluster: data directory, CA, serving certificate, operator and bootstrap tokens.",
+        discussion: """
+            Creates DIR (mode 0700) with tansiq.db, ca.crt, ca.key, controller.crt, controller.key,
+            operator.token and bootstrap.token (tokens and keys mode 0600). The serving certificate
+            names 127.0.0.1, localhost and every --host. Prints the operator token once and the
+            command that joins agents, with the CA pin. Refuses a directory that already holds a cluster.
+            """)
+
+    @Option(name: .customLong("data-dir"), help: "The data directory to create.")
+    var dataDir: String
+
+    @Option(
+        name: .customLong("host"),
+        help: "A DNS name or IP address agents and clients reach the controller by (repeatable).")
+    var hosts: [String] = []
+
+    @Option(help: "The port agents will join on, for the printed join command.")
+    var port: Int = 8443
+
+    func run() async throws {
+        let dir = DataDirectory(path: dataDir)
+        let result: ClusterInit.Result
+        do {
+            result = try await ClusterInit.run(dataDir: dir, hosts: hosts, now: Date())
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+        let host = hosts.first ?? "127.0.0.1"
+        let server = host.contains(":") ? "https://[\(host)]:\(port)" : "https://\(host):\(port)"
+        print(
+            """
+            Cluster created in \(dataDir).
+
+            Operator token (shown once; also in \(dir.operatorToken)):
+              \(result.operatorToken)
+
+            CA certificate: \(dir.caCertificate) (pin \(result.caPin))
+
+            Join agents before \(RFC3339.format(result.bootstrapExpiresAt)) with:
+              tansiq-agent join --server \(server) --token \(result.bootstrapToken) --ca-pin \(result.caPin)
+
+            Start the controller:
+              tansiq-controller run --data-dir \(dataDir) --listen 0.0.0.0:\(port)
+            """)
+    }
+}

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ServiceLifecycle
+import TansiqController
+
+/// `tansiq-controller run`: serve the API.
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve the cluster's API over HTTPS from an initialised data directory.",
+        discussion: """
+            Serves HTTPS only (TLS 1.2 or later) on --listen. Prints `listening on https://HOST:PORT` on
+            stdout once it accepts connections (with --listen HOST:0 the port is chosen by the system).
+            SIGTERM or SIGINT drains requests in flight and closes the store cleanly.
+            """)
+
+    @Option(name: .customLong("data-dir"), help: "The data directory `init` created.")
+    var dataDir: String
+
+    @Option(help: "Where to listen: HOST:PORT, [IPv6]:PORT or :PORT (all interfaces).")
+    var listen: String = "0.0.0.0:8443"
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard ListenAddress(listen) != nil else {
+            throw ValidationError("--listen \(listen): expected HOST:PORT with a port from 0 to 65535")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError(
+                "--log-level \(logLevel): expected trace, debug, info, notice, warning, error or critical")
+        }
+    }
+
+    func run() async throws {
+        let address = ListenAddress(listen)!
+        let level = Logger.Level(rawValue: logLevel)!
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "tansiq-controller")
+        let dir = DataDirectory(path: dataDir)
+        let server: ControllerServer
+        let app: any Service
+        do {
+            server = try await ControllerServer.open(dataDir: dir, metrics: .bootstrap())
+            app = try server.application(
+                host: address.host, port: address.port, tls: try ControllerServer.tlsConfiguration(dataDir: dir),
+                logger: logger
+            ) { port in
+                let shown = address.host.contains(":") ? "[\(address.host)]" : address.host
+                FileHandle.standardOutput.write(Data("listening on https://\(shown):\(port)\n".utf8))
+                logger.info("serving", metadata: ["address": "\(shown):\(port)", "dataDir": "\(dataDir)"])
+            }
+        } catch {
+            printError("\(error)")
+            throw ExitCode(1)
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        do {
+            try await group.run()
+        } catch {
+            logger.error("stopped", metadata: ["error": "\(error)"])
+            try? await server.cluster.close()
+            throw ExitCode(1)
+        }
+        try await server.cluster.close()
+        logger.info("stopped cleanly")
+    }
+}
+
+/// `HOST:PORT`, `[IPv6]:PORT` or `:PORT`.
+struct ListenAddress {
+    var host: String
+    var port: Int
+
+    init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        self.host = host.isEmpty ? "0.0.0.0" : host
+        self.port = port
+    }
+}

@@ -1,0 +1,132 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// A real `tansiq-controller` process: `init` in a fresh data directory, then `run` on a free
+/// loopback port. Every wait is bounded.
+public final class LiveController: @unchecked Sendable {
+    /// The data directory.
+    public let dataDir: String
+    /// `https://127.0.0.1:PORT`.
+    public private(set) var baseURL = ""
+    /// The operator token `init` wrote.
+    public let operatorToken: String
+    /// The process while it runs.
+    private var process: Process?
+    private var stdoutURL: URL
+    private var stderrURL: URL
+    /// An HTTPS client that trusts the cluster CA.
+    public let client: HTTPClient
+
+    /// Initialises a cluster in a new temporary directory and starts the controller on it.
+    public init() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tansiq-live-\(UUID().uuidString)")
+        dataDir = dir.path
+        stdoutURL = dir.appendingPathExtension("stdout")
+        stderrURL = dir.appendingPathExtension("stderr")
+        let initRun = try run("tansiq-controller", ["init", "--data-dir", dataDir])
+        guard initRun.status == 0 else { throw LiveError.failed("init: \(initRun.stderr)") }
+        operatorToken = try String(contentsOfFile: dataDir + "/operator.token", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(dataDir + "/ca.crt"))
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        try await start()
+    }
+
+    /// Starts (or restarts) the controller and waits until it listens.
+    public func start(timeout: TimeInterval = 30) async throws {
+        FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
+        let process = Process()
+        process.executableURL = productsDirectory.appendingPathComponent("tansiq-controller")
+        process.arguments = ["run", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warning"]
+        process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
+        process.standardError = try FileHandle(forWritingTo: stderrURL)
+        try process.run()
+        self.process = process
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            let out = (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? ""
+            if let line = out.split(separator: "\n").first(where: { $0.hasPrefix("listening on ") }) {
+                baseURL = String(line.dropFirst("listening on ".count))
+                return
+            }
+            if !process.isRunning { throw LiveError.failed("controller exited: \(stderr)") }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw LiveError.failed("controller did not listen within \(timeout) s: \(stderr)")
+    }
+
+    /// What the controller wrote to stderr.
+    public var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
+
+    /// Sends `signal` and waits (bounded) for the process to end; returns its exit status.
+    @discardableResult
+    public func stop(signal: Int32 = SIGTERM, timeout: TimeInterval = 20) async throws -> Int32 {
+        guard let process else { return 0 }
+        kill(process.processIdentifier, signal)
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(10)) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            throw LiveError.failed("controller did not stop within \(timeout) s")
+        }
+        self.process = nil
+        return process.terminationStatus
+    }
+
+    /// Stops the controller and the client, and removes the data directory.
+    public func shutdown() async {
+        _ = try? await stop(signal: SIGKILL)
+        try? await client.shutdown()
+        try? FileManager.default.removeItem(atPath: dataDir)
+        try? FileManager.default.removeItem(at: stdoutURL)
+        try? FileManager.default.removeItem(at: stderrURL)
+    }
+
+    /// One HTTPS call: status and body.
+    public func call(
+        _ method: HTTPMethod, _ path: String, token: String?, body: String? = nil,
+        contentType: String = "application/json", timeout: Int64 = 30
+    ) async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let body {
+            request.headers.add(name: "Content-Type", value: contentType)
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await client.execute(request, timeout: .seconds(timeout))
+        let bytes = try await response.body.collect(upTo: 64 << 20)
+        return Reply(status: Int(response.status.code), body: String(buffer: bytes))
+    }
+}
+
+/// A status and a body.
+public struct Reply: Sendable {
+    public var status: Int
+    public var body: String
+
+    /// The body as JSON.
+    public var json: Any? { try? JSONSerialization.jsonObject(with: Data(body.utf8)) }
+
+    /// `error.code` of an error envelope.
+    public var errorCode: String? { ((json as? [String: Any])?["error"] as? [String: Any])?["code"] as? String }
+
+    /// `items` of a list.
+    public var items: [[String: Any]] { (json as? [String: Any])?["items"] as? [[String: Any]] ?? [] }
+}
+
+/// A live test's failure.
+public enum LiveError: Error, CustomStringConvertible {
+    case failed(String)
+    public var description: String {
+        switch self {
+        case .failed(let m): m
+        }
+    }
+}

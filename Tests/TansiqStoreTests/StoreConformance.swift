@@ -1,0 +1,227 @@
+import Foundation
+import TansiqModel
+import Testing
+
+@testable import TansiqStore
+
+/// A backend under test: makes a fresh store, and opens it again over the same data.
+struct Backend: Sendable, CustomStringConvertible {
+    let description: String
+    /// A new, empty store and a way to open it again over the same data.
+    let make: @Sendable () throws -> (store: any Store, reopen: @Sendable () throws -> any Store)
+
+    static let sqlite = Backend(description: "SQLite") {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tansiq-store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("tansiq.db").path
+        return (try SQLiteStore(path: path), { try SQLiteStore(path: path) })
+    }
+
+    /// Every backend the suite runs against. A PostgreSQL backend joins here.
+    static let all: [Backend] = [.sqlite]
+}
+
+enum Sample {
+    static let t0 = Date(timeIntervalSince1970: 1_800_000_000.125)
+
+    static func ministry(_ name: String, rv: Int64 = 1) -> Ministry {
+        Ministry(
+            metadata: ObjectMeta(name: name, resourceVersion: rv, generation: 1, createdAt: t0, updatedAt: t0),
+            spec: MinistrySpec(
+                code: "GOV-\(name.uppercased().prefix(6))", displayName: LocalizedName(en: name, ar: "وزارة"),
+                quota: Resources(cpuMillis: 4000, memoryBytes: 8 << 30, storageBytes: 0, instances: 10),
+                cohort: "shared", lendingLimit: ResourceLimits(cpuMillis: 1000)),
+            status: MinistryStatus(
+                effectiveQuota: Resources(cpuMillis: 4000, memoryBytes: 8 << 30, storageBytes: 0, instances: 10)))
+    }
+
+    static func application(_ ministry: String, _ name: String, rv: Int64 = 1) -> Application {
+        Application(
+            metadata: ObjectMeta(
+                name: name, ministry: ministry, labels: ["tier": "web"], resourceVersion: rv, generation: 1,
+                createdAt: t0, updatedAt: t0),
+            spec: ApplicationSpec(
+                replicas: 2, resources: ResourceRequest(cpuMillis: 500, memoryBytes: 256 << 20),
+                run: RunSpec(command: ["/bin/sh", "-c", "sleep 1000"], env: ["MODE": "test"])))
+    }
+
+    static func instance(_ id: String, node: String? = nil) -> Instance {
+        Instance(
+            id: id, ministry: "health", application: "portal", node: node, phase: .pending,
+            reason: "waiting", resources: ResourceRequest(cpuMillis: 500, memoryBytes: 256 << 20), createdAt: t0)
+    }
+
+    static func token(_ id: String) -> TokenRecord {
+        TokenRecord(
+            id: id, subject: "amal", role: .ministryAdmin, ministry: "health", hash: String(repeating: "ab", count: 32),
+            createdAt: t0, expiresAt: t0.addingTimeInterval(86400), createdBy: "admin")
+    }
+
+    static func audit(_ action: String) -> AuditRecord {
+        AuditRecord(
+            time: t0, requestID: "req-1", subject: "admin", role: "operator", action: action,
+            object: "Ministry/health", result: "created")
+    }
+
+    static func request(_ name: String) -> CapacityRequest {
+        CapacityRequest(
+            metadata: ObjectMeta(name: name, ministry: "health", resourceVersion: 1, generation: 1),
+            spec: CapacityRequestSpec(add: ResourceLimits(cpuMillis: 2000), reason: "season", until: t0),
+            status: CapacityRequestStatus(phase: .pending, requestedBy: "amal"))
+    }
+
+    /// A changeset that writes one of every kind.
+    static var everything: Changeset {
+        Changeset(
+            basedOn: 0, resourceVersion: 1, instanceSerial: 2,
+            mutations: [
+                .putMinistry(ministry("health")), .putMinistry(ministry("finance")),
+                .putApplication(application("health", "portal")), .putCapacityRequest(request("health-2027")),
+                .putInstance(instance("health-portal-1")), .putInstance(instance("health-portal-2", node: "n1")),
+                .putToken(token("t1")),
+            ],
+            audit: [audit("apply"), audit("apply")])
+    }
+}
+
+@Suite("Store conformance: every backend behaves the same")
+struct StoreConformance {
+    @Test("a new store is empty at version 0", arguments: Backend.all)
+    func newStoreIsEmpty(backend: Backend) async throws {
+        let (store, _) = try backend.make()
+        #expect(try await store.load() == StoredState())
+        #expect(try await store.audit(after: 0, limit: 10).isEmpty)
+        try await store.close()
+    }
+
+    @Test("what is committed is what is loaded, also after reopening", arguments: Backend.all)
+    func roundTrip(backend: Backend) async throws {
+        let (store, reopen) = try backend.make()
+        let changeset = Sample.everything
+        try await store.commit(changeset)
+        let expected = StoredState().applying(changeset)
+        #expect(try await store.load() == expected)
+        try await store.close()
+        let again = try reopen()
+        #expect(try await again.load() == expected)
+        #expect(try await again.audit(after: 0, limit: 10).count == 2)
+        try await again.close()
+    }
+
+    @Test("deletions and replacements take effect", arguments: Backend.all)
+    func deletions(backend: Backend) async throws {
+        let (store, _) = try backend.make()
+        try await store.commit(Sample.everything)
+        var replaced = Sample.application("health", "portal", rv: 2)
+        replaced.spec.replicas = 5
+        let second = Changeset(
+            basedOn: 1, resourceVersion: 2,
+            mutations: [
+                .deleteMinistry("finance"), .putApplication(replaced), .deleteCapacityRequest("health-2027"),
+                .deleteInstance("health-portal-1"), .deleteApplication(ministry: "nowhere", name: "none"),
+            ])
+        try await store.commit(second)
+        let loaded = try await store.load()
+        #expect(loaded == StoredState().applying(Sample.everything).applying(second))
+        #expect(loaded.ministries.keys.sorted() == ["health"])
+        #expect(loaded.applications["health/portal"]?.spec.replicas == 5)
+        #expect(loaded.instances.keys.sorted() == ["health-portal-2"])
+        #expect(loaded.capacityRequests.isEmpty)
+        try await store.close()
+    }
+
+    @Test("a changeset computed from an older version is refused whole", arguments: Backend.all)
+    func staleChangesetIsRefused(backend: Backend) async throws {
+        let (store, _) = try backend.make()
+        try await store.commit(Sample.everything)
+        let stale = Changeset(
+            basedOn: 0, resourceVersion: 2, mutations: [.deleteMinistry("health")], audit: [Sample.audit("delete")])
+        await #expect(throws: StoreError.self) { try await store.commit(stale) }
+        let loaded = try await store.load()
+        #expect(loaded.resourceVersion == 1)
+        #expect(loaded.ministries["health"] != nil)
+        #expect(try await store.audit(after: 0, limit: 10).count == 2)
+        try await store.close()
+    }
+
+    @Test("the version only moves forward and the instance serial never goes back", arguments: Backend.all)
+    func countersOnlyMoveForward(backend: Backend) async throws {
+        let (store, _) = try backend.make()
+        try await store.commit(Sample.everything)
+        await #expect(throws: StoreError.self) {
+            try await store.commit(Changeset(basedOn: 1, resourceVersion: 1, mutations: [.deleteMinistry("health")]))
+        }
+        await #expect(throws: StoreError.self) {
+            try await store.commit(Changeset(basedOn: 1, resourceVersion: 2, instanceSerial: 1))
+        }
+        #expect(try await store.load() == StoredState().applying(Sample.everything))
+        try await store.commit(Changeset(basedOn: 1, resourceVersion: 7, instanceSerial: 9))
+        let loaded = try await store.load()
+        #expect(loaded.resourceVersion == 7)
+        #expect(loaded.instanceSerial == 9)
+        try await store.close()
+    }
+
+    @Test("audit records get increasing positions and page in order", arguments: Backend.all)
+    func auditPaging(backend: Backend) async throws {
+        let (store, _) = try backend.make()
+        for i in 0..<25 {
+            try await store.commit(Changeset(basedOn: 0, audit: [Sample.audit("a\(i)")]))
+        }
+        #expect(try await store.load().resourceVersion == 0, "audit-only commits do not move the version")
+        let first = try await store.audit(after: 0, limit: 10)
+        let second = try await store.audit(after: first.last?.seq ?? 0, limit: 100)
+        #expect(first.count == 10)
+        #expect(second.count == 15)
+        let all = first + second
+        #expect(all.map(\.action) == (0..<25).map { "a\($0)" })
+        #expect(zip(all, all.dropFirst()).allSatisfy { $0.seq < $1.seq })
+        #expect(all[0].time == Sample.t0)
+        #expect(all[0].subject == "admin" && all[0].result == "created" && all[0].requestID == "req-1")
+        try await store.close()
+    }
+
+    @Test("of concurrent commits from the same version exactly one wins", arguments: Backend.all)
+    func concurrentCommits(backend: Backend) async throws {
+        let (store, _) = try backend.make()
+        let wins = await withTaskGroup(of: Bool.self) { group in
+            for i in 0..<8 {
+                group.addTask {
+                    let changeset = Changeset(
+                        basedOn: 0, resourceVersion: 1, mutations: [.putMinistry(Sample.ministry("m\(i)"))])
+                    do {
+                        try await store.commit(changeset)
+                        return true
+                    } catch { return false }
+                }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+        #expect(wins == 1)
+        #expect(try await store.load().ministries.count == 1)
+        try await store.close()
+    }
+
+    @Test("a closed store refuses calls", arguments: Backend.all)
+    func closedStoreRefuses(backend: Backend) async throws {
+        let (store, _) = try backend.make()
+        try await store.close()
+        await #expect(throws: (any Error).self) { _ = try await store.load() }
+    }
+}
+
+@Suite("SQLite store specifics")
+struct SQLiteStoreTests {
+    @Test("closing the store leaves no -wal or -shm file behind")
+    func closeCheckpoints() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tansiq-close-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("tansiq.db").path
+        let store = try SQLiteStore(path: path)
+        try await store.commit(Sample.everything)
+        _ = try await store.load()
+        try await store.close()
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+        #expect(!FileManager.default.fileExists(atPath: path + "-shm"))
+    }
+}
