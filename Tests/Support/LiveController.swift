@@ -36,6 +36,18 @@ public final class LiveController: @unchecked Sendable {
         try await start()
     }
 
+    /// Runs `body` with a new live controller, and always shuts it down after.
+    public static func with(_ body: (LiveController) async throws -> Void) async throws {
+        let live = try await LiveController()
+        do {
+            try await body(live)
+        } catch {
+            await live.shutdown()
+            throw error
+        }
+        await live.shutdown()
+    }
+
     /// Starts (or restarts) the controller and waits until it listens.
     public func start(timeout: TimeInterval = 30) async throws {
         FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)

@@ -9,7 +9,7 @@ struct ApplyRouteTests {
     @Test("an application is created with its replicas as Pending instances, then reapplying it changes nothing")
     func createThenUnchanged() async throws {
         let h = try await Harness.make()
-        try await h.test { c in
+        try await h.test { (c: Client) async throws in
             let first = try await c.call(
                 .post, "/v1/apply", token: "health-admin", body: Harness.app("health", "portal"))
             #expect(first.status == 200, "\(first.body)")
@@ -28,7 +28,7 @@ struct ApplyRouteTests {
     @Test("scaling down removes the newest instances and a new template replaces them all with new ids")
     func scaleAndReplace() async throws {
         let h = try await Harness.make()
-        try await h.test { c in
+        try await h.test { (c: Client) async throws in
             _ = try await c.call(.post, "/v1/apply", token: "admin", body: Harness.app("health", "portal", replicas: 3))
             let ids = (await h.state).instances.keys.sorted { Registry.serial(of: $0) < Registry.serial(of: $1) }
             let down = try await c.call(
@@ -48,7 +48,7 @@ struct ApplyRouteTests {
     @Test("a JSON array of manifests is applied like a YAML stream")
     func jsonArray() async throws {
         let h = try await Harness.make()
-        try await h.test { c in
+        try await h.test { (c: Client) async throws in
             let body = """
                 [{"apiVersion": "tansiq/v1", "kind": "Application", "metadata": {"name": "api", "ministry": "finance"},
                   "spec": {"resources": {"cpu": "100m", "memory": "64Mi"}, "run": {"command": ["/bin/true"]}}}]
@@ -63,7 +63,7 @@ struct ApplyRouteTests {
     @Test("invalid manifests get 400 with every error located by document, line and column, and nothing is applied")
     func invalidManifests() async throws {
         let h = try await Harness.make()
-        try await h.test { c in
+        try await h.test { (c: Client) async throws in
             let before = await h.state
             let body =
                 Harness.app("health", "ok") + "\n---\n" + Harness.app("health", "bad", cpu: "lots") + "\n  colour: red"
@@ -81,7 +81,7 @@ struct ApplyRouteTests {
     @Test("a reference to a ministry the cluster does not have is refused")
     func unknownMinistry() async throws {
         let h = try await Harness.make()
-        try await h.test { c in
+        try await h.test { (c: Client) async throws in
             let reply = try await c.call(.post, "/v1/apply", token: "admin", body: Harness.app("defence", "radar"))
             #expect(reply.status == 400)
             #expect(reply.body.contains("ministry \\\"defence\\\" is not declared"))
@@ -91,7 +91,7 @@ struct ApplyRouteTests {
     @Test("an application beyond quota plus borrowing limit is refused with 422 and the numbers; nothing changes")
     func quotaExceeded() async throws {
         let h = try await Harness.make()
-        try await h.test { c in
+        try await h.test { (c: Client) async throws in
             // health: quota 2 cpu, may borrow finance's lending limit of 1 cpu → 3 cpu at most.
             let ok = try await c.call(
                 .post, "/v1/apply", token: "admin", body: Harness.app("health", "a", replicas: 4, cpu: "500m"))
@@ -113,7 +113,7 @@ struct ApplyRouteTests {
     @Test("a stale metadata.resourceVersion gets 409")
     func staleVersion() async throws {
         let h = try await Harness.make()
-        try await h.test { c in
+        try await h.test { (c: Client) async throws in
             let created = try await c.call(.post, "/v1/apply", token: "admin", body: Harness.app("health", "portal"))
             let version = created.items.first?["resourceVersion"] as? Int ?? 0
             _ = try await c.call(.post, "/v1/apply", token: "admin", body: Harness.app("health", "portal", replicas: 3))
@@ -128,7 +128,7 @@ struct ApplyRouteTests {
     @Test("a dry run answers what would happen and stores nothing")
     func dryRun() async throws {
         let h = try await Harness.make()
-        try await h.test { c in
+        try await h.test { (c: Client) async throws in
             let before = await h.state
             let reply = try await c.call(
                 .post, "/v1/apply?dryRun=true", token: "admin", body: Harness.app("health", "x"))
@@ -144,7 +144,7 @@ struct ApplyRouteTests {
     @Test("a body over the limit gets 413, an empty one 400")
     func bodyLimits() async throws {
         let h = try await Harness.make()
-        try await h.test { c in
+        try await h.test { (c: Client) async throws in
             let huge = String(repeating: "# padding\n", count: (API.maxBodySize / 10) + 10)
             let reply = try await c.call(.post, "/v1/apply", token: "admin", body: huge)
             #expect(reply.status == 413)
@@ -157,7 +157,7 @@ struct ApplyRouteTests {
     @Test("raising quotas past the cluster's capacity warns about the over-commit")
     func overcommitWarning() async throws {
         let h = try await Harness.make(empty: true)
-        try await h.test { c in
+        try await h.test { (c: Client) async throws in
             let reply = try await c.call(.post, "/v1/apply", token: "admin", body: Harness.ministries)
             let warnings = reply.json["warnings"] as? [String] ?? []
             #expect(warnings.contains { $0.contains("exceed the cluster's allocatable capacity by cpu 4") })

@@ -12,7 +12,6 @@ public actor Cluster {
     private let store: any Store
     private var writing = false
     private var waiting: [CheckedContinuation<Void, Never>] = []
-    private let commitTimer = Metrics.Timer(label: "tansiq_store_commit_seconds", preferredDisplayUnit: .seconds)
 
     private let onCommit: @Sendable (StoredState) -> Void
 
@@ -73,7 +72,11 @@ public actor Cluster {
 
     private func commit(_ changeset: Changeset) async throws {
         let start = ContinuousClock.now
-        defer { commitTimer.recordInterval(since: start) }
+        // Made per commit (the factory caches it), so it reports to whatever backend is bootstrapped.
+        defer {
+            Metrics.Timer(label: "tansiq_store_commit_seconds", preferredDisplayUnit: .seconds)
+                .recordInterval(since: start)
+        }
         do {
             try await store.commit(changeset)
         } catch {

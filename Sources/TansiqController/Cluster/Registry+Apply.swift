@@ -89,7 +89,9 @@ extension APIError.Detail {
     init(_ diagnostic: Diagnostic) {
         var path: String?
         var message = diagnostic.message
-        if let colon = message.range(of: ": "), !message[..<colon.lowerBound].contains(" ") {
+        if let colon = message.range(of: ": "), !message[..<colon.lowerBound].contains(" "),
+            message.first?.isLowercase == true
+        {
             path = String(message[..<colon.lowerBound])
             message = String(message[colon.upperBound...])
         }
