@@ -63,8 +63,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            resources: [.copy("openapi.yaml")]
+            ]
         ),
         // Benchmarks that need no server stack: `tansiq-bench schedule`.
         .executableTarget(
@@ -108,6 +107,7 @@ let package = Package(
                 "TansiqController", "TansiqStore", "TansiqModel", "TansiqManifest", "tansiq-controller",
                 "TansiqTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "X509", package: "swift-certificates"),

@@ -22,8 +22,13 @@ public let productsDirectory: URL = {
 
 /// Runs a built product with arguments, from the package root, and waits (bounded) for it.
 public func run(_ product: String, _ arguments: [String], timeout: TimeInterval = 30) throws -> RunResult {
+    try runProcess(productsDirectory.appendingPathComponent(product), arguments, timeout: timeout)
+}
+
+/// Runs any executable with arguments, from the package root, and waits (bounded) for it.
+public func runProcess(_ executable: URL, _ arguments: [String], timeout: TimeInterval = 30) throws -> RunResult {
     let process = Process()
-    process.executableURL = productsDirectory.appendingPathComponent(product)
+    process.executableURL = executable
     process.arguments = arguments
     process.currentDirectoryURL = packageRoot
     var environment = ProcessInfo.processInfo.environment
