@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "TansiqStore", targets: ["TansiqStore"]),
         .library(name: "TansiqController", targets: ["TansiqController"]),
         .executable(name: "tansiq-bench", targets: ["tansiq-bench"]),
+        .executable(name: "tansiq-bench-api", targets: ["tansiq-bench-api"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -71,6 +72,17 @@ let package = Package(
             dependencies: [
                 "TansiqModel", "TansiqScheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        // Benchmarks over real HTTPS against a real controller (`tansiq-bench api ...` runs this
+        // binary), kept apart so the scheduler benchmark's release build stays light.
+        .executableTarget(
+            name: "tansiq-bench-api",
+            dependencies: [
+                "TansiqTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // What every command-line binary shares: DESIGN.md's exit codes.

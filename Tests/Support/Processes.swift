@@ -11,12 +11,16 @@ public struct RunResult: Sendable {
     public var stderr: String
 }
 
-/// The directory of the built products: the test bundle sits beside the binaries.
+/// The directory of the built products: the test bundle (or the benchmark) sits beside the binaries.
 public let productsDirectory: URL = {
     var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-    while url.path != "/" && !FileManager.default.fileExists(atPath: url.appendingPathComponent("tansiq").path) {
-        url.deleteLastPathComponent()
+    func holdsProducts(_ url: URL) -> Bool {
+        ["tansiq", "tansiq-controller"].contains {
+            FileManager.default.isExecutableFile(atPath: url.appendingPathComponent($0).path)
+        }
     }
+    url.deleteLastPathComponent()
+    while url.path != "/" && !holdsProducts(url) { url.deleteLastPathComponent() }
     return url
 }()
 

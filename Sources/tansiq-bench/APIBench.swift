@@ -1,0 +1,36 @@
+import ArgumentParser
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `tansiq-bench api ...`: the benchmarks over real HTTPS live in `tansiq-bench-api`, a separate
+/// binary built beside this one (it links the HTTP client and TLS, which this one does not).
+/// This command hands its arguments to it.
+struct APIBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "api",
+        abstract: "Benchmarks of the controller's API over HTTPS (runs tansiq-bench-api beside this binary).",
+        discussion: "Example: tansiq-bench api apply --requests 300 --clients 8. See `tansiq-bench-api --help`."
+    )
+
+    @Argument(parsing: .captureForPassthrough, help: "The benchmark and its options, e.g. `apply --clients 8`.")
+    var arguments: [String] = []
+
+    func run() throws {
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        let binary = here.appendingPathComponent("tansiq-bench-api").path
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            FileHandle.standardError.write(
+                Data(
+                    "tansiq-bench: error: \(binary) is not built; build it with `swift build -c release --product tansiq-bench-api`\n"
+                        .utf8))
+            throw ExitCode(1)
+        }
+        let argv = ([binary] + arguments).map { strdup($0) } + [nil]
+        execv(binary, argv)
+        FileHandle.standardError.write(Data("tansiq-bench: error: cannot run \(binary)\n".utf8))
+        throw ExitCode(1)
+    }
+}
