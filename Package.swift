@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -45,7 +46,10 @@ let package = Package(
         // The durable store: a protocol and its SQLite (GRDB) implementation.
         .target(
             name: "TansiqStore",
-            dependencies: ["TansiqModel", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "TansiqModel", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "HashTreeCollections", package: "swift-collections"),
+            ]
         ),
         // The controller: HTTPS routes (thin), authentication, PKI, the cluster state.
         .target(

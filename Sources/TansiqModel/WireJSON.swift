@@ -28,17 +28,3 @@ public enum WireJSON {
         return decoder
     }
 }
-
-extension RFC3339 {
-    /// Formats in UTC with milliseconds: `2027-06-30T00:00:00.125Z`.
-    public static func formatMilliseconds(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
-    }
-
-    /// `date` rounded down to whole milliseconds: what survives a trip through the wire.
-    public static func truncated(_ date: Date) -> Date {
-        Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1000).rounded(.down) / 1000)
-    }
-}

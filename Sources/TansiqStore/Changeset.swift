@@ -74,8 +74,8 @@ extension StoredState {
             case .deleteApplication(let ministry, let name): applications["\(ministry)/\(name)"] = nil
             case .putCapacityRequest(let r): capacityRequests[r.metadata.name] = r
             case .deleteCapacityRequest(let name): capacityRequests[name] = nil
-            case .putInstance(let i): instances[i.id] = i
-            case .deleteInstance(let id): instances[id] = nil
+            case .putInstance(let i): put(i)
+            case .deleteInstance(let id): removeInstance(id)
             case .putToken(let t): tokens[t.id] = t
             }
         }

@@ -1,3 +1,4 @@
+import HashTreeCollections
 import TansiqModel
 
 /// The controller's durable state. One backend per deployment: SQLite embedded (the default),
@@ -28,25 +29,55 @@ public protocol Store: Sendable {
     func close() async throws
 }
 
-/// What `Store.load()` returns.
+/// What `Store.load()` returns, and what the controller keeps in memory. The collections are
+/// persistent hash trees: a copy shares everything, and a change to a copy copies only the path
+/// to what changed, so planning a change on a copy of a large state costs O(log n), not O(n).
 public struct StoredState: Sendable, Equatable {
     /// The cluster-wide version of the last committed change (0 for a new store).
     public var resourceVersion: Int64 = 0
     /// The last instance serial handed out (ids are never reused).
     public var instanceSerial: Int64 = 0
     /// Ministries by name.
-    public var ministries: [String: Ministry] = [:]
+    public var ministries: TreeDictionary<String, Ministry> = [:]
     /// Applications by `ministry/name`.
-    public var applications: [String: Application] = [:]
+    public var applications: TreeDictionary<String, Application> = [:]
     /// Capacity requests by name.
-    public var capacityRequests: [String: CapacityRequest] = [:]
-    /// Instances by id.
-    public var instances: [String: Instance] = [:]
+    public var capacityRequests: TreeDictionary<String, CapacityRequest> = [:]
+    /// Instances by id; changed through `put(_:)` and `removeInstance(_:)`, which keep the index.
+    public private(set) var instances: TreeDictionary<String, Instance> = [:]
+    /// Instance ids by application key (`ministry/name`).
+    public private(set) var instanceIDsByApplication: TreeDictionary<String, Set<String>> = [:]
     /// Tokens by id.
-    public var tokens: [String: TokenRecord] = [:]
+    public var tokens: TreeDictionary<String, TokenRecord> = [:]
 
     /// An empty state.
     public init() {}
+
+    /// Adds or replaces an instance.
+    public mutating func put(_ instance: Instance) {
+        if let old = instances[instance.id] { unindex(old) }
+        instances[instance.id] = instance
+        instanceIDsByApplication[Self.key(instance), default: []].insert(instance.id)
+    }
+
+    /// Removes an instance, if there is one with that id.
+    public mutating func removeInstance(_ id: String) {
+        guard let old = instances.removeValue(forKey: id) else { return }
+        unindex(old)
+    }
+
+    /// The instances of one application, in no particular order.
+    public func instances(ofApplication key: String) -> [Instance] {
+        (instanceIDsByApplication[key] ?? []).compactMap { instances[$0] }
+    }
+
+    private mutating func unindex(_ instance: Instance) {
+        let key = Self.key(instance)
+        instanceIDsByApplication[key]?.remove(instance.id)
+        if instanceIDsByApplication[key]?.isEmpty == true { instanceIDsByApplication[key] = nil }
+    }
+
+    private static func key(_ instance: Instance) -> String { "\(instance.ministry)/\(instance.application)" }
 }
 
 /// Why a store call failed.

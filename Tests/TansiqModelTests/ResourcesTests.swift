@@ -128,3 +128,24 @@ extension JSONEncoder {
         return encoder
     }
 }
+
+@Suite("RFC 3339 times")
+struct RFC3339Tests {
+    @Test("formatting by hand agrees with Foundation's formatter across eras, leap years and fractions")
+    func formattingAgrees() {
+        let foundation = ISO8601DateFormatter()
+        foundation.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var seed: UInt64 = 42
+        for _ in 0..<5000 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            // From 1901 to 2099, whole milliseconds.
+            let millis = Int64(bitPattern: seed >> 1) % 6_238_000_000_000 - 2_177_000_000_000
+            let date = Date(timeIntervalSince1970: Double(millis) / 1000)
+            #expect(RFC3339.formatMilliseconds(date) == foundation.string(from: date), "\(millis)")
+            let text = RFC3339.formatMilliseconds(date)
+            #expect(RFC3339.parse(text).map(RFC3339.formatMilliseconds) == text)
+        }
+        #expect(RFC3339.format(Date(timeIntervalSince1970: 951_782_400.499)) == "2000-02-29T00:00:00Z")
+        #expect(RFC3339.formatMilliseconds(Date(timeIntervalSince1970: -0.001)) == "1969-12-31T23:59:59.999Z")
+    }
+}

@@ -153,7 +153,7 @@ struct ApplyPlan {
     /// ones or removes the newest.
     private mutating func reconcileInstances(of app: Application, old: Application?) {
         let ministry = app.metadata.ministry ?? ""
-        var current = next.instances.values.filter { $0.ministry == ministry && $0.application == app.metadata.name }
+        var current = next.instances(ofApplication: app.key)
             .sorted { Registry.serial(of: $0.id) < Registry.serial(of: $1.id) }
         var template = app.spec
         template.replicas = old?.spec.replicas ?? 0
@@ -170,14 +170,14 @@ struct ApplyPlan {
                 generation: generation,
                 phase: .pending, reason: "waiting to be scheduled", guaranteed: false, priority: app.spec.priority,
                 resources: app.spec.resources, createdAt: now)
-            next.instances[instance.id] = instance
+            next.put(instance)
             mutations.append(.putInstance(instance))
             current.append(instance)
         }
     }
 
     private mutating func remove(_ id: String) {
-        next.instances[id] = nil
+        next.removeInstance(id)
         mutations.append(.deleteInstance(id))
     }
 

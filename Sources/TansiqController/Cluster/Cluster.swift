@@ -4,16 +4,27 @@ import TansiqModel
 import TansiqStore
 
 /// The controller's single writer: it owns the registry (the desired state in memory) and the
-/// store, and runs one change at a time — plan on the registry, commit to the store, then apply
-/// to the registry — so no interleaving of requests can admit past a quota. Reads see the last
-/// committed state and never wait for a write.
+/// store. Changes are planned one after another, each against the state the previous ones left,
+/// so no interleaving of requests can admit past a quota; the changes waiting together are
+/// committed in one transaction (group commit: one fsync for many requests), and every request
+/// is answered only once that transaction is on disk. Reads see the last committed state and
+/// never wait for a write.
 public actor Cluster {
     private var registry: Registry
     private let store: any Store
-    private var writing = false
-    private var waiting: [CheckedContinuation<Void, Never>] = []
-
     private let onCommit: @Sendable (StoredState) -> Void
+    private var queue: [Job] = []
+    private var flushing = false
+    private var closed = false
+
+    /// Most changes committed in one transaction.
+    static let maxBatch = 256
+
+    /// A queued change: planned against the state the batch has reached so far, it returns what
+    /// to commit and what to do once the batch's commit has succeeded (nil) or failed.
+    private struct Job {
+        let plan: (Registry) -> (changeset: Changeset?, finish: (Error?) -> Void)
+    }
 
     /// A cluster over what `store` holds; `onCommit` sees the state after every commit.
     public init(store: any Store, onCommit: @escaping @Sendable (StoredState) -> Void = { _ in }) async throws {
@@ -26,37 +37,52 @@ public actor Cluster {
     /// The registry as last committed.
     public var current: Registry { registry }
 
-    /// Plans with `plan` against the current state and commits the result, one change at a
-    /// time. A refusal (`APIError`) is audited — with `subject`, `action` and `object` — and
-    /// rethrown; nothing else is committed for it.
+    /// Plans with `plan` and commits the result; returns once it is on disk. A refusal
+    /// (`APIError`) is audited — `audit` with the refusal's code and message — and rethrown,
+    /// with nothing else committed for it. A dry run plans and commits nothing.
     public func change<Value: Sendable>(
         audit: AuditRecord, dryRun: Bool = false,
-        _ plan: @Sendable (Registry) throws(APIError) -> Registry.Outcome<Value>
+        _ plan: @escaping @Sendable (Registry) throws(APIError) -> Registry.Outcome<Value>
     ) async throws -> Value {
-        await acquire()
-        defer { release() }
-        let outcome: Registry.Outcome<Value>
-        do {
-            outcome = try plan(registry)
-        } catch {
-            var record = audit
-            record.result = error.code.rawValue
-            record.message = error.message
-            try await commit(Changeset(basedOn: registry.state.resourceVersion, audit: [record]))
-            throw error
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Value, Error>) in
+            enqueue(
+                Job { registry in
+                    do throws(APIError) {
+                        let outcome = try plan(registry)
+                        return (
+                            dryRun ? nil : outcome.changeset,
+                            { error in
+                                if let error {
+                                    continuation.resume(throwing: error)
+                                } else {
+                                    continuation.resume(returning: outcome.value)
+                                }
+                            }
+                        )
+                    } catch {
+                        let record = audit.with(result: error.code.rawValue, message: error.message)
+                        return (
+                            Changeset(basedOn: registry.state.resourceVersion, audit: [record]),
+                            { continuation.resume(throwing: $0 ?? error) }
+                        )
+                    }
+                })
         }
-        if dryRun { return outcome.value }
-        try await commit(outcome.changeset)
-        registry.apply(outcome.changeset)
-        if !outcome.changeset.mutations.isEmpty { onCommit(registry.state) }
-        return outcome.value
     }
 
-    /// Appends audit records alone (refusals decided outside the registry: 401, 403 of a route).
+    /// Appends audit records alone (refusals decided before any planning: 401).
     public func record(_ audit: [AuditRecord]) async throws {
-        await acquire()
-        defer { release() }
-        try await commit(Changeset(basedOn: registry.state.resourceVersion, audit: audit))
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            enqueue(
+                Job { registry in
+                    (
+                        Changeset(basedOn: registry.state.resourceVersion, audit: audit),
+                        { error in
+                            if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+                        }
+                    )
+                })
+        }
     }
 
     /// Audit records after `seq`.
@@ -64,13 +90,55 @@ public actor Cluster {
         try await store.audit(after: seq, limit: limit)
     }
 
-    /// Closes the store; the cluster takes no more changes.
+    /// Finishes the changes in flight, then closes the store; later changes fail.
     public func close() async throws {
-        await acquire()
+        closed = true
+        while flushing || !queue.isEmpty { try await Task.sleep(for: .milliseconds(2)) }
         try await store.close()
     }
 
+    private func enqueue(_ job: Job) {
+        if closed {
+            _ = job.plan(registry).finish(StoreUnavailable(underlying: StoreError.closed))
+            return
+        }
+        queue.append(job)
+        if !flushing {
+            flushing = true
+            Task { await flush() }
+        }
+    }
+
+    /// Plans and commits what is queued, batch by batch, until the queue is empty.
+    private func flush() async {
+        while !queue.isEmpty {
+            let batch = queue.prefix(Self.maxBatch)
+            queue.removeFirst(batch.count)
+            var working = registry
+            var merged = Changeset(basedOn: registry.state.resourceVersion)
+            var finishes: [(Error?) -> Void] = []
+            for job in batch {
+                let (changeset, finish) = job.plan(working)
+                if let changeset {
+                    working.apply(changeset)
+                    merged.append(changeset)
+                }
+                finishes.append(finish)
+            }
+            do {
+                try await commit(merged)
+                registry = working
+                if !merged.mutations.isEmpty { onCommit(registry.state) }
+                for finish in finishes { finish(nil) }
+            } catch {
+                for finish in finishes { finish(error) }
+            }
+        }
+        flushing = false
+    }
+
     private func commit(_ changeset: Changeset) async throws {
+        if changeset.isEmpty { return }
         let start = ContinuousClock.now
         // Made per commit (the factory caches it), so it reports to whatever backend is bootstrapped.
         defer {
@@ -83,15 +151,16 @@ public actor Cluster {
             throw StoreUnavailable(underlying: error)
         }
     }
+}
 
-    private func acquire() async {
-        while writing { await withCheckedContinuation { waiting.append($0) } }
-        writing = true
-    }
-
-    private func release() {
-        writing = false
-        if !waiting.isEmpty { waiting.removeFirst().resume() }
+extension Changeset {
+    /// Appends a changeset planned after this one: its writes and audit records follow, its
+    /// counters win.
+    mutating func append(_ next: Changeset) {
+        resourceVersion = next.resourceVersion ?? resourceVersion
+        instanceSerial = next.instanceSerial ?? instanceSerial
+        mutations += next.mutations
+        audit += next.audit
     }
 }
 

@@ -40,7 +40,10 @@ extension Registry {
         where !Access.canWrite(caller, kind: item.object.kind, ministry: item.object.metadata.ministry) {
             throw APIError(.forbidden, Access.refusal(caller, "apply \(item.object.identity)"))
         }
-        let diagnostics = ManifestSetValidator.validate(objects, cluster: ClusterFacts(ministries: state.ministries))
+        let diagnostics = ManifestSetValidator.validate(
+            objects,
+            cluster: ClusterFacts(
+                ministries: Dictionary(uniqueKeysWithValues: state.ministries.map { ($0.key, $0.value) })))
         if !diagnostics.isEmpty {
             throw APIError(
                 .invalid, "the manifests do not fit the cluster", details: diagnostics.map(APIError.Detail.init))

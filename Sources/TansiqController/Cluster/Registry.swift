@@ -71,7 +71,7 @@ public struct Registry: Sendable {
 
     /// The instances of one application, oldest first.
     func instances(ministry: String, application: String, in state: StoredState) -> [Instance] {
-        state.instances.values.filter { $0.ministry == ministry && $0.application == application }
+        state.instances(ofApplication: "\(ministry)/\(application)")
             .sorted { Self.serial(of: $0.id) < Self.serial(of: $1.id) }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import HashTreeCollections
 import TansiqModel
 
 /// The embedded store: one SQLite file in WAL mode, `synchronous = FULL` so that a commit is on
@@ -48,11 +49,12 @@ public final class SQLiteStore: Store {
                 var state = StoredState()
                 state.resourceVersion = try MetaTable.get("resource_version", in: db)
                 state.instanceSerial = try MetaTable.get("instance_serial", in: db)
-                state.ministries = try MinistriesTable.table.all(in: db, decoder: decoder)
-                state.applications = try ApplicationsTable.table.all(in: db, decoder: decoder)
-                state.capacityRequests = try CapacityRequestsTable.table.all(in: db, decoder: decoder)
-                state.instances = try InstancesTable.table.all(in: db, decoder: decoder)
-                state.tokens = try TokensTable.table.all(in: db, decoder: decoder)
+                state.ministries = TreeDictionary(try MinistriesTable.table.all(in: db, decoder: decoder))
+                state.applications = TreeDictionary(try ApplicationsTable.table.all(in: db, decoder: decoder))
+                state.capacityRequests = TreeDictionary(
+                    try CapacityRequestsTable.table.all(in: db, decoder: decoder))
+                for instance in try InstancesTable.table.all(in: db, decoder: decoder).values { state.put(instance) }
+                state.tokens = TreeDictionary(try TokensTable.table.all(in: db, decoder: decoder))
                 return state
             }
         }
