@@ -195,11 +195,23 @@ struct RouteTests {
         try await h.test { (c: Client) async throws in
             _ = try await c.call(.post, "/v1/apply", token: "health-viewer", body: Harness.app("health", "x"))
             _ = try await c.call(.post, "/v1/apply", body: Harness.app("health", "x"))
+            _ = try await c.call(.get, "/v1/ministries/finance", token: "health-viewer")
+            _ = try await c.call(.get, "/v1/quotas", token: "expired")
             #expect(try await c.call(.get, "/v1/audit", token: "health-admin").status == 403)
             let log = try await c.call(.get, "/v1/audit?limit=1000", token: "auditor")
             let items = log.items
             #expect(items.contains { $0["subject"] as? String == "hadi" && $0["result"] as? String == "forbidden" })
             #expect(items.contains { $0["subject"] as? String == "-" && $0["result"] as? String == "unauthenticated" })
+            #expect(
+                items.contains {
+                    $0["action"] as? String == "read" && $0["object"] as? String == "/v1/ministries/finance"
+                        && $0["result"] as? String == "forbidden"
+                })
+            #expect(items.filter { $0["result"] as? String == "unauthenticated" }.count == 2)
+            #expect(
+                items.filter { $0["subject"] as? String == "hadi" && $0["result"] as? String == "forbidden" }.count
+                    == 2,
+                "a refused change is audited once")
             #expect(
                 items.contains { $0["object"] as? String == "Ministry/health" && $0["result"] as? String == "created" })
             #expect(try await c.call(.get, "/v1/audit?limit=0", token: "auditor").status == 400)

@@ -1,13 +1,17 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
 import TansiqModel
 
 /// Wraps every request: gives it an id, turns every error into DESIGN.md's envelope (no stack
-/// traces, no internals), and counts it by route and status.
+/// traces, no internals), audits every refusal (401, 403) that no change has audited already —
+/// reads included — and counts the request by route and status.
 struct APIMiddleware: RouterMiddleware {
     typealias Context = ControllerContext
     let metrics: ControllerMetrics
+    let cluster: Cluster
+    let now: @Sendable () -> Date
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
@@ -17,6 +21,9 @@ struct APIMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch let error as APIError {
+            if !error.audited && (error.code == .forbidden || error.code == .unauthenticated) {
+                await audit(error, request, context)
+            }
             response = API.error(error, requestID: context.requestID)
         } catch let error as HTTPError {
             response = API.error(Self.translate(error, request), requestID: context.requestID)
@@ -37,6 +44,20 @@ struct APIMiddleware: RouterMiddleware {
             route: context.endpointPath ?? "unmatched", method: request.method.rawValue, status: response.status.code,
             since: start)
         return response
+    }
+
+    private func audit(_ error: APIError, _ request: Request, _ context: Context) async {
+        let caller = context.caller.caller
+        let record = AuditRecord(
+            time: now(), requestID: context.requestID, subject: caller?.subject ?? "-",
+            role: caller?.role.rawValue ?? "-",
+            action: request.method == .get ? "read" : request.method.rawValue.lowercased(),
+            object: request.uri.path, result: error.code.rawValue, message: error.message)
+        do {
+            try await cluster.record([record])
+        } catch {
+            context.logger.error("cannot audit a refusal", metadata: ["error": "\(error)"])
+        }
     }
 
     static func translate(_ error: HTTPError, _ request: Request) -> APIError {

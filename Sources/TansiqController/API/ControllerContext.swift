@@ -10,6 +10,8 @@ public struct ControllerContext: RequestContext {
     public let channel: any Channel
     /// This request's id.
     public let requestID: String
+    /// Who the request turned out to be from, once authenticated (for the middleware's audit).
+    public let caller = CallerSlot()
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -19,6 +21,17 @@ public struct ControllerContext: RequestContext {
 
     /// Bodies are read explicitly with their own limits (`APIHandler.body`).
     public var maxUploadSize: Int { API.maxBodySize }
+}
+
+/// The authenticated caller of one request, readable by the middleware after the handler ran.
+public final class CallerSlot: Sendable {
+    private let value = NIOLockedValueBox<Caller?>(nil)
+
+    /// Records the caller.
+    func set(_ caller: Caller) { value.withLockedValue { $0 = caller } }
+
+    /// The caller, if authenticated.
+    var caller: Caller? { value.withLockedValue { $0 } }
 }
 
 /// Request ids: a per-process random prefix and a counter, unique and cheap.

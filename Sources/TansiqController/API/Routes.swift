@@ -43,19 +43,13 @@ public struct Routes: Sendable {
         if !token.isEmpty, let (caller, _) = await cluster.current.authenticate(token, now: now()),
             caller.role != .bootstrap
         {
+            context.caller.set(caller)
             return caller
         }
-        let error =
-            token.isEmpty
+        // The refusal is audited by `APIMiddleware`, like every refusal no change has audited.
+        throw token.isEmpty
             ? APIError(.unauthenticated, "a bearer token is required (Authorization: Bearer TOKEN)")
             : APIError(.unauthenticated, "the token is unknown, expired or revoked")
-        if request.method != .get && request.method != .head {
-            try await cluster.record([
-                audit(request, context, nil, action: request.method.rawValue)
-                    .with(result: error.code.rawValue, message: error.message)
-            ])
-        }
-        throw error
     }
 
     /// The audit record of a request by `caller` (nil: unauthenticated), before its result is known.

@@ -55,6 +55,8 @@ public struct APIError: Error, Sendable, Equatable {
     public var message: String
     /// Located problems, or numbers of a quota refusal.
     public var details: [Detail]
+    /// True once the refusal is in the audit log (a refused change audits itself).
+    public var audited = false
 
     /// Creates an error.
     public init(_ code: Code, _ message: String, details: [Detail] = []) {

@@ -61,9 +61,11 @@ public actor Cluster {
                         )
                     } catch {
                         let record = audit.with(result: error.code.rawValue, message: error.message)
+                        var refusal = error
+                        refusal.audited = true
                         return (
                             Changeset(basedOn: registry.state.resourceVersion, audit: [record]),
-                            { continuation.resume(throwing: $0 ?? error) }
+                            { continuation.resume(throwing: $0 ?? refusal) }
                         )
                     }
                 })

@@ -22,7 +22,7 @@ public struct ControllerServer {
         self.cluster = cluster
         self.metrics = metrics
         let router = Router(context: ControllerContext.self)
-        router.add(middleware: APIMiddleware(metrics: metrics))
+        router.add(middleware: APIMiddleware(metrics: metrics, cluster: cluster, now: now))
         self.routes = Routes(cluster: cluster, metrics: metrics, now: now).register(on: router)
         self.router = router
     }
