@@ -51,6 +51,10 @@ public enum Mutation: Sendable, Equatable {
     case deleteInstance(String)
     /// Creates or replaces a token record.
     case putToken(TokenRecord)
+    /// Creates or replaces a node.
+    case putNode(Node)
+    /// Removes a node by name.
+    case deleteNode(String)
 }
 
 extension StoredState {
@@ -77,6 +81,8 @@ extension StoredState {
             case .putInstance(let i): put(i)
             case .deleteInstance(let id): removeInstance(id)
             case .putToken(let t): tokens[t.id] = t
+            case .putNode(let n): nodes[n.name] = n
+            case .deleteNode(let name): nodes[name] = nil
             }
         }
     }

@@ -47,8 +47,12 @@ public struct StoredState: Sendable, Equatable {
     public private(set) var instances: TreeDictionary<String, Instance> = [:]
     /// Instance ids by application key (`ministry/name`).
     public private(set) var instanceIDsByApplication: TreeDictionary<String, Set<String>> = [:]
+    /// Instance ids by node.
+    public private(set) var instanceIDsByNode: TreeDictionary<String, Set<String>> = [:]
     /// Tokens by id.
     public var tokens: TreeDictionary<String, TokenRecord> = [:]
+    /// Nodes by name.
+    public var nodes: TreeDictionary<String, Node> = [:]
 
     /// An empty state.
     public init() {}
@@ -58,12 +62,18 @@ public struct StoredState: Sendable, Equatable {
         if let old = instances[instance.id] { unindex(old) }
         instances[instance.id] = instance
         instanceIDsByApplication[Self.key(instance), default: []].insert(instance.id)
+        if let node = instance.node { instanceIDsByNode[node, default: []].insert(instance.id) }
     }
 
     /// Removes an instance, if there is one with that id.
     public mutating func removeInstance(_ id: String) {
         guard let old = instances.removeValue(forKey: id) else { return }
         unindex(old)
+    }
+
+    /// The instances placed on one node, in no particular order.
+    public func instances(onNode node: String) -> [Instance] {
+        (instanceIDsByNode[node] ?? []).compactMap { instances[$0] }
     }
 
     /// The instances of one application, in no particular order.
@@ -75,6 +85,10 @@ public struct StoredState: Sendable, Equatable {
         let key = Self.key(instance)
         instanceIDsByApplication[key]?.remove(instance.id)
         if instanceIDsByApplication[key]?.isEmpty == true { instanceIDsByApplication[key] = nil }
+        if let node = instance.node {
+            instanceIDsByNode[node]?.remove(instance.id)
+            if instanceIDsByNode[node]?.isEmpty == true { instanceIDsByNode[node] = nil }
+        }
     }
 
     private static func key(_ instance: Instance) -> String { "\(instance.ministry)/\(instance.application)" }

@@ -72,6 +72,20 @@ public final class LiveController: @unchecked Sendable {
         throw LiveError.failed("controller did not listen within \(timeout) s: \(stderr)")
     }
 
+    /// A node of this controller.
+    public func node(_ name: String) -> SimulatedNode {
+        SimulatedNode(name: name, baseURL: baseURL, caPath: dataDir + "/ca.crt")
+    }
+
+    /// The bootstrap token `init` wrote.
+    public var bootstrapToken: String {
+        ((try? String(contentsOfFile: dataDir + "/bootstrap.token", encoding: .utf8)) ?? "")
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The controller's process id while it runs.
+    public var pid: Int32? { process?.processIdentifier }
+
     /// What the controller wrote to stderr.
     public var stderr: String { (try? String(contentsOf: stderrURL, encoding: .utf8)) ?? "" }
 
@@ -112,9 +126,7 @@ public final class LiveController: @unchecked Sendable {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(string: body))
         }
-        let response = try await client.execute(request, timeout: .seconds(timeout))
-        let bytes = try await response.body.collect(upTo: 64 << 20)
-        return Reply(status: Int(response.status.code), body: String(buffer: bytes))
+        return try await Reply(client.execute(request, timeout: .seconds(timeout)))
     }
 }
 
@@ -122,6 +134,12 @@ public final class LiveController: @unchecked Sendable {
 public struct Reply: Sendable {
     public var status: Int
     public var body: String
+
+    /// Creates a reply.
+    public init(status: Int, body: String) {
+        self.status = status
+        self.body = body
+    }
 
     /// The body as JSON.
     public var json: Any? { try? JSONSerialization.jsonObject(with: Data(body.utf8)) }

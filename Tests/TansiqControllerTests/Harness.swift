@@ -94,9 +94,12 @@ struct Harness: Sendable {
         return harness
     }
 
+    /// A CA for the in-process servers.
+    static let ca = try! CertificateAuthority.create(now: Date())
+
     /// Runs `body` against the router in-process.
     func test(_ body: @escaping @Sendable (Client) async throws -> Void) async throws {
-        let server = ControllerServer(cluster: cluster, metrics: .bootstrap())
+        let server = ControllerServer(cluster: cluster, metrics: .bootstrap(), ca: Self.ca)
         let app = Application(router: server.testRouter)
         let tokens = self.tokens
         try await app.test(.router) { client in

@@ -28,7 +28,9 @@ struct OpenAPITests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let cluster = try await Cluster(store: try SQLiteStore(path: dir.appendingPathComponent("tansiq.db").path))
         let served = Set(
-            ControllerServer(cluster: cluster, metrics: .bootstrap()).routes.map { "\($0.method) \($0.path)" })
+            ControllerServer(cluster: cluster, metrics: .bootstrap(), ca: Harness.ca).routes.map {
+                "\($0.method) \($0.path)"
+            })
         let documented = try Self.documented()
         #expect(served.subtracting(documented).isEmpty, "served but not documented")
         #expect(documented.subtracting(served).isEmpty, "documented but not served")

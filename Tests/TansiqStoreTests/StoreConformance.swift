@@ -79,6 +79,13 @@ enum Sample {
                 .putApplication(application("health", "portal")), .putCapacityRequest(request("health-2027")),
                 .putInstance(instance("health-portal-1")), .putInstance(instance("health-portal-2", node: "n1")),
                 .putToken(token("t1")),
+                .putNode(
+                    Node(
+                        name: "n1", phase: .ready, agentLabels: ["zone": "a"], operatorLabels: ["disk": "ssd"],
+                        taints: [Taint(key: "dedicated", value: "health", effect: .noSchedule)],
+                        capacity: Resources(
+                            cpuMillis: 4000, memoryBytes: 8 << 30, storageBytes: 1 << 40, instances: 50),
+                        enforcement: .cgroupV1)),
             ],
             audit: [audit("apply"), audit("apply")])
     }
@@ -119,6 +126,7 @@ struct StoreConformance {
             mutations: [
                 .deleteMinistry("finance"), .putApplication(replaced), .deleteCapacityRequest("health-2027"),
                 .deleteInstance("health-portal-1"), .deleteApplication(ministry: "nowhere", name: "none"),
+                .deleteNode("n1"),
             ])
         try await store.commit(second)
         let loaded = try await store.load()
@@ -127,6 +135,8 @@ struct StoreConformance {
         #expect(loaded.applications["health/portal"]?.spec.replicas == 5)
         #expect(loaded.instances.keys.sorted() == ["health-portal-2"])
         #expect(loaded.capacityRequests.isEmpty)
+        #expect(loaded.nodes.isEmpty)
+        #expect(loaded.instances(onNode: "n1").map(\.id) == ["health-portal-2"], "the index follows the instances")
         try await store.close()
     }
 

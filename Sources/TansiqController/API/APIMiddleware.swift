@@ -47,10 +47,9 @@ struct APIMiddleware: RouterMiddleware {
     }
 
     private func audit(_ error: APIError, _ request: Request, _ context: Context) async {
-        let caller = context.caller.caller
+        let caller = context.caller.identity
         let record = AuditRecord(
-            time: now(), requestID: context.requestID, subject: caller?.subject ?? "-",
-            role: caller?.role.rawValue ?? "-",
+            time: now(), requestID: context.requestID, subject: caller?.subject ?? "-", role: caller?.role ?? "-",
             action: request.method == .get ? "read" : request.method.rawValue.lowercased(),
             object: request.uri.path, result: error.code.rawValue, message: error.message)
         do {

@@ -23,15 +23,19 @@ public struct ControllerContext: RequestContext {
     public var maxUploadSize: Int { API.maxBodySize }
 }
 
-/// The authenticated caller of one request, readable by the middleware after the handler ran.
+/// Who one request is from once known (a person's token, or a node's certificate), readable by
+/// the middleware after the handler ran.
 public final class CallerSlot: Sendable {
-    private let value = NIOLockedValueBox<Caller?>(nil)
+    private let value = NIOLockedValueBox<(subject: String, role: String)?>(nil)
 
-    /// Records the caller.
-    func set(_ caller: Caller) { value.withLockedValue { $0 = caller } }
+    /// Records a person.
+    func set(_ caller: Caller) { set(subject: caller.subject, role: caller.role.rawValue) }
 
-    /// The caller, if authenticated.
-    var caller: Caller? { value.withLockedValue { $0 } }
+    /// Records any caller.
+    func set(subject: String, role: String) { value.withLockedValue { $0 = (subject, role) } }
+
+    /// Subject and role, if known.
+    var identity: (subject: String, role: String)? { value.withLockedValue { $0 } }
 }
 
 /// Request ids: a per-process random prefix and a counter, unique and cheap.

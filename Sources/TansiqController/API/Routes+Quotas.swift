@@ -26,6 +26,33 @@ public struct CapacityReport: Sendable, Codable, Equatable {
     public var items: [Domain]
 }
 
+extension CapacityReport {
+    /// Totals and domains of Ready nodes, by the `datacentre` and `zone` labels (`-` when unset).
+    init(_ nodes: [Node]) {
+        var domains: [String: Domain] = [:]
+        for node in nodes {
+            let dc = node.labels["datacentre"] ?? "-"
+            let zone = node.labels["zone"] ?? "-"
+            var domain =
+                domains["\(dc)/\(zone)"]
+                ?? Domain(datacentre: dc, zone: zone, nodes: 0, allocatable: .zero, allocated: .zero, free: .zero)
+            domain.nodes += 1
+            domain.allocatable += node.allocatable
+            domain.allocated += node.allocated
+            domain.free = (domain.allocatable - domain.allocated).nonNegative
+            domains["\(dc)/\(zone)"] = domain
+        }
+        let items = domains.values.sorted { ($0.datacentre, $0.zone) < ($1.datacentre, $1.zone) }
+        let allocatable = items.reduce(Resources.zero) { $0 + $1.allocatable }
+        let allocated = items.reduce(Resources.zero) { $0 + $1.allocated }
+        self.init(
+            total: Total(
+                nodes: nodes.count, allocatable: allocatable, allocated: allocated,
+                free: (allocatable - allocated).nonNegative),
+            items: items)
+    }
+}
+
 extension Routes {
     func registerQuotas(_ table: inout RouteTable) {
         table.add(.get, "/v1/quotas") { _, _, caller in
@@ -33,12 +60,12 @@ extension Routes {
         }
         table.add(.get, "/v1/capacity") { _, _, caller in
             try require(Access.canReadCluster(caller), caller, "read cluster capacity")
-            // Nodes join through the agent protocol; until one has, the cluster has no capacity.
             let registry = await cluster.current
-            let report = CapacityReport(
-                total: .init(nodes: 0, allocatable: registry.allocatable, allocated: .zero, free: registry.allocatable),
-                items: [])
-            return try API.json(report)
+            let now = now()
+            let ready = registry.state.nodes.values.map {
+                registry.view(of: $0, heartbeat: cluster.heartbeats.last($0.name), now: now)
+            }.filter { $0.phase == .ready }
+            return try API.json(CapacityReport(ready))
         }
     }
 }

@@ -7,6 +7,8 @@ import TansiqModel
 public struct Routes: Sendable {
     let cluster: Cluster
     let metrics: ControllerMetrics
+    /// Signs node certificates.
+    let ca: CertificateAuthority
     let now: @Sendable () -> Date
 
     /// A route: method and path template as the OpenAPI document writes it.
@@ -33,6 +35,8 @@ public struct Routes: Sendable {
         registerQuotas(&table)
         registerTokens(&table)
         registerAudit(&table)
+        registerNodes(&table)
+        registerAgent(&table)
         return table.entries
     }
 

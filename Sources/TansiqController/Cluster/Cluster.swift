@@ -15,10 +15,18 @@ public actor Cluster {
     private let onCommit: @Sendable (StoredState) -> Void
     private var queue: [Job] = []
     private var flushing = false
+    private var lingering: Task<Void, Never>?
     private var closed = false
+    /// Long polls of nodes' assignments.
+    let watch: AssignmentWatch
+    /// When each node was last heard from.
+    public nonisolated let heartbeats = Heartbeats()
 
     /// Most changes committed in one transaction.
-    static let maxBatch = 256
+    static let maxBatch = 1024
+    /// How long agent reports wait for company before they are committed: statuses are committed
+    /// in batches, never one fsync each. People's changes never wait.
+    static let linger = Duration.milliseconds(20)
 
     /// A queued change: planned against the state the batch has reached so far, it returns what
     /// to commit and what to do once the batch's commit has succeeded (nil) or failed.
@@ -31,6 +39,7 @@ public actor Cluster {
         self.store = store
         self.onCommit = onCommit
         self.registry = Registry(state: try await store.load())
+        self.watch = AssignmentWatch(baseline: registry.state.resourceVersion)
         onCommit(registry.state)
     }
 
@@ -87,6 +96,35 @@ public actor Cluster {
         }
     }
 
+    /// Commits what an agent's report changes (`plan` returns nil when nothing), in a batch with
+    /// other reports; not audited, and it does not move the cluster's version.
+    public func report(_ plan: @escaping @Sendable (Registry) throws(APIError) -> Changeset?) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            enqueue(
+                Job { registry in
+                    do throws(APIError) {
+                        return (
+                            try plan(registry),
+                            { error in
+                                if let error { continuation.resume(throwing: error) } else { continuation.resume() }
+                            }
+                        )
+                    } catch {
+                        return (nil, { _ in continuation.resume(throwing: error) })
+                    }
+                },
+                urgent: false)
+        }
+    }
+
+    /// The version of a node's assignments.
+    public func assignmentVersion(of node: String) async -> Int64 { await watch.version(of: node) }
+
+    /// Waits until a node's assignments are newer than `after` or `timeout` passes.
+    public nonisolated func waitForAssignments(node: String, after: Int64, timeout: Duration) async -> Int64 {
+        await watch.wait(node: node, after: after, timeout: timeout)
+    }
+
     /// Audit records after `seq`.
     public func audit(after seq: Int64, limit: Int) async throws -> [AuditRecord] {
         try await store.audit(after: seq, limit: limit)
@@ -99,7 +137,7 @@ public actor Cluster {
         try await store.close()
     }
 
-    private func enqueue(_ job: Job) {
+    private func enqueue(_ job: Job, urgent: Bool = true) {
         if closed {
             _ = job.plan(registry).finish(StoreUnavailable(underlying: StoreError.closed))
             return
@@ -107,12 +145,22 @@ public actor Cluster {
         queue.append(job)
         if !flushing {
             flushing = true
-            Task { await flush() }
+            // The timer alone is cancelled when an urgent change arrives, never the flush itself:
+            // a cancelled task would cancel the store's write.
+            let timer: Task<Void, Never>? = urgent ? nil : Task { try? await Task.sleep(for: Self.linger) }
+            lingering = timer
+            Task {
+                await timer?.value
+                await flush()
+            }
+        } else if urgent {
+            lingering?.cancel()  // a lingering batch goes now, with this change
         }
     }
 
     /// Plans and commits what is queued, batch by batch, until the queue is empty.
     private func flush() async {
+        lingering = nil
         while !queue.isEmpty {
             let batch = queue.prefix(Self.maxBatch)
             queue.removeFirst(batch.count)
@@ -129,8 +177,13 @@ public actor Cluster {
             }
             do {
                 try await commit(merged)
+                let before = registry
                 registry = working
                 if !merged.mutations.isEmpty { onCommit(registry.state) }
+                if let version = merged.resourceVersion {
+                    let nodes = Self.assignmentChanges(merged.mutations, before: before.state)
+                    if !nodes.isEmpty { await watch.changed(nodes, at: version) }
+                }
                 for finish in finishes { finish(nil) }
             } catch {
                 for finish in finishes { finish(error) }
@@ -152,6 +205,48 @@ public actor Cluster {
         } catch {
             throw StoreUnavailable(underlying: error)
         }
+    }
+}
+
+extension Cluster {
+    /// The nodes whose desired set `mutations` change.
+    static func assignmentChanges(_ mutations: [Mutation], before: StoredState) -> Set<String> {
+        var nodes: Set<String> = []
+        func member(_ instance: Instance?) -> String? {
+            guard let instance, Registry.isAssigned(instance) else { return nil }
+            return instance.node
+        }
+        for mutation in mutations {
+            switch mutation {
+            case .putInstance(let instance):
+                let old = before.instances[instance.id]
+                let was = member(old)
+                let now = member(instance)
+                if was != now {
+                    if let was { nodes.insert(was) }
+                    if let now { nodes.insert(now) }
+                } else if let now, old?.generation != instance.generation || old?.resources != instance.resources {
+                    nodes.insert(now)
+                }
+            case .deleteInstance(let id):
+                if let was = member(before.instances[id]) { nodes.insert(was) }
+            case .putApplication(let app):
+                let old = before.applications[app.key]?.spec
+                if let old,
+                    old.run != app.spec.run || old.ports != app.spec.ports || old.health != app.spec.health
+                        || old.restart != app.spec.restart || old.stopAfterDisconnect != app.spec.stopAfterDisconnect
+                {
+                    for instance in before.instances(ofApplication: app.key) {
+                        member(instance).map { nodes.insert($0) }
+                    }
+                }
+            case .deleteNode(let name):
+                nodes.insert(name)
+            default:
+                break
+            }
+        }
+        return nodes
     }
 }
 

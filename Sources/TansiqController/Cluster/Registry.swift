@@ -10,14 +10,30 @@ public struct Registry: Sendable {
     /// The state, as committed.
     public private(set) var state: StoredState
 
-    /// The cluster's allocatable capacity (the sum over Ready nodes); zero until nodes join.
-    public var allocatable: Resources = .zero
+    /// The cluster's allocatable capacity: the sum over Ready nodes; zero until nodes join.
+    public private(set) var allocatable: Resources = .zero
 
     /// A registry over `state`.
-    public init(state: StoredState) { self.state = state }
+    public init(state: StoredState) {
+        self.state = state
+        self.allocatable = Self.allocatable(of: state)
+    }
 
     /// Applies a committed changeset.
-    public mutating func apply(_ changeset: Changeset) { state.apply(changeset) }
+    public mutating func apply(_ changeset: Changeset) {
+        state.apply(changeset)
+        let touchesNodes = changeset.mutations.contains {
+            switch $0 {
+            case .putNode, .deleteNode: true
+            default: false
+            }
+        }
+        if touchesNodes { allocatable = Self.allocatable(of: state) }
+    }
+
+    static func allocatable(of state: StoredState) -> Resources {
+        state.nodes.values.reduce(Resources.zero) { $0 + ($1.phase == .ready ? $1.allocatable : .zero) }
+    }
 
     /// An operation's result: what to commit and what to answer.
     public struct Outcome<Value: Sendable>: Sendable {

@@ -17,13 +17,17 @@ public struct ControllerServer {
     public let routes: [Routes.Entry]
     let router: Router<ControllerContext>
 
-    /// Builds the routes over `cluster`; `now` is the clock every decision reads.
-    public init(cluster: Cluster, metrics: ControllerMetrics, now: @escaping @Sendable () -> Date = Date.init) {
+    /// Builds the routes over `cluster`; `ca` signs node certificates; `now` is the clock every
+    /// decision reads.
+    public init(
+        cluster: Cluster, metrics: ControllerMetrics, ca: CertificateAuthority,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) {
         self.cluster = cluster
         self.metrics = metrics
         let router = Router(context: ControllerContext.self)
         router.add(middleware: APIMiddleware(metrics: metrics, cluster: cluster, now: now))
-        self.routes = Routes(cluster: cluster, metrics: metrics, now: now).register(on: router)
+        self.routes = Routes(cluster: cluster, metrics: metrics, ca: ca, now: now).register(on: router)
         self.router = router
     }
 
@@ -37,7 +41,9 @@ public struct ControllerServer {
                 capacityRequests: state.capacityRequests.count, instances: state.instances.count,
                 tokens: state.tokens.count)
         }
-        return ControllerServer(cluster: cluster, metrics: metrics)
+        let ca = try CertificateAuthority(
+            certificatePEM: try dataDir.read(dataDir.caCertificate), keyPEM: try dataDir.read(dataDir.caKey))
+        return ControllerServer(cluster: cluster, metrics: metrics, ca: ca)
     }
 
     /// The TLS configuration of the data directory: serving certificate, then the CA; TLS 1.2+;

@@ -40,6 +40,9 @@ public final class SQLiteStore: Store {
             try TokensTable.table.create(db)
             try AuditTable.create(db)
         }
+        migrator.registerMigration("v2-nodes") { db in
+            try NodesTable.table.create(db)
+        }
         return migrator
     }
 
@@ -55,6 +58,7 @@ public final class SQLiteStore: Store {
                     try CapacityRequestsTable.table.all(in: db, decoder: decoder))
                 for instance in try InstancesTable.table.all(in: db, decoder: decoder).values { state.put(instance) }
                 state.tokens = TreeDictionary(try TokensTable.table.all(in: db, decoder: decoder))
+                state.nodes = TreeDictionary(try NodesTable.table.all(in: db, decoder: decoder))
                 return state
             }
         }
@@ -102,6 +106,8 @@ public final class SQLiteStore: Store {
         case .putInstance(let i): try InstancesTable.table.put(i, in: db, encoder: encoder)
         case .deleteInstance(let id): try InstancesTable.table.delete(key: id, in: db)
         case .putToken(let t): try TokensTable.table.put(t, in: db, encoder: encoder)
+        case .putNode(let n): try NodesTable.table.put(n, in: db, encoder: encoder)
+        case .deleteNode(let name): try NodesTable.table.delete(key: name, in: db)
         }
     }
 

@@ -1,0 +1,76 @@
+import Foundation
+import Metrics
+import Synchronization
+
+/// The version of each node's desired set, and the long polls waiting for it to move. A poll
+/// is answered the moment a commit changes its node's set — no polling of the store — or when
+/// its wait runs out.
+actor AssignmentWatch {
+    /// Versions of sets changed since the controller started; others are at `baseline`.
+    private var versions: [String: Int64] = [:]
+    /// The cluster's version when the controller started: every set is at least that new.
+    private let baseline: Int64
+    private var waiters: [String: [Int: CheckedContinuation<Int64, Never>]] = [:]
+    private var nextWaiter = 0
+    private var open = 0
+
+    init(baseline: Int64) { self.baseline = baseline }
+
+    /// The version of `node`'s set.
+    func version(of node: String) -> Int64 { versions[node] ?? baseline }
+
+    /// Records that a commit at `version` changed the sets of `nodes`, and answers their polls.
+    func changed(_ nodes: Set<String>, at version: Int64) {
+        for node in nodes {
+            versions[node] = version
+            for continuation in (waiters.removeValue(forKey: node) ?? [:]).values {
+                continuation.resume(returning: version)
+            }
+        }
+        gauge()
+    }
+
+    /// Waits until `node`'s set is newer than `after`, or `timeout` passes; returns its version.
+    func wait(node: String, after: Int64, timeout: Duration) async -> Int64 {
+        let current = version(of: node)
+        if current > after { return current }
+        nextWaiter += 1
+        let id = nextWaiter
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            self.expire(node: node, id: id)
+        }
+        let version = await withCheckedContinuation { continuation in
+            waiters[node, default: [:]][id] = continuation
+            gauge()
+        }
+        timer.cancel()
+        return version
+    }
+
+    private func expire(node: String, id: Int) {
+        guard let continuation = waiters[node]?.removeValue(forKey: id) else { return }
+        if waiters[node]?.isEmpty == true { waiters[node] = nil }
+        gauge()
+        continuation.resume(returning: version(of: node))
+    }
+
+    private func gauge() {
+        Gauge(label: "tansiq_agent_long_polls_open").record(waiters.values.reduce(0) { $0 + $1.count })
+    }
+}
+
+/// When each node's agent was last heard from: in memory only, so a status that changes nothing
+/// writes nothing, and a restarted controller starts every node's grace period afresh.
+public final class Heartbeats: Sendable {
+    private let times = Mutex<[String: Date]>([:])
+
+    /// Records a status from `node` at `time`.
+    func heard(_ node: String, at time: Date) { times.withLock { $0[node] = time } }
+
+    /// When `node` was last heard from.
+    public func last(_ node: String) -> Date? { times.withLock { $0[node] } }
+
+    /// Forgets a removed node.
+    func forget(_ node: String) { _ = times.withLock { $0.removeValue(forKey: node) } }
+}

@@ -1,0 +1,175 @@
+import Foundation
+
+/// The public agent protocol of DESIGN.md: what any agent sends and receives. Quantities are
+/// canonical strings on the wire; `instances` is an integer.
+public enum AgentProtocol {
+    /// `POST /v1/agent/join` body.
+    public struct JoinRequest: Sendable, Hashable, Codable {
+        /// The node's name (a DNS label), also the CSR's common name.
+        public var name: String
+        /// A PEM certificate signing request.
+        public var csr: String
+        /// The agent's own labels (`datacentre`, `zone`, `rack`, free-form).
+        public var labels: [String: String]
+        /// What the node offers.
+        public var capacity: Resources
+
+        /// Creates a request.
+        public init(name: String, csr: String, labels: [String: String], capacity: Resources) {
+            self.name = name
+            self.csr = csr
+            self.labels = labels
+            self.capacity = capacity
+        }
+    }
+
+    /// `POST /v1/agent/join` and `POST /v1/agent/nodes/{name}/renew` answer.
+    public struct Certificates: Sendable, Hashable, Codable {
+        /// The node's client certificate (PEM), signed by the cluster CA.
+        public var certificate: String
+        /// The cluster CA (PEM), the same as `ca.crt`.
+        public var caCertificate: String
+
+        /// Creates an answer.
+        public init(certificate: String, caCertificate: String) {
+            self.certificate = certificate
+            self.caCertificate = caCertificate
+        }
+    }
+
+    /// `POST /v1/agent/nodes/{name}/renew` body.
+    public struct RenewRequest: Sendable, Hashable, Codable {
+        /// A PEM certificate signing request with the node's name as common name.
+        public var csr: String
+
+        /// Creates a request.
+        public init(csr: String) { self.csr = csr }
+    }
+
+    /// One instance as the agent reports it.
+    public struct InstanceReport: Sendable, Hashable, Codable {
+        /// The instance id, from the assignments.
+        public var id: String
+        /// Its phase on the node.
+        public var phase: InstancePhase
+        /// The last exit code, once it exited.
+        public var exitCode: Int?
+        /// Restarts so far.
+        public var restarts: Int
+        /// Ports it was given, by name.
+        public var ports: [String: Int]
+        /// A sentence: why it is in that phase.
+        public var message: String?
+
+        /// Creates a report.
+        public init(
+            id: String, phase: InstancePhase, exitCode: Int? = nil, restarts: Int = 0, ports: [String: Int] = [:],
+            message: String? = nil
+        ) {
+            self.id = id
+            self.phase = phase
+            self.exitCode = exitCode
+            self.restarts = restarts
+            self.ports = ports
+            self.message = message
+        }
+
+        enum CodingKeys: String, CodingKey { case id, phase, exitCode, restarts, ports, message }
+
+        /// Decodes a report; `restarts` and `ports` may be left out.
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            id = try c.decode(String.self, forKey: .id)
+            phase = try c.decode(InstancePhase.self, forKey: .phase)
+            exitCode = try c.decodeIfPresent(Int.self, forKey: .exitCode)
+            restarts = try c.decodeIfPresent(Int.self, forKey: .restarts) ?? 0
+            ports = try c.decodeIfPresent([String: Int].self, forKey: .ports) ?? [:]
+            message = try c.decodeIfPresent(String.self, forKey: .message)
+        }
+
+        /// The phases an agent may report; the others are the controller's to set.
+        public static let reportablePhases: Set<InstancePhase> = [
+            .starting, .running, .healthy, .unhealthy, .exited, .oomKilled, .failed, .stopped,
+        ]
+    }
+
+    /// `PUT /v1/agent/nodes/{name}/status` body.
+    public struct Status: Sendable, Hashable, Codable {
+        /// What the node has.
+        public var capacity: Resources
+        /// What it offers to instances (capacity less what the system keeps).
+        public var allocatable: Resources
+        /// The agent's labels.
+        public var labels: [String: String]
+        /// How it limits instances.
+        public var enforcement: Enforcement
+        /// Every instance it runs or ran for its current assignments.
+        public var instances: [InstanceReport]
+
+        /// Creates a status.
+        public init(
+            capacity: Resources, allocatable: Resources, labels: [String: String], enforcement: Enforcement,
+            instances: [InstanceReport]
+        ) {
+            self.capacity = capacity
+            self.allocatable = allocatable
+            self.labels = labels
+            self.enforcement = enforcement
+            self.instances = instances
+        }
+    }
+
+    /// `PUT /v1/agent/nodes/{name}/status` answer.
+    public struct StatusAnswer: Sendable, Hashable, Codable {
+        /// The cluster's version.
+        public var resourceVersion: Int64
+
+        /// Creates an answer.
+        public init(resourceVersion: Int64) { self.resourceVersion = resourceVersion }
+    }
+
+    /// One instance a node must run.
+    public struct Assignment: Sendable, Hashable, Codable {
+        public var id: String
+        public var ministry: String
+        public var application: String
+        public var generation: Int64
+        public var resources: ResourceRequest
+        public var run: RunSpec
+        public var ports: [PortSpec]
+        public var health: HealthCheck?
+        public var restart: RestartPolicy
+        public var stopAfterDisconnect: Span?
+
+        /// Creates an assignment.
+        public init(
+            id: String, ministry: String, application: String, generation: Int64, resources: ResourceRequest,
+            run: RunSpec, ports: [PortSpec], health: HealthCheck?, restart: RestartPolicy, stopAfterDisconnect: Span?
+        ) {
+            self.id = id
+            self.ministry = ministry
+            self.application = application
+            self.generation = generation
+            self.resources = resources
+            self.run = run
+            self.ports = ports
+            self.health = health
+            self.restart = restart
+            self.stopAfterDisconnect = stopAfterDisconnect
+        }
+    }
+
+    /// `GET /v1/agent/nodes/{name}/assignments` answer: the node's whole desired set.
+    public struct Assignments: Sendable, Hashable, Codable {
+        /// The version of the set's last change.
+        public var resourceVersion: Int64
+        /// Every instance the node must run.
+        public var instances: [Assignment]
+
+        /// Creates an answer.
+        public init(resourceVersion: Int64, instances: [Assignment]) {
+            self.resourceVersion = resourceVersion
+            self.instances = instances
+        }
+    }
+}

@@ -1,0 +1,178 @@
+import Foundation
+import TansiqTestSupport
+import Testing
+import X509
+
+/// The agent protocol against the real binary, over real mutual TLS.
+@Suite("Agent protocol over mutual TLS", .serialized)
+struct LiveAgentTests {
+    static func bootstrap(_ live: LiveController, ttl: String = "1h") async throws -> (id: String, token: String) {
+        let reply = try await live.call(
+            .POST, "/v1/bootstrap-tokens", token: live.operatorToken, body: #"{"ttl": "\#(ttl)"}"#)
+        let json = reply.json as? [String: Any]
+        guard reply.status == 201, let id = json?["id"] as? String, let token = json?["token"] as? String else {
+            throw LiveError.failed("bootstrap token: \(reply.body)")
+        }
+        return (id, token)
+    }
+
+    @Test("join with a good, an expired and a revoked token; the same name twice; a CSR for another name")
+    func joins() async throws {
+        try await LiveController.with { live in
+            let a = live.node("node-a")
+            let joined = try await a.join(token: live.bootstrapToken, using: live.client, labels: ["zone": "z1"])
+            #expect(joined.status == 201, "\(joined.body)")
+            let certificate = try Certificate(pemEncoded: a.certificatePEM)
+            #expect(certificate.subject.description.contains("CN=node-a"))
+            let days = certificate.notValidAfter.timeIntervalSince(Date()) / 86400
+            #expect(days > 89 && days <= 90.1)
+            let ca = (joined.json as? [String: Any])?["caCertificate"] as? String
+            #expect(ca == (try String(contentsOfFile: live.dataDir + "/ca.crt", encoding: .utf8)))
+
+            let again = try await live.node("node-a").join(token: live.bootstrapToken, using: live.client)
+            #expect(again.status == 409)
+            #expect(again.errorCode == "conflict")
+
+            let (revokedID, revoked) = try await Self.bootstrap(live)
+            #expect(try await live.call(.DELETE, "/v1/tokens/\(revokedID)", token: live.operatorToken).status == 200)
+            #expect(try await live.node("node-b").join(token: revoked, using: live.client).status == 401)
+            let (_, brief) = try await Self.bootstrap(live, ttl: "1s")
+            try await Task.sleep(for: .milliseconds(1100))
+            #expect(try await live.node("node-b").join(token: brief, using: live.client).status == 401)
+            #expect(try await live.node("node-b").join(token: live.operatorToken, using: live.client).status == 401)
+
+            let c = live.node("node-c")
+            let wrongName = try await c.join(
+                token: live.bootstrapToken, using: live.client, csr: try c.csr(commonName: "node-x"))
+            #expect(wrongName.status == 400)
+            let badLabel = try await c.join(token: live.bootstrapToken, using: live.client, labels: ["bad key": "x"])
+            #expect(badLabel.status == 400)
+            let (_, fresh) = try await Self.bootstrap(live)
+            #expect(try await c.join(token: fresh, using: live.client).status == 201, "a token serves many nodes")
+
+            let nodes = try await live.call(.GET, "/v1/nodes", token: live.operatorToken)
+            #expect(nodes.items.map { $0["name"] as? String } == ["node-a", "node-c"])
+            #expect(nodes.items.first?["phase"] as? String == "Joining")
+            let audit = try await live.call(.GET, "/v1/audit?limit=1000", token: live.operatorToken)
+            let joins = audit.items.filter { $0["action"] as? String == "join" }
+            #expect(joins.filter { $0["result"] as? String == "created" }.count == 2)
+            #expect(joins.contains { $0["result"] as? String == "conflict" })
+            await a.shutdown()
+            await c.shutdown()
+        }
+    }
+
+    @Test("agent paths: no certificate 401, another node's certificate 403, renewal gives a working certificate")
+    func mutualTLS() async throws {
+        try await LiveController.with { live in
+            let a = live.node("node-a")
+            let b = live.node("node-b")
+            #expect(try await a.join(token: live.bootstrapToken, using: live.client).status == 201)
+            #expect(try await b.join(token: live.bootstrapToken, using: live.client).status == 201)
+            #expect(try await a.call(.PUT, "/v1/agent/nodes/node-a/status", json: SimulatedNode.status()).status == 200)
+            #expect(try await a.call(.PUT, "/v1/agent/nodes/node-b/status", json: SimulatedNode.status()).status == 403)
+            #expect(try await a.call(.GET, "/v1/agent/nodes/node-b/assignments?wait=0").status == 403)
+            let anonymous = try await live.call(.GET, "/v1/agent/nodes/node-a/assignments?wait=0", token: nil)
+            #expect(anonymous.status == 401)
+            #expect(
+                try await live.call(.PUT, "/v1/agent/nodes/node-a/status", token: live.operatorToken, body: "{}").status
+                    == 401, "a person's token is not a node's certificate")
+
+            let renewed = try await a.call(.POST, "/v1/agent/nodes/node-a/renew", json: ["csr": try a.csr()])
+            #expect(renewed.status == 200, "\(renewed.body)")
+            let pem = (renewed.json as? [String: Any])?["certificate"] as? String ?? ""
+            #expect(pem != a.certificatePEM)
+            try a.adopt(pem)
+            #expect(try await a.call(.PUT, "/v1/agent/nodes/node-a/status", json: SimulatedNode.status()).status == 200)
+            let foreign = try await a.call(
+                .POST, "/v1/agent/nodes/node-a/renew", json: ["csr": try a.csr(commonName: "node-b")])
+            #expect(foreign.status == 400)
+
+            let node = try await live.call(.GET, "/v1/nodes/node-a", token: live.operatorToken)
+            #expect((node.json as? [String: Any])?["phase"] as? String == "Ready")
+            let bad = try await a.call(
+                .PUT, "/v1/agent/nodes/node-a/status",
+                json: SimulatedNode.status(instances: [["id": "x", "phase": "Lost"]]))
+            #expect(bad.status == 400)
+            await a.shutdown()
+            await b.shutdown()
+        }
+    }
+
+    @Test("1,000 identical statuses write nothing to disk")
+    func identicalStatusesWriteNothing() async throws {
+        try await LiveController.with { live in
+            let a = live.node("node-a")
+            #expect(try await a.join(token: live.bootstrapToken, using: live.client).status == 201)
+            let status = SimulatedNode.status(labels: ["zone": "z1"])
+            #expect(try await a.call(.PUT, "/v1/agent/nodes/node-a/status", json: status).status == 200)
+            try await Task.sleep(for: .milliseconds(200))  // the first status's batch is committed
+            let commits = try await Self.commits(live)
+            let wal = live.dataDir + "/tansiq.db-wal"
+            let walBefore = try FileManager.default.attributesOfItem(atPath: wal)
+            let ioBefore = Self.writeBytes(live)
+            for _ in 0..<1000 {
+                #expect(try await a.call(.PUT, "/v1/agent/nodes/node-a/status", json: status).status == 200)
+            }
+            let walAfter = try FileManager.default.attributesOfItem(atPath: wal)
+            #expect(try await Self.commits(live) == commits, "no commit")
+            #expect(walAfter[.size] as? Int == walBefore[.size] as? Int)
+            #expect(walAfter[.modificationDate] as? Date == walBefore[.modificationDate] as? Date)
+            if let before = ioBefore, let after = Self.writeBytes(live) {
+                #expect(after == before, "the controller wrote \(after - before) bytes to storage")
+            }
+            await a.shutdown()
+        }
+    }
+
+    @Test("statuses from 200 nodes at once all succeed")
+    func manyNodes() async throws {
+        try await LiveController.with { live in
+            let nodes = (0..<200).map { live.node("sim-\($0)") }
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for node in nodes {
+                    group.addTask { try await node.join(token: live.bootstrapToken, using: live.client).status }
+                }
+                for try await status in group { #expect(status == 201, "\(live.stderr.suffix(600))") }
+            }
+            for round in 0..<3 {
+                try await withThrowingTaskGroup(of: Int.self) { group in
+                    for node in nodes {
+                        group.addTask {
+                            try await node.call(
+                                .PUT, "/v1/agent/nodes/\(node.name)/status",
+                                json: SimulatedNode.status(labels: ["zone": "z\(round)"])
+                            ).status
+                        }
+                    }
+                    for try await status in group { #expect(status == 200) }
+                }
+            }
+            let list = try await live.call(.GET, "/v1/nodes", token: live.operatorToken)
+            #expect(list.items.count == 200)
+            #expect(list.items.allSatisfy { $0["phase"] as? String == "Ready" })
+            try await Task.sleep(for: .milliseconds(100))
+            let capacity = try await live.call(.GET, "/v1/capacity", token: live.operatorToken)
+            let total = (capacity.json as? [String: Any])?["total"] as? [String: Any]
+            #expect(total?["nodes"] as? Int == 200)
+            #expect((total?["allocatable"] as? [String: Any])?["cpu"] as? String == "800")
+            for node in nodes { await node.shutdown() }
+        }
+    }
+
+    /// Commits so far, from the controller's metrics.
+    static func commits(_ live: LiveController) async throws -> Int {
+        let metrics = try await live.call(.GET, "/metrics", token: live.operatorToken).body
+        let line = metrics.split(separator: "\n").first { $0.hasPrefix("tansiq_store_commit_seconds_count") }
+        return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+    }
+
+    /// Bytes the controller process caused to be written to storage (Linux), if readable.
+    static func writeBytes(_ live: LiveController) -> Int? {
+        guard let pid = live.pid, let io = try? String(contentsOfFile: "/proc/\(pid)/io", encoding: .utf8) else {
+            return nil
+        }
+        return io.split(separator: "\n").first { $0.hasPrefix("write_bytes:") }
+            .flatMap { Int($0.split(separator: " ").last ?? "") }
+    }
+}
