@@ -49,6 +49,8 @@ public struct StoredState: Sendable, Equatable {
     public private(set) var instanceIDsByApplication: TreeDictionary<String, Set<String>> = [:]
     /// Instance ids by node.
     public private(set) var instanceIDsByNode: TreeDictionary<String, Set<String>> = [:]
+    /// Ids of instances on no node (waiting to be placed, or given up).
+    public private(set) var unplacedInstanceIDs: Set<String> = []
     /// Tokens by id.
     public var tokens: TreeDictionary<String, TokenRecord> = [:]
     /// Nodes by name.
@@ -62,7 +64,11 @@ public struct StoredState: Sendable, Equatable {
         if let old = instances[instance.id] { unindex(old) }
         instances[instance.id] = instance
         instanceIDsByApplication[Self.key(instance), default: []].insert(instance.id)
-        if let node = instance.node { instanceIDsByNode[node, default: []].insert(instance.id) }
+        if let node = instance.node {
+            instanceIDsByNode[node, default: []].insert(instance.id)
+        } else {
+            unplacedInstanceIDs.insert(instance.id)
+        }
     }
 
     /// Removes an instance, if there is one with that id.
@@ -88,6 +94,8 @@ public struct StoredState: Sendable, Equatable {
         if let node = instance.node {
             instanceIDsByNode[node]?.remove(instance.id)
             if instanceIDsByNode[node]?.isEmpty == true { instanceIDsByNode[node] = nil }
+        } else {
+            unplacedInstanceIDs.remove(instance.id)
         }
     }
 

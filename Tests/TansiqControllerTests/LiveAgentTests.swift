@@ -160,6 +160,77 @@ struct LiveAgentTests {
         }
     }
 
+    @Test("a long poll returns within 100 ms of the change that places an instance, and times out unchanged")
+    func longPoll() async throws {
+        try await LiveController.with { live in
+            let a = live.node("node-a")
+            #expect(
+                try await a.join(token: live.bootstrapToken, using: live.client, labels: ["zone": "z1"]).status == 201)
+            let ready = SimulatedNode.status(labels: ["zone": "z1"])
+            #expect(try await a.call(.PUT, "/v1/agent/nodes/node-a/status", json: ready).status == 200)
+            #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
+            let first = try await a.call(.GET, "/v1/agent/nodes/node-a/assignments?after=0&wait=5")
+            let version = (first.json as? [String: Any])?["resourceVersion"] as? Int ?? -1
+            #expect((first.json as? [String: Any])?["instances"] as? [Any] != nil)
+
+            let start = ContinuousClock.now
+            let idle = try await a.call(.GET, "/v1/agent/nodes/node-a/assignments?after=\(version)&wait=1")
+            let waited = ContinuousClock.now - start
+            #expect(waited >= .milliseconds(950) && waited < .seconds(3), "\(waited)")
+            #expect((idle.json as? [String: Any])?["resourceVersion"] as? Int == version)
+
+            let poll = Task {
+                let reply = try await a.call(.GET, "/v1/agent/nodes/node-a/assignments?after=\(version)&wait=30")
+                return (reply, ContinuousClock.now)
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            let applied = try await LiveControllerTests.apply(live, Harness.app("health", "portal", replicas: 1))
+            let appliedAt = ContinuousClock.now
+            #expect(applied.status == 200)
+            let (reply, returnedAt) = try await poll.value
+            #expect(returnedAt - appliedAt < .milliseconds(100), "\(returnedAt - appliedAt)")
+            let json = reply.json as? [String: Any]
+            #expect((json?["resourceVersion"] as? Int ?? 0) > version)
+            let assigned = json?["instances"] as? [[String: Any]] ?? []
+            #expect(assigned.count == 1)
+            #expect(assigned.first?["application"] as? String == "portal")
+            #expect((assigned.first?["run"] as? [String: Any])?["command"] as? [String] == ["/bin/sleep", "1000"])
+
+            let id = assigned.first?["id"] as? String ?? ""
+            let running = SimulatedNode.status(
+                labels: ["zone": "z1"],
+                instances: [
+                    ["id": id, "phase": "Running", "restarts": 0, "ports": ["http": 31000]],
+                    ["id": "someone-else-1", "phase": "Running"],
+                ])
+            #expect(try await a.call(.PUT, "/v1/agent/nodes/node-a/status", json: running).status == 200)
+            try await Task.sleep(for: .milliseconds(150))
+            let instances = try await live.call(.GET, "/v1/instances?node=node-a", token: live.operatorToken)
+            #expect(instances.items.count == 1)
+            #expect(instances.items.first?["phase"] as? String == "Running")
+            #expect(instances.items.first?["guaranteed"] as? Bool == true)
+
+            let removal = try await live.call(.DELETE, "/v1/nodes/node-a", token: live.operatorToken)
+            #expect(removal.status == 409, "a node holding instances is not removed")
+            #expect(try await live.call(.POST, "/v1/nodes/node-a/cordon", token: live.operatorToken).status == 200)
+            let patched = try await live.call(
+                .PATCH, "/v1/nodes/node-a", token: live.operatorToken,
+                body:
+                    #"{"labels": {"zone": "z9", "disk": "ssd"}, "taints": [{"key": "dedicated", "value": "health", "effect": "NoSchedule"}]}"#
+            )
+            #expect(patched.status == 200, "\(patched.body)")
+            let node = try await live.call(.GET, "/v1/nodes/node-a", token: live.operatorToken).json as? [String: Any]
+            #expect(node?["cordoned"] as? Bool == true)
+            #expect((node?["labels"] as? [String: String])?["zone"] == "z9", "the operator's label wins")
+            #expect((node?["agentLabels"] as? [String: String])?["zone"] == "z1")
+            #expect((node?["allocated"] as? [String: Any])?["cpu"] as? String == "250m")
+            let viewer = try await LiveControllerTests.token(live, role: "ministry-viewer", subject: "v")
+            #expect(try await live.call(.POST, "/v1/nodes/node-a/uncordon", token: viewer).status == 403)
+            #expect(try await live.call(.GET, "/v1/nodes", token: viewer).status == 200)
+            await a.shutdown()
+        }
+    }
+
     /// Commits so far, from the controller's metrics.
     static func commits(_ live: LiveController) async throws -> Int {
         let metrics = try await live.call(.GET, "/metrics", token: live.operatorToken).body

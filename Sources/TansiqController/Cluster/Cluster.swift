@@ -22,6 +22,8 @@ public actor Cluster {
     /// When each node was last heard from.
     public nonisolated let heartbeats = Heartbeats()
 
+    private var subscribers: [AsyncStream<Void>.Continuation] = []
+
     /// Most changes committed in one transaction.
     static let maxBatch = 1024
     /// How long agent reports wait for company before they are committed: statuses are committed
@@ -117,6 +119,14 @@ public actor Cluster {
         }
     }
 
+    /// A stream that yields after every commit that changed objects (coalesced: a slow reader
+    /// sees one wake for many commits).
+    public func subscribe() -> AsyncStream<Void> {
+        let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+        subscribers.append(continuation)
+        return stream
+    }
+
     /// The version of a node's assignments.
     public func assignmentVersion(of node: String) async -> Int64 { await watch.version(of: node) }
 
@@ -179,7 +189,10 @@ public actor Cluster {
                 try await commit(merged)
                 let before = registry
                 registry = working
-                if !merged.mutations.isEmpty { onCommit(registry.state) }
+                if !merged.mutations.isEmpty {
+                    onCommit(registry.state)
+                    for subscriber in subscribers { subscriber.yield() }
+                }
                 if let version = merged.resourceVersion {
                     let nodes = Self.assignmentChanges(merged.mutations, before: before.state)
                     if !nodes.isEmpty { await watch.changed(nodes, at: version) }

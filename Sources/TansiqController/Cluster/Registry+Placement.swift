@@ -1,0 +1,124 @@
+import Foundation
+import TansiqModel
+import TansiqScheduler
+import TansiqStore
+
+extension Registry {
+    /// The instances waiting for a node.
+    public var pending: [Instance] {
+        state.unplacedInstanceIDs.compactMap { state.instances[$0] }.filter { $0.phase == .pending }
+    }
+
+    /// What the scheduler plans on: Ready, uncordoned nodes (as `ready(name)` says), every
+    /// ministry's quota terms, the placed instances; and the pending instances as requests.
+    public func schedulingInput(now: Date, ready: (Node) -> Bool) -> (Snapshot, [InstanceRequest]) {
+        let nodes = state.nodes.values.map { node in
+            SchedulerNode(
+                name: node.name, allocatable: node.allocatable, labels: node.labels, taints: node.taints,
+                ready: ready(node), cordoned: node.cordoned)
+        }
+        let ledger = Self.ledger(of: state, now: now)
+        let placed = state.instanceIDsByNode.values.flatMap { $0 }.compactMap { id -> PlacedInstance? in
+            guard let instance = state.instances[id], Self.isAssigned(instance), let node = instance.node else {
+                return nil
+            }
+            return PlacedInstance(request: request(for: instance), node: node, guaranteed: instance.guaranteed)
+        }
+        let snapshot = Snapshot(nodes: nodes, ministries: Array(ledger.terms.values), placed: placed)
+        let pending = self.pending.sorted { Self.serial(of: $0.id) < Self.serial(of: $1.id) }.map(request(for:))
+        return (snapshot, pending)
+    }
+
+    /// An instance as the scheduler sees it: its application's constraints, its age as sequence.
+    func request(for instance: Instance) -> InstanceRequest {
+        let spec = state.applications["\(instance.ministry)/\(instance.application)"]?.spec
+        let placement = spec?.placement ?? Placement()
+        return InstanceRequest(
+            id: instance.id, ministry: instance.ministry, application: instance.application,
+            priority: instance.priority, resources: instance.resources.vector,
+            constraints: Constraints(
+                datacentres: placement.datacentres, nodeSelector: placement.nodeSelector,
+                tolerations: placement.tolerations, spread: placement.spread, maxPerNode: placement.maxPerNode,
+                fixedPorts: (spec?.ports ?? []).map(\.port).filter { $0 > 0 }),
+            sequence: Self.serial(of: instance.id))
+    }
+
+    /// Commits a scheduler plan made on an earlier snapshot, re-checked against this state (the
+    /// plan applier): a victim still runs where it ran; an instance is still pending; its node is
+    /// still Ready, uncordoned, and has room and the fixed ports free; its ministry's quota still
+    /// takes it (as guaranteed or borrowed, decided again here). What no longer holds is left for
+    /// the next round. Preempted instances get replacements, so their applications keep their
+    /// replicas.
+    public func planPlacement(_ plan: Plan, now: Date, ready: (Node) -> Bool) -> Outcome<Int> {
+        var next = state
+        var mutations: [Mutation] = []
+        var serial = state.instanceSerial
+        var ledger = Self.ledger(of: state, now: now)
+        for id in state.instanceIDsByNode.values.flatMap({ $0 }) {
+            guard let instance = state.instances[id], Self.isAssigned(instance) else { continue }
+            ledger.add(instance.ministry, instance.resources.vector, guaranteed: instance.guaranteed)
+        }
+        for preemption in plan.preemptions {
+            guard var victim = next.instances[preemption.victim], Self.isAssigned(victim) else { continue }
+            ledger.remove(victim.ministry, victim.resources.vector, guaranteed: victim.guaranteed)
+            victim.phase = .preempted
+            victim.reason = preemption.reason
+            next.put(victim)
+            mutations.append(.putInstance(victim))
+            serial += 1
+            let replacement = Instance(
+                id: "\(victim.ministry)-\(victim.application)-\(serial)", ministry: victim.ministry,
+                application: victim.application, generation: victim.generation, phase: .pending,
+                reason: "replaces \(victim.id), preempted", guaranteed: false, priority: victim.priority,
+                resources: victim.resources, createdAt: now)
+            next.put(replacement)
+            mutations.append(.putInstance(replacement))
+        }
+        var placed = 0
+        for assignment in plan.assignments {
+            guard var instance = next.instances[assignment.instance], instance.node == nil, instance.phase == .pending,
+                let node = next.nodes[assignment.node], ready(node), !node.cordoned
+            else { continue }
+            let request = instance.resources.vector
+            let used = next.instances(onNode: node.name).filter(Self.isAssigned)
+            let allocated = used.reduce(Resources.zero) { $0 + $1.resources.vector }
+            guard (allocated + request).fits(in: node.allocatable) else { continue }
+            let ports = Set(
+                (state.applications["\(instance.ministry)/\(instance.application)"]?.spec.ports ?? [])
+                    .map(\.port).filter { $0 > 0 })
+            let taken = Set(
+                used.flatMap { other in
+                    (state.applications["\(other.ministry)/\(other.application)"]?.spec.ports ?? []).map(\.port)
+                })
+            guard ports.isDisjoint(with: taken) else { continue }
+            let guaranteed: Bool
+            switch ledger.decide(instance.ministry, request, priority: instance.priority) {
+            case .guaranteed: guaranteed = true
+            case .borrowed: guaranteed = false
+            case .refused: continue
+            }
+            ledger.add(instance.ministry, request, guaranteed: guaranteed)
+            instance.node = node.name
+            instance.phase = .assigned
+            instance.guaranteed = guaranteed
+            instance.reason = nil
+            next.put(instance)
+            mutations.append(.putInstance(instance))
+            placed += 1
+        }
+        for unplaced in plan.unplaced {
+            guard var instance = next.instances[unplaced.instance], instance.node == nil,
+                instance.reason != unplaced.reason
+            else { continue }
+            instance.reason = unplaced.reason
+            next.put(instance)
+            mutations.append(.putInstance(instance))
+        }
+        let moves = placed > 0 || !plan.preemptions.isEmpty
+        return Outcome(
+            changeset: Changeset(
+                basedOn: state.resourceVersion, resourceVersion: moves ? state.resourceVersion + 1 : nil,
+                instanceSerial: serial == state.instanceSerial ? nil : serial, mutations: mutations),
+            value: placed)
+    }
+}

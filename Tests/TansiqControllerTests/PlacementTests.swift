@@ -1,0 +1,88 @@
+import Foundation
+import TansiqManifest
+import TansiqModel
+import TansiqScheduler
+import TansiqStore
+import Testing
+
+@testable import TansiqController
+
+@Suite("Placement: the plan applier re-checks a plan against the latest state")
+struct PlacementTests {
+    static let now = Date(timeIntervalSince1970: 1_900_000_000)
+
+    /// A registry with the two harness ministries, one Ready node of 1 cpu, and `portal` with
+    /// `replicas` pending instances of 500m.
+    static func registry(replicas: Int) throws -> Registry {
+        var registry = Registry(state: StoredState())
+        let (objects, diagnostics) = ManifestParser.parse(
+            Harness.ministries + "\n---\n" + Harness.app("health", "portal", replicas: replicas, cpu: "500m"),
+            file: "test")
+        #expect(diagnostics.isEmpty)
+        let admin = Caller(subject: "admin", role: .operator)
+        registry.apply(try registry.planApply(objects, caller: admin, now: now, requestID: "t").changeset)
+        let node = Node(
+            name: "n1", phase: .ready,
+            capacity: Resources(cpuMillis: 1000, memoryBytes: 4 << 30, storageBytes: 1 << 30, instances: 10))
+        registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.putNode(node)]))
+        return registry
+    }
+
+    static func plan(_ registry: Registry) -> Plan {
+        let (snapshot, pending) = registry.schedulingInput(now: now) { _ in true }
+        return Scheduler.plan(snapshot, pending)
+    }
+
+    @Test("pending instances are placed where the scheduler says, as Assigned and guaranteed")
+    func places() throws {
+        var registry = try Self.registry(replicas: 2)
+        let outcome = registry.planPlacement(Self.plan(registry), now: Self.now) { _ in true }
+        #expect(outcome.value == 2)
+        registry.apply(outcome.changeset)
+        #expect(
+            registry.state.instances.values.allSatisfy { $0.node == "n1" && $0.phase == .assigned && $0.guaranteed })
+        #expect(registry.pending.isEmpty)
+    }
+
+    @Test("a plan made before the node filled up places only what still fits")
+    func stalePlanDoesNotOvercommit() throws {
+        var registry = try Self.registry(replicas: 2)
+        let stale = Self.plan(registry)
+        // Meanwhile another application takes 750m of the node's 1 cpu.
+        var other = registry.state.instances.values.first!
+        other.id = "finance-other-99"
+        other.ministry = "finance"
+        other.application = "other"
+        other.node = "n1"
+        other.phase = .running
+        other.resources = ResourceRequest(cpuMillis: 750, memoryBytes: 1 << 20)
+        registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.putInstance(other)]))
+        let outcome = registry.planPlacement(stale, now: Self.now) { _ in true }
+        #expect(outcome.value == 0)
+        registry.apply(outcome.changeset)
+        #expect(registry.allocated(on: "n1").cpuMillis == 750)
+    }
+
+    @Test("a plan for a node cordoned or gone since is not applied")
+    func cordonedSince() throws {
+        var registry = try Self.registry(replicas: 1)
+        let stale = Self.plan(registry)
+        var node = registry.state.nodes["n1"]!
+        node.cordoned = true
+        registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.putNode(node)]))
+        #expect(registry.planPlacement(stale, now: Self.now) { _ in true }.value == 0)
+        registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.deleteNode("n1")]))
+        #expect(registry.planPlacement(stale, now: Self.now) { _ in true }.value == 0)
+    }
+
+    @Test("instances that do not fit stay Pending with the scheduler's reason")
+    func reasons() throws {
+        var registry = try Self.registry(replicas: 3)
+        let outcome = registry.planPlacement(Self.plan(registry), now: Self.now) { _ in true }
+        #expect(outcome.value == 2)
+        registry.apply(outcome.changeset)
+        let pending = registry.pending
+        #expect(pending.count == 1)
+        #expect(pending.first?.reason?.contains("insufficient cpu") == true, "\(pending.first?.reason ?? "")")
+    }
+}
