@@ -150,6 +150,9 @@ struct LiveAgentTests {
             }
             let list = try await live.call(.GET, "/v1/nodes", token: live.operatorToken)
             #expect(list.items.count == 200)
+            let metrics = try await live.call(.GET, "/metrics", token: live.operatorToken).body
+            #expect(metrics.contains(#"tansiq_nodes{phase="Ready"} 200"#))
+            #expect(metrics.contains("tansiq_agent_status_updates_total 600"))
             #expect(list.items.allSatisfy { $0["phase"] as? String == "Ready" })
             try await Task.sleep(for: .milliseconds(100))
             let capacity = try await live.call(.GET, "/v1/capacity", token: live.operatorToken)

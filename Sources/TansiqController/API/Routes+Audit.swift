@@ -27,6 +27,16 @@ extension Routes {
         }
         table.add(.get, "/metrics") { _, _, caller in
             try require(Access.canReadAll(caller), caller, "read metrics")
+            // Node phases depend on the clock (NotReady after the grace period): counted at scrape.
+            let registry = await cluster.current
+            let now = now()
+            var phases = Dictionary(uniqueKeysWithValues: NodePhase.allCases.map { ($0, 0) })
+            for node in registry.state.nodes.values {
+                phases[
+                    registry.view(of: node, heartbeat: cluster.heartbeats.last(node.name), now: now).phase, default: 0] +=
+                    1
+            }
+            metrics.nodes(byPhase: phases)
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render())))

@@ -48,6 +48,13 @@ public final class ControllerMetrics: Sendable {
         }
     }
 
+    /// Sets the node gauges.
+    func nodes(byPhase phases: [NodePhase: Int]) {
+        for (phase, count) in phases {
+            Gauge(label: "tansiq_nodes", dimensions: [("phase", phase.rawValue)]).record(count)
+        }
+    }
+
     /// The text exposition.
     func render() -> String { registry.emitToString() }
 }

@@ -1,0 +1,140 @@
+import ArgumentParser
+import Foundation
+import TansiqTestSupport
+
+/// `status`: nodes report their status over real mutual TLS with keep-alive connections.
+struct StatusBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract:
+            "Agent status updates/s and latency: back to back from a few nodes, and at a steady interval from many.",
+        discussion: """
+            Joins the nodes first (each with its own key, CSR and certificate), then runs two phases:
+            --burst-nodes nodes send statuses back to back for --burst-seconds; then --nodes nodes send one
+            status every --interval seconds, spread evenly, for --steady-seconds. Statuses repeat what the
+            node reported before, as a healthy node's do, so they cost the controller no write.
+            """)
+
+    @Option(help: "Nodes of the steady phase.")
+    var nodes: Int = 2000
+
+    @Option(help: "Seconds between one node's statuses in the steady phase.")
+    var interval: Double = 5
+
+    @Option(name: .customLong("steady-seconds"), help: "Length of the steady phase.")
+    var steadySeconds: Double = 15
+
+    @Option(name: .customLong("burst-nodes"), help: "Nodes of the back-to-back phase.")
+    var burstNodes: Int = 200
+
+    @Option(name: .customLong("burst-seconds"), help: "Length of the back-to-back phase.")
+    var burstSeconds: Double = 10
+
+    func validate() throws {
+        guard nodes >= 1, burstNodes >= 1, burstNodes <= nodes, interval > 0, steadySeconds > 0, burstSeconds > 0 else {
+            throw ValidationError("--nodes ≥ --burst-nodes ≥ 1, and positive --interval and durations")
+        }
+    }
+
+    /// A node's status: what it joined with, its zone label.
+    static func status(_ node: SimulatedNode) -> [String: Any] {
+        SimulatedNode.status(labels: ["zone": "z\(Int(node.name.split(separator: "-").last!)! % 4)"])
+    }
+
+    func run() async throws {
+        try await LiveController.with { live in
+            let fleet = (0..<nodes).map { live.node("bench-\($0)") }
+            let joinStart = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, node) in fleet.enumerated() {
+                    if index >= 32 { try await group.next() }
+                    group.addTask {
+                        let reply = try await node.join(
+                            token: live.bootstrapToken, using: live.client, labels: ["zone": "z\(index % 4)"])
+                        guard reply.status == 201 else { throw LiveError.failed("join: \(reply.status) \(reply.body)") }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let joinSeconds = (ContinuousClock.now - joinStart).seconds
+            // Every node reports once, so the phases measure steady reports, not the first ones.
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (index, node) in fleet.enumerated() {
+                    if index >= 64 { try await group.next() }
+                    group.addTask {
+                        _ = try await node.call(.PUT, "/v1/agent/nodes/\(node.name)/status", json: Self.status(node))
+                    }
+                }
+                try await group.waitForAll()
+            }
+
+            let burstStart = ContinuousClock.now
+            let burstEnd = burstStart + .milliseconds(Int64(burstSeconds * 1000))
+            let burst = try await withThrowingTaskGroup(of: ([Duration], Int).self) { group in
+                for node in fleet.prefix(burstNodes) {
+                    group.addTask {
+                        var times: [Duration] = []
+                        var errors = 0
+                        while ContinuousClock.now < burstEnd {
+                            let start = ContinuousClock.now
+                            let reply = try await node.call(
+                                .PUT, "/v1/agent/nodes/\(node.name)/status", json: Self.status(node))
+                            times.append(ContinuousClock.now - start)
+                            if reply.status != 200 { errors += 1 }
+                        }
+                        return (times, errors)
+                    }
+                }
+                return try await group.reduce(into: ([Duration](), 0)) {
+                    $0.0 += $1.0; $0.1 += $1.1
+                }
+            }
+            let burstRate = Double(burst.0.count) / (ContinuousClock.now - burstStart).seconds
+
+            let steadyStart = ContinuousClock.now
+            let rounds = max(1, Int(steadySeconds / interval))
+            let steady = try await withThrowingTaskGroup(of: ([Duration], Int).self) { group in
+                for (index, node) in fleet.enumerated() {
+                    group.addTask {
+                        var times: [Duration] = []
+                        var errors = 0
+                        let offset = interval * Double(index) / Double(nodes)
+                        for round in 0..<rounds {
+                            let due = steadyStart + .milliseconds(Int64((offset + Double(round) * interval) * 1000))
+                            try await Task.sleep(until: due, clock: .continuous)
+                            let start = ContinuousClock.now
+                            let reply = try await node.call(
+                                .PUT, "/v1/agent/nodes/\(node.name)/status", json: Self.status(node))
+                            times.append(ContinuousClock.now - start)
+                            if reply.status != 200 { errors += 1 }
+                        }
+                        return (times, errors)
+                    }
+                }
+                return try await group.reduce(into: ([Duration](), 0)) {
+                    $0.0 += $1.0; $0.1 += $1.1
+                }
+            }
+            let steadyRate = Double(steady.0.count) / (ContinuousClock.now - steadyStart).seconds
+            for node in fleet { await node.shutdown() }
+
+            let b = Percentiles(burst.0)
+            let s = Percentiles(steady.0)
+            print("\(nodes) nodes joined over mTLS in \(String(format: "%.1f", joinSeconds)) s")
+            print("back to back, \(burstNodes) nodes, \(burst.0.count) statuses, \(burst.1) errors:")
+            print("  \(String(format: "%.0f", burstRate)) statuses/s  p50 \(b.ms(50)) ms  p99 \(b.ms(99)) ms")
+            print("every \(interval) s, \(nodes) nodes, \(steady.0.count) statuses, \(steady.1) errors:")
+            print("  \(String(format: "%.0f", steadyRate)) statuses/s  p50 \(s.ms(50)) ms  p99 \(s.ms(99)) ms")
+            let json: [String: Any] = [
+                "benchmark": "api-status", "nodes": nodes, "joinSeconds": (joinSeconds * 10).rounded() / 10,
+                "burstNodes": burstNodes, "burstStatuses": burst.0.count, "burstErrors": burst.1,
+                "burstPerSecond": burstRate.rounded(), "burstP50Ms": b.value(50), "burstP99Ms": b.value(99),
+                "interval": interval, "steadyStatuses": steady.0.count, "steadyErrors": steady.1,
+                "steadyPerSecond": steadyRate.rounded(), "steadyP50Ms": s.value(50), "steadyP99Ms": s.value(99),
+            ]
+            print(
+                String(
+                    decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self))
+        }
+    }
+}
