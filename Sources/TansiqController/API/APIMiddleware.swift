@@ -33,11 +33,11 @@ struct APIMiddleware: RouterMiddleware {
                 APIError(.unavailable, "the store cannot take writes now; retry later"), requestID: context.requestID)
         } catch {
             context.logger.error("request failed", metadata: ["error": "\(error)"])
-            var failure = API.error(
+            // DESIGN.md's codes have no 500: an unexpected failure answers `unavailable` (503),
+            // with the request id to find it in the logs, never the error itself.
+            response = API.error(
                 APIError(.unavailable, "the request failed inside the controller (request \(context.requestID))"),
                 requestID: context.requestID)
-            failure.status = .internalServerError
-            response = failure
         }
         response.headers[.requestID] = context.requestID
         metrics.request(
