@@ -106,7 +106,7 @@ let package = Package(
         .executableTarget(
             name: "tansiq-controller",
             dependencies: [
-                "TansiqController", "TansiqCommand",
+                "TansiqController", "TansiqCommand", "TansiqModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import TansiqController
+import TansiqModel
 
 /// `tansiq-controller run`: serve the API.
 struct Run: AsyncParsableCommand {
@@ -23,9 +24,17 @@ struct Run: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(
+        name: .customLong("grace-period"),
+        help: "How long a node may stay unheard before it is NotReady and its instances are replaced (e.g. 30s).")
+    var gracePeriod: String = "30s"
+
     func validate() throws {
         guard ListenAddress(listen) != nil else {
             throw ValidationError("--listen \(listen): expected HOST:PORT with a port from 0 to 65535")
+        }
+        guard let grace = try? Span.parse(gracePeriod), grace.milliseconds >= 1000 else {
+            throw ValidationError("--grace-period \(gracePeriod): expected a duration of at least 1s, like 30s")
         }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError(
@@ -46,7 +55,8 @@ struct Run: AsyncParsableCommand {
         let server: ControllerServer
         let app: any Service
         do {
-            server = try await ControllerServer.open(dataDir: dir, metrics: .bootstrap())
+            let grace = try Span.parse(gracePeriod).seconds
+            server = try await ControllerServer.open(dataDir: dir, metrics: .bootstrap(), gracePeriod: grace)
             app = try server.application(
                 host: address.host, port: address.port, tls: try ControllerServer.tlsConfiguration(dataDir: dir),
                 logger: logger

@@ -33,7 +33,7 @@ extension Routes {
             var phases = Dictionary(uniqueKeysWithValues: NodePhase.allCases.map { ($0, 0) })
             for node in registry.state.nodes.values {
                 phases[
-                    registry.view(of: node, heartbeat: cluster.heartbeats.last(node.name), now: now).phase, default: 0] +=
+                    cluster.heartbeats.view(node, in: registry, now: now).phase, default: 0] +=
                     1
             }
             metrics.nodes(byPhase: phases)

@@ -10,7 +10,7 @@ extension Routes {
             let now = now()
             return try API.list(
                 registry.state.nodes.values.sorted { $0.name < $1.name }.map {
-                    registry.view(of: $0, heartbeat: cluster.heartbeats.last($0.name), now: now)
+                    cluster.heartbeats.view($0, in: registry, now: now)
                 })
         }
         table.add(.get, "/v1/nodes/{name}") { _, context, caller in
@@ -20,7 +20,7 @@ extension Routes {
             guard let node = registry.state.nodes[name] else {
                 throw APIError(.notFound, "Node/\(name) does not exist")
             }
-            return try API.json(registry.view(of: node, heartbeat: cluster.heartbeats.last(name), now: now()))
+            return try API.json(cluster.heartbeats.view(node, in: registry, now: now()))
         }
         table.add(.patch, "/v1/nodes/{name}") { request, context, caller in
             let name = context.parameter("name")
@@ -44,7 +44,7 @@ extension Routes {
             let current = await cluster.current
             let notReady =
                 current.state.nodes[name].map {
-                    current.view(of: $0, heartbeat: cluster.heartbeats.last(name), now: now()).phase == .notReady
+                    cluster.heartbeats.view($0, in: current, now: now()).phase == .notReady
                 } ?? false
             let answer = try await mutate(request, context, caller, action: "node.remove", object: "Node/\(name)") {
                 registry, now, id throws(APIError) in

@@ -63,7 +63,7 @@ extension Routes {
             let registry = await cluster.current
             let now = now()
             let ready = registry.state.nodes.values.map {
-                registry.view(of: $0, heartbeat: cluster.heartbeats.last($0.name), now: now)
+                cluster.heartbeats.view($0, in: registry, now: now)
             }.filter { $0.phase == .ready }
             return try API.json(CapacityReport(ready))
         }

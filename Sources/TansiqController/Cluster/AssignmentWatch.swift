@@ -1,6 +1,7 @@
 import Foundation
 import Metrics
 import Synchronization
+import TansiqModel
 
 /// The version of each node's desired set, and the long polls waiting for it to move. A poll
 /// is answered the moment a commit changes its node's set — no polling of the store — or when
@@ -64,6 +65,16 @@ actor AssignmentWatch {
 /// writes nothing, and a restarted controller starts every node's grace period afresh.
 public final class Heartbeats: Sendable {
     private let times = Mutex<[String: Date]>([:])
+    /// When the controller started: the grace period of a node not heard since runs from here.
+    public let startedAt: Date
+
+    /// Heartbeats of a controller started at `startedAt`.
+    init(startedAt: Date) { self.startedAt = startedAt }
+
+    /// A node as its readers see it now: NotReady when unheard for the grace period.
+    public func view(_ node: Node, in registry: Registry, now: Date) -> Node {
+        registry.view(of: node, heartbeat: last(node.name), startedAt: startedAt, now: now)
+    }
 
     /// Records a status from `node` at `time`.
     func heard(_ node: String, at time: Date) { times.withLock { $0[node] = time } }

@@ -20,7 +20,7 @@ public actor Cluster {
     /// Long polls of nodes' assignments.
     let watch: AssignmentWatch
     /// When each node was last heard from.
-    public nonisolated let heartbeats = Heartbeats()
+    public nonisolated let heartbeats: Heartbeats
 
     private var subscribers: [AsyncStream<Void>.Continuation] = []
 
@@ -36,11 +36,18 @@ public actor Cluster {
         let plan: (Registry) -> (changeset: Changeset?, finish: (Error?) -> Void)
     }
 
-    /// A cluster over what `store` holds; `onCommit` sees the state after every commit.
-    public init(store: any Store, onCommit: @escaping @Sendable (StoredState) -> Void = { _ in }) async throws {
+    /// A cluster over what `store` holds, started at `startedAt`, with nodes NotReady after
+    /// `gracePeriod` unheard; `onCommit` sees the state after every commit.
+    public init(
+        store: any Store, startedAt: Date = Date(), gracePeriod: TimeInterval = Registry.defaultGracePeriod,
+        onCommit: @escaping @Sendable (StoredState) -> Void = { _ in }
+    ) async throws {
         self.store = store
         self.onCommit = onCommit
-        self.registry = Registry(state: try await store.load())
+        self.heartbeats = Heartbeats(startedAt: startedAt)
+        var registry = Registry(state: try await store.load())
+        registry.gracePeriod = gracePeriod
+        self.registry = registry
         self.watch = AssignmentWatch(baseline: registry.state.resourceVersion)
         onCommit(registry.state)
     }

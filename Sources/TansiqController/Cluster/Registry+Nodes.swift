@@ -8,8 +8,8 @@ extension Node {
 }
 
 extension Registry {
-    /// How long a node may stay unheard before it reads NotReady.
-    public static let gracePeriod: TimeInterval = 30
+    /// How long a node may stay unheard before it reads NotReady, by default.
+    public static let defaultGracePeriod: TimeInterval = 30
 
     /// True when an instance belongs in its node's assignments: placed, and not given up.
     static func isAssigned(_ instance: Instance) -> Bool {
@@ -21,12 +21,13 @@ extension Registry {
         state.instances(onNode: node).filter(Self.isAssigned).reduce(Resources.zero) { $0 + $1.resources.vector }
     }
 
-    /// A node as `GET /v1/nodes` shows it: `phase` NotReady when unheard for the grace period
-    /// (`heartbeat` is when it was last heard from, nil: not since the controller started),
-    /// `allocated` what its assigned instances request.
-    public func view(of node: Node, heartbeat: Date?, now: Date) -> Node {
+    /// A node as `GET /v1/nodes` shows it: `phase` NotReady when unheard for the grace period,
+    /// `allocated` what its assigned instances request. `heartbeat` is when it was last heard
+    /// from (nil: not since the controller started, at `startedAt` — the grace period restarts
+    /// with the controller, so its downtime never makes a node NotReady).
+    public func view(of node: Node, heartbeat: Date?, startedAt: Date, now: Date) -> Node {
         var view = node
-        if view.phase == .ready, now.timeIntervalSince(heartbeat ?? .distantPast) > Self.gracePeriod {
+        if view.phase == .ready, now.timeIntervalSince(heartbeat ?? startedAt) > gracePeriod {
             view.phase = .notReady
         }
         view.allocated = allocated(on: node.name)

@@ -10,6 +10,9 @@ public struct Registry: Sendable {
     /// The state, as committed.
     public private(set) var state: StoredState
 
+    /// How long a node may stay unheard before it is NotReady.
+    public var gracePeriod: TimeInterval = Registry.defaultGracePeriod
+
     /// The cluster's allocatable capacity: the sum over Ready nodes; zero until nodes join.
     public private(set) var allocatable: Resources = .zero
 

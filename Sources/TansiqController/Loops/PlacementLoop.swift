@@ -57,7 +57,7 @@ public struct PlacementLoop: Service {
         let now = now()
         let heartbeats = cluster.heartbeats
         let ready = { @Sendable (node: Node) in
-            registry.view(of: node, heartbeat: heartbeats.last(node.name), now: now).phase == .ready
+            heartbeats.view(node, in: registry, now: now).phase == .ready
         }
         let (snapshot, requests) = registry.schedulingInput(now: now, ready: ready)
         let plan = Scheduler.plan(snapshot, requests, options: options)
@@ -72,7 +72,7 @@ public struct PlacementLoop: Service {
         do {
             return try await cluster.change(audit: audit) { latest throws(APIError) in
                 latest.planPlacement(plan, now: now) { node in
-                    latest.view(of: node, heartbeat: heartbeats.last(node.name), now: now).phase == .ready
+                    heartbeats.view(node, in: latest, now: now).phase == .ready
                 }
             }
         } catch {

@@ -32,10 +32,12 @@ public struct ControllerServer {
     }
 
     /// Opens the data directory's store and builds the server over it.
-    public static func open(dataDir: DataDirectory, metrics: ControllerMetrics) async throws -> ControllerServer {
+    public static func open(
+        dataDir: DataDirectory, metrics: ControllerMetrics, gracePeriod: TimeInterval = Registry.defaultGracePeriod
+    ) async throws -> ControllerServer {
         guard dataDir.isInitialised else { throw DataDirectoryError.notInitialised(dataDir.path) }
         let store = try SQLiteStore(path: dataDir.database)
-        let cluster = try await Cluster(store: store) { state in
+        let cluster = try await Cluster(store: store, gracePeriod: gracePeriod) { state in
             metrics.objects(
                 ministries: state.ministries.count, applications: state.applications.count,
                 capacityRequests: state.capacityRequests.count, instances: state.instances.count,
@@ -70,7 +72,7 @@ public struct ControllerServer {
         Application(
             router: router, server: try .tls(.http1(), tlsConfiguration: tls),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
-            services: [PlacementLoop(cluster: cluster, logger: logger)],
+            services: [PlacementLoop(cluster: cluster, logger: logger), NodeLoop(cluster: cluster, logger: logger)],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger)
     }

@@ -1,0 +1,90 @@
+import Foundation
+import TansiqModel
+import TansiqStore
+
+/// What one round of failure detection decided.
+public struct NodeFailures: Sendable, Equatable {
+    /// Nodes that became NotReady this round.
+    public var notReady: [String] = []
+    /// Nodes whose instances were marked Lost and replaced.
+    public var evicted: [String] = []
+    /// NotReady nodes whose instances were left alone: more than half their zone is NotReady
+    /// (a partition, not dead nodes), or the eviction budget ran out.
+    public var held: [String] = []
+}
+
+extension Registry {
+    /// The zone of a node, for the partition rule (`-` without a `zone` label).
+    static func zone(of node: Node) -> String { node.labels["zone"] ?? "-" }
+
+    /// One round of DESIGN.md's failure rules. A node recorded Ready whose status has not arrived
+    /// for the grace period (`lastHeard` says when it last did) becomes NotReady. The instances
+    /// of a NotReady node are marked Lost and replaced by new Pending ones — at most `budget`
+    /// nodes a round (evictions are rate-limited), none in a zone where more than half the nodes
+    /// and at least two are NotReady (a partition, not dead nodes; a lone node's zone is its
+    /// own, and its failure is a failure), and none at all while every node is NotReady (then it
+    /// is the controller that is cut off). A lost instance is out of its node's assignments, so
+    /// when the node returns its agent stops it (fencing).
+    public func planNodeFailures(now: Date, budget: Int, lastHeard: (String) -> Date) -> Outcome<NodeFailures> {
+        var report = NodeFailures()
+        var mutations: [Mutation] = []
+        var phase: [String: NodePhase] = [:]
+        let nodes = state.nodes.values.sorted { $0.name < $1.name }
+        for node in nodes {
+            var current = node.phase
+            if current == .ready, now.timeIntervalSince(lastHeard(node.name)) > gracePeriod {
+                current = .notReady
+                var changed = node
+                changed.phase = .notReady
+                mutations.append(.putNode(changed))
+                report.notReady.append(node.name)
+            }
+            phase[node.name] = current
+        }
+        var zones: [String: (total: Int, down: Int)] = [:]
+        for node in state.nodes.values where node.phase != .joining {
+            let zone = Self.zone(of: node)
+            zones[zone, default: (0, 0)].total += 1
+            if phase[node.name] == .notReady { zones[zone, default: (0, 0)].down += 1 }
+        }
+        let everyNodeDown = !zones.isEmpty && zones.values.allSatisfy { $0.down == $0.total }
+        func partitioned(_ zone: (total: Int, down: Int)) -> Bool {
+            everyNodeDown || (zone.down >= 2 && zone.down * 2 > zone.total)
+        }
+        var budget = budget
+        var serial = state.instanceSerial
+        let stamp = RFC3339.truncated(now)
+        for node in nodes where phase[node.name] == .notReady {
+            let held = state.instances(onNode: node.name).filter(Self.isAssigned)
+            guard !held.isEmpty else { continue }
+            let zone = zones[Self.zone(of: node)] ?? (1, 1)
+            guard !partitioned(zone), budget > 0 else {
+                report.held.append(node.name)
+                continue
+            }
+            budget -= 1
+            report.evicted.append(node.name)
+            for instance in held.sorted(by: { Self.serial(of: $0.id) < Self.serial(of: $1.id) }) {
+                var lost = instance
+                lost.phase = .lost
+                lost.reason = "node \(node.name) is NotReady: no status for more than \(Int(gracePeriod)) s"
+                mutations.append(.putInstance(lost))
+                guard state.applications["\(instance.ministry)/\(instance.application)"] != nil else { continue }
+                serial += 1
+                mutations.append(
+                    .putInstance(
+                        Instance(
+                            id: "\(instance.ministry)-\(instance.application)-\(serial)", ministry: instance.ministry,
+                            application: instance.application, generation: instance.generation, phase: .pending,
+                            reason: "replaces \(instance.id), lost with node \(node.name)", guaranteed: false,
+                            priority: instance.priority, resources: instance.resources, createdAt: stamp)))
+            }
+        }
+        let moves = !mutations.isEmpty
+        return Outcome(
+            changeset: Changeset(
+                basedOn: state.resourceVersion, resourceVersion: moves ? state.resourceVersion + 1 : nil,
+                instanceSerial: serial == state.instanceSerial ? nil : serial, mutations: mutations),
+            value: report)
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import TansiqModel
+
+/// Watches nodes' heartbeats: every `tick` it applies `Registry.planNodeFailures` with an
+/// eviction budget refilled at `evictionsPerSecond` up to `evictionBurst` nodes.
+public struct NodeLoop: Service {
+    let cluster: Cluster
+    let now: @Sendable () -> Date
+    let tick: Duration
+    let evictionsPerSecond: Double
+    let evictionBurst: Double
+    let logger: Logger
+
+    /// A loop over `cluster`.
+    public init(
+        cluster: Cluster, now: @escaping @Sendable () -> Date = Date.init, tick: Duration = .milliseconds(500),
+        evictionsPerSecond: Double = 1, evictionBurst: Double = 10,
+        logger: Logger = Logger(label: "tansiq-controller.nodes")
+    ) {
+        self.cluster = cluster
+        self.now = now
+        self.tick = tick
+        self.evictionsPerSecond = evictionsPerSecond
+        self.evictionBurst = evictionBurst
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        var tokens = evictionBurst
+        var last = now()
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: tick)
+            let time = now()
+            tokens = min(evictionBurst, tokens + time.timeIntervalSince(last) * evictionsPerSecond)
+            last = time
+            let used = await round(at: time, budget: Int(tokens))
+            tokens -= Double(used)
+        }
+    }
+
+    /// One round at `time`; returns how many nodes were evicted.
+    @discardableResult
+    public func round(at time: Date, budget: Int) async -> Int {
+        let heartbeats = cluster.heartbeats
+        let lastHeard = { @Sendable (node: String) in heartbeats.last(node) ?? heartbeats.startedAt }
+        let preview = await cluster.current.planNodeFailures(now: time, budget: budget, lastHeard: lastHeard)
+        if preview.changeset.mutations.isEmpty { return 0 }
+        let audit = AuditRecord(
+            time: time, requestID: "nodes", subject: "node-lifecycle", role: "-", action: "evict", object: "-",
+            result: "")
+        do {
+            let report = try await cluster.change(audit: audit) { latest throws(APIError) in
+                latest.planNodeFailures(now: time, budget: budget, lastHeard: lastHeard)
+            }
+            for node in report.notReady { logger.warning("node NotReady", metadata: ["node": "\(node)"]) }
+            for node in report.evicted { logger.warning("instances of node lost", metadata: ["node": "\(node)"]) }
+            return report.evicted.count
+        } catch {
+            logger.error("node lifecycle round failed", metadata: ["error": "\(error)"])
+            return 0
+        }
+    }
+}
