@@ -20,8 +20,13 @@ public final class LiveController: @unchecked Sendable {
     /// An HTTPS client that trusts the cluster CA.
     public let client: HTTPClient
 
-    /// Initialises a cluster in a new temporary directory and starts the controller on it.
-    public init() async throws {
+    /// Extra arguments of `run`.
+    public let arguments: [String]
+
+    /// Initialises a cluster in a new temporary directory and starts the controller on it, with
+    /// `arguments` added to `run`'s.
+    public init(arguments: [String] = []) async throws {
+        self.arguments = arguments
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tansiq-live-\(UUID().uuidString)")
         dataDir = dir.path
         stdoutURL = dir.appendingPathExtension("stdout")
@@ -37,8 +42,10 @@ public final class LiveController: @unchecked Sendable {
     }
 
     /// Runs `body` with a new live controller, and always shuts it down after.
-    public static func with(_ body: (LiveController) async throws -> Void) async throws {
-        let live = try await LiveController()
+    public static func with(
+        arguments: [String] = [], _ body: (LiveController) async throws -> Void
+    ) async throws {
+        let live = try await LiveController(arguments: arguments)
         do {
             try await body(live)
         } catch {
@@ -48,13 +55,16 @@ public final class LiveController: @unchecked Sendable {
         await live.shutdown()
     }
 
-    /// Starts (or restarts) the controller and waits until it listens.
+    /// Starts (or restarts) the controller and waits until it listens: first on a free port,
+    /// then again on the same one, so nodes find it where they left it.
     public func start(timeout: TimeInterval = 30) async throws {
+        let listen = baseURL.isEmpty ? "127.0.0.1:0" : String(baseURL.dropFirst("https://".count))
         FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
         FileManager.default.createFile(atPath: stderrURL.path, contents: nil)
         let process = Process()
         process.executableURL = productsDirectory.appendingPathComponent("tansiq-controller")
-        process.arguments = ["run", "--data-dir", dataDir, "--listen", "127.0.0.1:0", "--log-level", "warning"]
+        process.arguments =
+            ["run", "--data-dir", dataDir, "--listen", listen, "--log-level", "warning"] + arguments
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
         process.standardError = try FileHandle(forWritingTo: stderrURL)
         try process.run()

@@ -91,6 +91,31 @@ public final class SimulatedNode: @unchecked Sendable {
         ]
     }
 
+    /// One round of a well-behaved agent: reads its assignments and reports every assigned
+    /// instance as Running. Returns the ids it reported.
+    @discardableResult
+    public func reportAssigned(labels: [String: String] = [:]) async throws -> [String] {
+        let assignments = try await call(.GET, "/v1/agent/nodes/\(name)/assignments?after=0&wait=0")
+        let instances = ((assignments.json as? [String: Any])?["instances"] as? [[String: Any]] ?? [])
+            .compactMap { $0["id"] as? String }
+        let reply = try await call(
+            .PUT, "/v1/agent/nodes/\(name)/status",
+            json: Self.status(labels: labels, instances: instances.map { ["id": $0, "phase": "Running"] }))
+        guard reply.status == 200 else { throw LiveError.failed("status of \(name): \(reply.status) \(reply.body)") }
+        return instances
+    }
+
+    /// Reports (`reportAssigned`) every `interval` until the task is cancelled; errors (the
+    /// controller restarting) are retried.
+    public func keepReporting(every interval: Duration, labels: [String: String] = [:]) -> Task<Void, Never> {
+        Task {
+            while !Task.isCancelled {
+                _ = try? await reportAssigned(labels: labels)
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+
     /// Closes the mTLS client.
     public func shutdown() async {
         try? await client?.shutdown()

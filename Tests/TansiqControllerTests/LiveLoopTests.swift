@@ -1,0 +1,149 @@
+import Foundation
+import TansiqTestSupport
+import Testing
+
+/// The control loops against the real binary, with simulated nodes over mTLS.
+@Suite("Control loops end to end", .serialized)
+struct LiveLoopTests {
+    static let grace = ["--grace-period", "2s"]
+
+    /// Joins nodes named `name: zone` and has each report once.
+    static func nodes(_ live: LiveController, _ zones: [(String, String)]) async throws -> [SimulatedNode] {
+        var nodes: [SimulatedNode] = []
+        for (name, zone) in zones {
+            let node = live.node(name)
+            let joined = try await node.join(token: live.bootstrapToken, using: live.client, labels: ["zone": zone])
+            guard joined.status == 201 else { throw LiveError.failed("join \(name): \(joined.body)") }
+            try await node.reportAssigned(labels: ["zone": zone])
+            nodes.append(node)
+        }
+        return nodes
+    }
+
+    /// Instances as the operator sees them.
+    static func instances(_ live: LiveController) async throws -> [[String: Any]] {
+        try await live.call(.GET, "/v1/instances", token: live.operatorToken).items
+    }
+
+    /// Polls `condition` every 100 ms until it holds or `timeout` passes.
+    static func eventually(
+        _ timeout: Duration, _ condition: () async throws -> Bool
+    ) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return try await condition()
+    }
+
+    @Test("a silent node's instances are replaced after the grace period; back, it is fenced off them")
+    func silentNode() async throws {
+        try await LiveController.with(arguments: Self.grace) { live in
+            let nodes = try await Self.nodes(live, [("node-a", "z1"), ("node-b", "z2")])
+            let reporters = nodes.map {
+                $0.keepReporting(every: .milliseconds(300), labels: ["zone": $0.name == "node-a" ? "z1" : "z2"])
+            }
+            #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
+            #expect(
+                try await LiveControllerTests.apply(live, Harness.app("health", "portal", replicas: 2)).status == 200)
+            #expect(
+                try await Self.eventually(.seconds(5)) {
+                    try await Self.instances(live).allSatisfy { $0["phase"] as? String == "Running" }
+                })
+            let placed = try await Self.instances(live)
+            let victimNode = placed[0]["node"] as? String ?? ""
+            let survivor = victimNode == "node-a" ? "node-b" : "node-a"
+            let victims = Set(placed.filter { $0["node"] as? String == victimNode }.compactMap { $0["id"] as? String })
+            reporters[victimNode == "node-a" ? 0 : 1].cancel()
+            let silentSince = ContinuousClock.now
+            #expect(
+                try await Self.eventually(.seconds(8)) {
+                    let all = try await Self.instances(live)
+                    let replacements = all.filter {
+                        !victims.contains($0["id"] as? String ?? "") && $0["phase"] as? String != "Lost"
+                    }
+                    return all.filter { victims.contains($0["id"] as? String ?? "") }.allSatisfy {
+                        $0["phase"] as? String == "Lost"
+                    }
+                        && replacements.count == 2 && replacements.allSatisfy { $0["node"] as? String == survivor }
+                })
+            // Its last status went at most one reporting interval (300 ms) before it fell silent.
+            #expect(ContinuousClock.now - silentSince >= .milliseconds(1700), "not before the grace period")
+            let node =
+                try await live.call(.GET, "/v1/nodes/\(victimNode)", token: live.operatorToken).json as? [String: Any]
+            #expect(node?["phase"] as? String == "NotReady")
+            // It comes back: Ready again, and its lost instances are not in its assignments.
+            let back = nodes.first { $0.name == victimNode }!
+            let reported = try await back.reportAssigned(labels: ["zone": victimNode == "node-a" ? "z1" : "z2"])
+            #expect(Set(reported).isDisjoint(with: victims))
+            let after =
+                try await live.call(.GET, "/v1/nodes/\(victimNode)", token: live.operatorToken).json as? [String: Any]
+            #expect(after?["phase"] as? String == "Ready")
+            for reporter in reporters { reporter.cancel() }
+            for node in nodes { await node.shutdown() }
+        }
+    }
+
+    @Test("a controller restarted while nodes were silent gives them a full grace period")
+    func restartKeepsGrace() async throws {
+        try await LiveController.with(arguments: Self.grace) { live in
+            let nodes = try await Self.nodes(live, [("node-a", "z1"), ("node-b", "z2")])
+            #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
+            #expect(
+                try await LiveControllerTests.apply(live, Harness.app("health", "portal", replicas: 2)).status == 200)
+            #expect(
+                try await Self.eventually(.seconds(5)) {
+                    try await Self.instances(live).allSatisfy { $0["node"] is String }
+                })
+            let holder = try await Self.instances(live)[0]["node"] as? String ?? ""
+            let other = nodes.first { $0.name != holder }!
+            try await live.stop(signal: SIGKILL)
+            try await Task.sleep(for: .seconds(3))  // longer than the grace period, with no controller
+            try await live.start()
+            let restarted = ContinuousClock.now
+            let reporter = other.keepReporting(
+                every: .milliseconds(300), labels: ["zone": other.name == "node-a" ? "z1" : "z2"])
+            var lostAt: ContinuousClock.Instant?
+            let lost = try await Self.eventually(.seconds(8)) {
+                let lost = try await Self.instances(live).contains { $0["phase"] as? String == "Lost" }
+                if lost && lostAt == nil { lostAt = ContinuousClock.now }
+                return lost
+            }
+            #expect(lost, "the silent node's instances were never replaced")
+            if let lostAt { #expect(lostAt - restarted >= .seconds(2), "lost \(lostAt - restarted) after the restart") }
+            reporter.cancel()
+            for node in nodes { await node.shutdown() }
+        }
+    }
+
+    @Test("more than half of a zone falling silent evicts nothing there")
+    func partitionedZone() async throws {
+        try await LiveController.with(arguments: Self.grace) { live in
+            let zones = [("z1-a", "z1"), ("z1-b", "z1"), ("z1-c", "z1"), ("z1-d", "z1"), ("z2-a", "z2")]
+            let nodes = try await Self.nodes(live, zones)
+            let reporters = nodes.map { node in
+                node.keepReporting(every: .milliseconds(300), labels: ["zone": String(node.name.prefix(2))])
+            }
+            #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
+            let spread = Harness.app("health", "portal", replicas: 5, extra: "\n  placement: {maxPerNode: 1}")
+            #expect(try await LiveControllerTests.apply(live, spread).status == 200)
+            #expect(
+                try await Self.eventually(.seconds(5)) {
+                    try await Self.instances(live).filter { $0["phase"] as? String == "Running" }.count == 5
+                })
+            for index in 0..<3 { reporters[index].cancel() }
+            #expect(
+                try await Self.eventually(.seconds(5)) {
+                    let all = try await live.call(.GET, "/v1/nodes", token: live.operatorToken).items
+                    return all.filter { $0["phase"] as? String == "NotReady" }.count == 3
+                })
+            try await Task.sleep(for: .seconds(2))
+            let all = try await Self.instances(live)
+            #expect(all.filter { $0["phase"] as? String == "Lost" }.isEmpty, "a partition is not dead nodes")
+            #expect(all.count == 5, "no replacements")
+            for reporter in reporters { reporter.cancel() }
+            for node in nodes { await node.shutdown() }
+        }
+    }
+}
