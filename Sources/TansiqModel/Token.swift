@@ -95,3 +95,36 @@ public struct AuditRecord: Sendable, Hashable, Codable {
         self.message = message
     }
 }
+
+/// One entry of an object's short history (`GET /v1/events`): what happened to it and why.
+public struct Event: Sendable, Hashable, Codable {
+    /// Position in the history, assigned by the store (0 before it is stored).
+    public var seq: Int64
+    /// When it happened.
+    public var time: Date
+    /// The object's kind: `Instance`, `Node`, `Application`, `Ministry`, `CapacityRequest`.
+    public var kind: String
+    /// The owning ministry, for owned objects.
+    public var ministry: String?
+    /// The object's name (an instance's id).
+    public var name: String
+    /// A stable word: `Scheduled`, `Preempted`, `Lost`, `Replaced`, `NotReady`, `Drained`,
+    /// `QuotaChanged`, `Approved`, `Denied`, `Expired`, ...
+    public var reason: String
+    /// A sentence for people.
+    public var message: String
+
+    /// Creates an event.
+    public init(
+        seq: Int64 = 0, time: Date, kind: String, ministry: String? = nil, name: String, reason: String,
+        message: String
+    ) {
+        self.seq = seq
+        self.time = time
+        self.kind = kind
+        self.ministry = ministry
+        self.name = name
+        self.reason = reason
+        self.message = message
+    }
+}

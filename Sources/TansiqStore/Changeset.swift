@@ -14,21 +14,26 @@ public struct Changeset: Sendable, Equatable {
     public var mutations: [Mutation]
     /// Audit records appended in the same transaction.
     public var audit: [AuditRecord]
+    /// Events appended in the same transaction.
+    public var events: [Event]
 
     /// Creates a changeset.
     public init(
         basedOn: Int64, resourceVersion: Int64? = nil, instanceSerial: Int64? = nil, mutations: [Mutation] = [],
-        audit: [AuditRecord] = []
+        audit: [AuditRecord] = [], events: [Event] = []
     ) {
         self.basedOn = basedOn
         self.resourceVersion = resourceVersion
         self.instanceSerial = instanceSerial
         self.mutations = mutations
         self.audit = audit
+        self.events = events
     }
 
     /// True when there is nothing to write.
-    public var isEmpty: Bool { resourceVersion == nil && instanceSerial == nil && mutations.isEmpty && audit.isEmpty }
+    public var isEmpty: Bool {
+        resourceVersion == nil && instanceSerial == nil && mutations.isEmpty && audit.isEmpty && events.isEmpty
+    }
 }
 
 /// One object written or removed.

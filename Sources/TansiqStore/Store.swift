@@ -25,6 +25,13 @@ public protocol Store: Sendable {
     /// Audit records with `seq > after`, oldest first, at most `limit`.
     func audit(after: Int64, limit: Int) async throws -> [AuditRecord]
 
+    /// The newest events (at most `limit`, oldest first) matching the filters that are set;
+    /// `ministries`, when set, keeps events of those ministries and of no ministry.
+    func events(
+        kind: String?, ministry: String?, name: String?, ministries: Set<String>?, limit: Int
+    ) async throws
+        -> [Event]
+
     /// Releases the backend (a clean shutdown). Further calls throw.
     func close() async throws
 }

@@ -73,6 +73,13 @@ struct LiveLoopTests {
             let node =
                 try await live.call(.GET, "/v1/nodes/\(victimNode)", token: live.operatorToken).json as? [String: Any]
             #expect(node?["phase"] as? String == "NotReady")
+            let victim = victims.sorted()[0]
+            let history = try await live.call(
+                .GET, "/v1/events?kind=Instance&name=\(victim)", token: live.operatorToken)
+            #expect(history.items.compactMap { $0["reason"] as? String } == ["Scheduled", "Lost"], "\(history.body)")
+            let nodeHistory = try await live.call(
+                .GET, "/v1/events?kind=Node&name=\(victimNode)", token: live.operatorToken)
+            #expect(nodeHistory.items.compactMap { $0["reason"] as? String } == ["NotReady", "Evicted"])
             // It comes back: Ready again, and its lost instances are not in its assignments.
             let back = nodes.first { $0.name == victimNode }!
             let reported = try await back.reportAssigned(labels: ["zone": victimNode == "node-a" ? "z1" : "z2"])

@@ -116,6 +116,11 @@ struct RouteTests {
             #expect(approved.status == 200, "\(approved.body)")
             let again = try await c.call(.post, "/v1/capacity-requests/\(name)/deny", token: "second")
             #expect(again.status == 409)
+            let events = try await c.call(.get, "/v1/events?kind=CapacityRequest&name=\(name)", token: "health-viewer")
+            #expect(events.items.map { $0["reason"] as? String } == ["Approved"])
+            #expect((events.items.first?["message"] as? String)?.contains("approved by admin: ok") == true)
+            #expect(try await c.call(.get, "/v1/events?ministry=finance", token: "health-viewer").status == 403)
+            #expect(try await c.call(.get, "/v1/events", token: "finance-admin").items.isEmpty)
             let ministry = try await c.call(.get, "/v1/ministries/health", token: "health-viewer")
             let status = ministry.json["status"] as? [String: Any]
             #expect((status?["effectiveQuota"] as? [String: Any])?["cpu"] as? String == "4")

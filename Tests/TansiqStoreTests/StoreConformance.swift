@@ -191,6 +191,37 @@ struct StoreConformance {
         try await store.close()
     }
 
+    @Test(
+        "events are appended with their change and found by object, ministry and readable ministries",
+        arguments: Backend.all)
+    func events(backend: Backend) async throws {
+        let (store, _) = try backend.make()
+        func event(_ kind: String, _ ministry: String?, _ name: String, _ reason: String) -> Event {
+            Event(
+                time: Sample.t0, kind: kind, ministry: ministry, name: name, reason: reason,
+                message: "\(reason) \(name)")
+        }
+        try await store.commit(
+            Changeset(
+                basedOn: 0, resourceVersion: 1, mutations: [.putMinistry(Sample.ministry("health"))],
+                events: [
+                    event("Instance", "health", "health-portal-1", "Scheduled"), event("Node", nil, "n1", "NotReady"),
+                    event("Instance", "finance", "finance-api-2", "Preempted"),
+                    event("Instance", "health", "health-portal-1", "Lost"),
+                ]))
+        let portal = try await store.events(
+            kind: "Instance", ministry: nil, name: "health-portal-1", ministries: nil, limit: 10)
+        #expect(portal.map(\.reason) == ["Scheduled", "Lost"])
+        #expect(portal[0].seq < portal[1].seq && portal[0].time == Sample.t0 && portal[0].ministry == "health")
+        let readable = try await store.events(kind: nil, ministry: nil, name: nil, ministries: ["health"], limit: 10)
+        #expect(readable.map(\.reason) == ["Scheduled", "NotReady", "Lost"])
+        let newest = try await store.events(kind: nil, ministry: nil, name: nil, ministries: nil, limit: 2)
+        #expect(newest.map(\.reason) == ["Preempted", "Lost"])
+        #expect(
+            try await store.events(kind: nil, ministry: "finance", name: nil, ministries: nil, limit: 10).count == 1)
+        try await store.close()
+    }
+
     @Test("of concurrent commits from the same version exactly one wins", arguments: Backend.all)
     func concurrentCommits(backend: Backend) async throws {
         let (store, _) = try backend.make()

@@ -36,6 +36,7 @@ public struct Routes: Sendable {
         registerTokens(&table)
         registerAudit(&table)
         registerNodes(&table)
+        registerEvents(&table)
         registerAgent(&table)
         return table.entries
     }

@@ -10,6 +10,7 @@ struct ApplyPlan {
     let version: Int64
     private(set) var serial: Int64
     private(set) var mutations: [Mutation] = []
+    private(set) var events: [Event] = []
     let now: Date
     let caller: Caller
     /// Applications whose admitted total grew (or that became critical): they need admission.
@@ -99,6 +100,15 @@ struct ApplyPlan {
         let stored = Ministry(metadata: meta, spec: ministry.spec)
         next.ministries[meta.name] = stored
         mutations.append(.putMinistry(stored))
+        if let old,
+            old.spec.quota != ministry.spec.quota || old.spec.borrowingLimit != ministry.spec.borrowingLimit
+                || old.spec.lendingLimit != ministry.spec.lendingLimit || old.spec.cohort != ministry.spec.cohort
+        {
+            events.append(
+                Event(
+                    time: now, kind: "Ministry", ministry: meta.name, name: meta.name, reason: "QuotaChanged",
+                    message: "quota \(old.spec.quota.summary) → \(ministry.spec.quota.summary) by \(caller.subject)"))
+        }
         return item(.ministry, meta, created: old == nil, changed: meta)
     }
 

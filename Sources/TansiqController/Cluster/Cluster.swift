@@ -142,6 +142,13 @@ public actor Cluster {
         await watch.wait(node: node, after: after, timeout: timeout)
     }
 
+    /// Events matching the filters (see `Store.events`).
+    public func events(
+        kind: String?, ministry: String?, name: String?, ministries: Set<String>?, limit: Int
+    ) async throws -> [Event] {
+        try await store.events(kind: kind, ministry: ministry, name: name, ministries: ministries, limit: limit)
+    }
+
     /// Audit records after `seq`.
     public func audit(after seq: Int64, limit: Int) async throws -> [AuditRecord] {
         try await store.audit(after: seq, limit: limit)
@@ -278,6 +285,7 @@ extension Changeset {
         instanceSerial = next.instanceSerial ?? instanceSerial
         mutations += next.mutations
         audit += next.audit
+        events += next.events
     }
 }
 

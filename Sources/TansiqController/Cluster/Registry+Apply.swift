@@ -74,7 +74,7 @@ extension Registry {
         let changeset = Changeset(
             basedOn: state.resourceVersion, resourceVersion: changed ? plan.version : nil,
             instanceSerial: plan.serial == state.instanceSerial ? nil : plan.serial, mutations: plan.mutations,
-            audit: audit)
+            audit: audit, events: plan.events)
         return Outcome(changeset: changeset, value: ApplyResult(items: items.compactMap { $0 }, warnings: warnings))
     }
 

@@ -110,8 +110,14 @@ extension Registry {
         request.status = status
         request.metadata.resourceVersion = state.resourceVersion + 1
         request.metadata.updatedAt = RFC3339.truncated(now)
-        return single(
+        var outcome = single(
             [.putCapacityRequest(request)], object: object, action: verb, result: approve ? "approved" : "denied",
             caller: caller, now: now, requestID: requestID)
+        outcome.changeset.events.append(
+            Event(
+                time: now, kind: "CapacityRequest", ministry: request.metadata.ministry, name: name,
+                reason: approve ? "Approved" : "Denied",
+                message: "\(approve ? "approved" : "denied") by \(caller.subject)" + (comment.map { ": \($0)" } ?? "")))
+        return outcome
     }
 }

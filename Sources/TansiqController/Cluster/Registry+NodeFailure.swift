@@ -28,6 +28,8 @@ extension Registry {
     public func planNodeFailures(now: Date, budget: Int, lastHeard: (String) -> Date) -> Outcome<NodeFailures> {
         var report = NodeFailures()
         var mutations: [Mutation] = []
+        var events: [Event] = []
+        let stamp = RFC3339.truncated(now)
         var phase: [String: NodePhase] = [:]
         let nodes = state.nodes.values.sorted { $0.name < $1.name }
         for node in nodes {
@@ -38,6 +40,10 @@ extension Registry {
                 changed.phase = .notReady
                 mutations.append(.putNode(changed))
                 report.notReady.append(node.name)
+                events.append(
+                    Event(
+                        time: stamp, kind: "Node", name: node.name, reason: "NotReady",
+                        message: "no status for more than \(Int(gracePeriod)) s"))
             }
             phase[node.name] = current
         }
@@ -53,7 +59,6 @@ extension Registry {
         }
         var budget = budget
         var serial = state.instanceSerial
-        let stamp = RFC3339.truncated(now)
         for node in nodes where phase[node.name] == .notReady {
             let held = state.instances(onNode: node.name).filter(Self.isAssigned)
             guard !held.isEmpty else { continue }
@@ -62,6 +67,10 @@ extension Registry {
                 report.held.append(node.name)
                 continue
             }
+            events.append(
+                Event(
+                    time: stamp, kind: "Node", name: node.name, reason: "Evicted",
+                    message: "\(held.count) instance(s) marked Lost and replaced"))
             budget -= 1
             report.evicted.append(node.name)
             for instance in held.sorted(by: { Self.serial(of: $0.id) < Self.serial(of: $1.id) }) {
@@ -71,6 +80,11 @@ extension Registry {
                 mutations.append(.putInstance(lost))
                 guard state.applications["\(instance.ministry)/\(instance.application)"] != nil else { continue }
                 serial += 1
+                events.append(
+                    Event(
+                        time: stamp, kind: "Instance", ministry: instance.ministry, name: instance.id, reason: "Lost",
+                        message:
+                            "\(lost.reason ?? ""); replaced by \(instance.ministry)-\(instance.application)-\(serial)"))
                 mutations.append(
                     .putInstance(
                         Instance(
@@ -84,7 +98,7 @@ extension Registry {
         return Outcome(
             changeset: Changeset(
                 basedOn: state.resourceVersion, resourceVersion: moves ? state.resourceVersion + 1 : nil,
-                instanceSerial: serial == state.instanceSerial ? nil : serial, mutations: mutations),
+                instanceSerial: serial == state.instanceSerial ? nil : serial, mutations: mutations, events: events),
             value: report)
     }
 }

@@ -52,6 +52,7 @@ extension Registry {
     public func planPlacement(_ plan: Plan, now: Date, ready: (Node) -> Bool) -> Outcome<Int> {
         var next = state
         var mutations: [Mutation] = []
+        var events: [Event] = []
         var serial = state.instanceSerial
         var ledger = Self.ledger(of: state, now: now)
         for id in state.instanceIDsByNode.values.flatMap({ $0 }) {
@@ -73,6 +74,12 @@ extension Registry {
                 resources: victim.resources, createdAt: now)
             next.put(replacement)
             mutations.append(.putInstance(replacement))
+            events.append(
+                Event(
+                    time: now, kind: "Instance", ministry: victim.ministry, name: victim.id, reason: "Preempted",
+                    message: "preempted on \(victim.node ?? "-")"
+                        + (preemption.preemptor.map { " for \($0)" } ?? "") + ": \(preemption.reason); "
+                        + "replaced by \(replacement.id)"))
         }
         var placed = 0
         for assignment in plan.assignments {
@@ -104,6 +111,11 @@ extension Registry {
             instance.reason = nil
             next.put(instance)
             mutations.append(.putInstance(instance))
+            events.append(
+                Event(
+                    time: now, kind: "Instance", ministry: instance.ministry, name: instance.id, reason: "Scheduled",
+                    message: "assigned to node \(node.name), \(guaranteed ? "guaranteed" : "borrowed from the cohort")")
+            )
             placed += 1
         }
         for unplaced in plan.unplaced {
@@ -118,7 +130,7 @@ extension Registry {
         return Outcome(
             changeset: Changeset(
                 basedOn: state.resourceVersion, resourceVersion: moves ? state.resourceVersion + 1 : nil,
-                instanceSerial: serial == state.instanceSerial ? nil : serial, mutations: mutations),
+                instanceSerial: serial == state.instanceSerial ? nil : serial, mutations: mutations, events: events),
             value: placed)
     }
 }

@@ -43,6 +43,9 @@ public final class SQLiteStore: Store {
         migrator.registerMigration("v2-nodes") { db in
             try NodesTable.table.create(db)
         }
+        migrator.registerMigration("v3-events") { db in
+            try EventsTable.create(db)
+        }
         return migrator
     }
 
@@ -90,6 +93,7 @@ public final class SQLiteStore: Store {
                 for record in changeset.audit {
                     try AuditTable.append(record, in: db)
                 }
+                if !changeset.events.isEmpty { try EventsTable.append(changeset.events, in: db) }
             }
         }
     }
@@ -114,6 +118,17 @@ public final class SQLiteStore: Store {
     public func audit(after: Int64, limit: Int) async throws -> [AuditRecord] {
         try await guarded {
             try await pool.read { db in try AuditTable.after(after, limit: limit, in: db) }
+        }
+    }
+
+    public func events(
+        kind: String?, ministry: String?, name: String?, ministries: Set<String>?, limit: Int
+    ) async throws -> [Event] {
+        try await guarded {
+            try await pool.read { db in
+                try EventsTable.query(
+                    kind: kind, ministry: ministry, name: name, ministries: ministries, limit: limit, in: db)
+            }
         }
     }
 
