@@ -232,7 +232,8 @@ struct ApplyPlan {
             if !admitted.fits(in: limit) {
                 warnings.append(
                     "ministry \(ministry) has \(admitted.summary) admitted, above its quota and borrowing limit "
-                        + "(\(limit.summary)); nothing is evicted, but it can admit nothing more until it fits")
+                        + "(\(limit.summary)); it can admit nothing more until it fits, and placed instances "
+                        + "beyond its quota become borrowed where its cohort can lend, else are preempted")
             }
         }
         return warnings

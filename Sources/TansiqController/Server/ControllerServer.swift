@@ -72,7 +72,10 @@ public struct ControllerServer {
         Application(
             router: router, server: try .tls(.http1(), tlsConfiguration: tls),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
-            services: [PlacementLoop(cluster: cluster, logger: logger), NodeLoop(cluster: cluster, logger: logger)],
+            services: [
+                PlacementLoop(cluster: cluster, logger: logger), NodeLoop(cluster: cluster, logger: logger),
+                QuotaLoop(cluster: cluster, logger: logger),
+            ],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger)
     }

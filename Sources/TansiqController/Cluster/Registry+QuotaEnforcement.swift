@@ -1,0 +1,95 @@
+import Foundation
+import TansiqModel
+import TansiqScheduler
+import TansiqStore
+
+/// What one round of quota enforcement did.
+public struct QuotaEnforcement: Sendable, Equatable {
+    /// Capacity requests whose grant ended.
+    public var expired: [String] = []
+    /// Instances that stayed, now borrowed from the cohort.
+    public var borrowed: [String] = []
+    /// Instances preempted (and replaced) because no quota covers them any more.
+    public var preempted: [String] = []
+}
+
+extension Registry {
+    /// Ends grants whose `until` has passed, then brings every ministry's guaranteed instances
+    /// back within its effective quota: newest first, an instance beyond it becomes borrowed
+    /// where the cohort can lend it, else it is preempted and replaced by a pending one (which
+    /// waits for quota). A ministry is never left silently over its quota.
+    public func planQuotaEnforcement(now: Date) -> Outcome<QuotaEnforcement> {
+        var report = QuotaEnforcement()
+        var next = state
+        var mutations: [Mutation] = []
+        var events: [Event] = []
+        let stamp = RFC3339.truncated(now)
+        for request in state.capacityRequests.values.sorted(by: { $0.metadata.name < $1.metadata.name }) {
+            guard request.status?.phase == .approved, let until = request.spec.until, until <= now else { continue }
+            var expired = request
+            expired.status?.phase = .expired
+            expired.metadata.updatedAt = stamp
+            next.capacityRequests[request.metadata.name] = expired
+            mutations.append(.putCapacityRequest(expired))
+            report.expired.append(request.metadata.name)
+            events.append(
+                Event(
+                    time: stamp, kind: "CapacityRequest", ministry: request.metadata.ministry,
+                    name: request.metadata.name, reason: "Expired",
+                    message: "the grant of \(request.spec.add.asResources.summary) ended at \(RFC3339.format(until))"))
+        }
+        var ledger = Self.ledger(of: next, now: now)
+        var placed: [String: [Instance]] = [:]
+        for ids in next.instanceIDsByNode.values {
+            for id in ids {
+                guard let instance = next.instances[id], Self.isAssigned(instance) else { continue }
+                ledger.add(instance.ministry, instance.resources.vector, guaranteed: instance.guaranteed)
+                placed[instance.ministry, default: []].append(instance)
+            }
+        }
+        var serial = state.instanceSerial
+        for ministry in placed.keys.sorted() {
+            let quota = ledger.terms(of: ministry).quota
+            let newestFirst = placed[ministry]!.filter(\.guaranteed)
+                .sorted { Self.serial(of: $0.id) > Self.serial(of: $1.id) }
+            for instance in newestFirst where !(ledger.guaranteed[ministry] ?? .zero).fits(in: quota) {
+                let request = instance.resources.vector
+                ledger.remove(ministry, request, guaranteed: true)
+                var changed = instance
+                if instance.priority != .critical, case .borrowed = ledger.decide(ministry, request, priority: instance.priority) {
+                    ledger.add(ministry, request, guaranteed: false)
+                    changed.guaranteed = false
+                    report.borrowed.append(instance.id)
+                    events.append(
+                        Event(
+                            time: stamp, kind: "Instance", ministry: ministry, name: instance.id, reason: "Borrowed",
+                            message: "beyond the effective quota of ministry \(ministry); now borrowed from its cohort"))
+                } else {
+                    changed.phase = .preempted
+                    changed.reason = "beyond the effective quota of ministry \(ministry), and the cohort cannot lend it"
+                    serial += 1
+                    let replacement = Instance(
+                        id: "\(ministry)-\(instance.application)-\(serial)", ministry: ministry,
+                        application: instance.application, generation: instance.generation, phase: .pending,
+                        reason: "replaces \(instance.id), preempted over quota", guaranteed: false,
+                        priority: instance.priority, resources: instance.resources, createdAt: stamp)
+                    next.put(replacement)
+                    mutations.append(.putInstance(replacement))
+                    report.preempted.append(instance.id)
+                    events.append(
+                        Event(
+                            time: stamp, kind: "Instance", ministry: ministry, name: instance.id, reason: "Preempted",
+                            message: "\(changed.reason ?? ""); replaced by \(replacement.id)"))
+                }
+                next.put(changed)
+                mutations.append(.putInstance(changed))
+            }
+        }
+        let moves = !mutations.isEmpty
+        return Outcome(
+            changeset: Changeset(
+                basedOn: state.resourceVersion, resourceVersion: moves ? state.resourceVersion + 1 : nil,
+                instanceSerial: serial == state.instanceSerial ? nil : serial, mutations: mutations, events: events),
+            value: report)
+    }
+}
