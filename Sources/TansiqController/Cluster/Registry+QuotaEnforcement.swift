@@ -56,14 +56,17 @@ extension Registry {
                 let request = instance.resources.vector
                 ledger.remove(ministry, request, guaranteed: true)
                 var changed = instance
-                if instance.priority != .critical, case .borrowed = ledger.decide(ministry, request, priority: instance.priority) {
+                if instance.priority != .critical,
+                    case .borrowed = ledger.decide(ministry, request, priority: instance.priority)
+                {
                     ledger.add(ministry, request, guaranteed: false)
                     changed.guaranteed = false
                     report.borrowed.append(instance.id)
                     events.append(
                         Event(
                             time: stamp, kind: "Instance", ministry: ministry, name: instance.id, reason: "Borrowed",
-                            message: "beyond the effective quota of ministry \(ministry); now borrowed from its cohort"))
+                            message: "beyond the effective quota of ministry \(ministry); now borrowed from its cohort")
+                    )
                 } else {
                     changed.phase = .preempted
                     changed.reason = "beyond the effective quota of ministry \(ministry), and the cohort cannot lend it"

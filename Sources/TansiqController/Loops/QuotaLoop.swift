@@ -41,7 +41,10 @@ public struct QuotaLoop: Service {
             if !report.expired.isEmpty || !report.preempted.isEmpty {
                 logger.info(
                     "quota enforcement",
-                    metadata: ["expired": "\(report.expired)", "preempted": "\(report.preempted)", "borrowed": "\(report.borrowed)"])
+                    metadata: [
+                        "expired": "\(report.expired)", "preempted": "\(report.preempted)",
+                        "borrowed": "\(report.borrowed)",
+                    ])
             }
         } catch {
             logger.error("quota enforcement failed", metadata: ["error": "\(error)"])
