@@ -124,6 +124,45 @@ struct LiveLoopTests {
         }
     }
 
+    @Test("drain moves everything off a node without breaking maxUnavailable")
+    func drain() async throws {
+        try await LiveController.with(arguments: Self.grace) { live in
+            let nodes = try await Self.nodes(live, [("node-a", "z1"), ("node-b", "z2")])
+            let reporters = nodes.map { node in
+                node.keepReporting(every: .milliseconds(200), labels: ["zone": node.name == "node-a" ? "z1" : "z2"])
+            }
+            #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
+            let app = Harness.app(
+                "health", "portal", replicas: 3, extra: "\n  update: {maxSurge: 1, maxUnavailable: 0}")
+            #expect(try await LiveControllerTests.apply(live, app).status == 200)
+            #expect(
+                try await Self.eventually(.seconds(5)) {
+                    try await Self.instances(live).filter { $0["phase"] as? String == "Running" }.count == 3
+                })
+            let source = try await Self.instances(live)[0]["node"] as? String ?? ""
+            let target = source == "node-a" ? "node-b" : "node-a"
+            #expect(try await live.call(.POST, "/v1/nodes/\(source)/drain", token: live.operatorToken).status == 200)
+            var fewest = 3
+            let drained = try await Self.eventually(.seconds(15)) {
+                let all = try await Self.instances(live)
+                fewest = min(fewest, all.filter { $0["phase"] as? String == "Running" }.count)
+                let node =
+                    try await live.call(.GET, "/v1/nodes/\(source)", token: live.operatorToken).json as? [String: Any]
+                return node?["draining"] as? Bool == false && all.count == 3
+                    && all.allSatisfy { $0["node"] as? String == target && $0["phase"] as? String == "Running" }
+            }
+            #expect(drained)
+            #expect(fewest >= 3, "maxUnavailable 0: never fewer than 3 running, saw \(fewest)")
+            let node =
+                try await live.call(.GET, "/v1/nodes/\(source)", token: live.operatorToken).json as? [String: Any]
+            #expect(node?["cordoned"] as? Bool == true)
+            let events = try await live.call(.GET, "/v1/events?kind=Node&name=\(source)", token: live.operatorToken)
+            #expect(events.items.compactMap { $0["reason"] as? String } == ["Draining", "Drained"])
+            for reporter in reporters { reporter.cancel() }
+            for node in nodes { await node.shutdown() }
+        }
+    }
+
     @Test("more than half of a zone falling silent evicts nothing there")
     func partitionedZone() async throws {
         try await LiveController.with(arguments: Self.grace) { live in

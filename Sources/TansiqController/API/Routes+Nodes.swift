@@ -39,6 +39,13 @@ extension Routes {
                 }
             }
         }
+        table.add(.post, "/v1/nodes/{name}/drain") { request, context, caller in
+            let name = context.parameter("name")
+            return try await mutate(request, context, caller, action: "node.drain", object: "Node/\(name)") {
+                registry, now, id throws(APIError) in
+                try registry.planDrain(name: name, caller: caller, now: now, requestID: id)
+            }
+        }
         table.add(.delete, "/v1/nodes/{name}") { request, context, caller in
             let name = context.parameter("name")
             let current = await cluster.current

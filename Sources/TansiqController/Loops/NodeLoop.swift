@@ -3,8 +3,9 @@ import Logging
 import ServiceLifecycle
 import TansiqModel
 
-/// Watches nodes' heartbeats: every `tick` it applies `Registry.planNodeFailures` with an
-/// eviction budget refilled at `evictionsPerSecond` up to `evictionBurst` nodes.
+/// Watches nodes: every `tick` it applies `Registry.planNodeFailures` with an eviction budget
+/// refilled at `evictionsPerSecond` up to `evictionBurst` nodes, then moves instances off
+/// draining nodes (`Registry.planDrainRound`).
 public struct NodeLoop: Service {
     let cluster: Cluster
     let now: @Sendable () -> Date
@@ -37,6 +38,23 @@ public struct NodeLoop: Service {
             last = time
             let used = await round(at: time, budget: Int(tokens))
             tokens -= Double(used)
+            await drain(at: time)
+        }
+    }
+
+    /// One round of draining at `time`.
+    public func drain(at time: Date) async {
+        guard !(await cluster.current.planDrainRound(now: time).changeset.mutations.isEmpty) else { return }
+        let audit = AuditRecord(
+            time: time, requestID: "drain", subject: "node-lifecycle", role: "-", action: "drain", object: "-",
+            result: "")
+        do {
+            let progress = try await cluster.change(audit: audit) { latest throws(APIError) in
+                latest.planDrainRound(now: time)
+            }
+            for node in progress.drained { logger.info("node drained", metadata: ["node": "\(node)"]) }
+        } catch {
+            logger.error("drain round failed", metadata: ["error": "\(error)"])
         }
     }
 

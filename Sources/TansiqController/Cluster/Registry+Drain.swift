@@ -1,0 +1,126 @@
+import Foundation
+import TansiqModel
+import TansiqStore
+
+/// What one round of draining did.
+public struct DrainProgress: Sendable, Equatable {
+    /// Replacements created elsewhere (as Pending), by instance id.
+    public var surged: [String] = []
+    /// Instances taken off draining nodes (their agents stop them).
+    public var removed: [String] = []
+    /// Nodes that hold nothing any more.
+    public var drained: [String] = []
+}
+
+extension Registry {
+    /// True when an instance serves: Healthy, or Running without a health check.
+    func isReady(_ instance: Instance) -> Bool {
+        let health = state.applications["\(instance.ministry)/\(instance.application)"]?.spec.health
+        return instance.phase == .healthy || (instance.phase == .running && health == nil)
+    }
+
+    /// Starts draining a node: cordoned (no new instances) and marked draining; the drain loop
+    /// then moves its instances off (`planDrainRound`).
+    public func planDrain(
+        name: String, caller: Caller, now: Date, requestID: String
+    ) throws(APIError) -> Outcome<
+        ChangeResult
+    > {
+        guard Access.isOperator(caller) else { throw APIError(.forbidden, Access.refusal(caller, "drain nodes")) }
+        guard var node = state.nodes[name] else { throw APIError(.notFound, "Node/\(name) does not exist") }
+        node.cordoned = true
+        node.draining = true
+        var outcome = single(
+            [.putNode(node)], object: "Node/\(name)", action: "node.drain", result: "draining", caller: caller,
+            now: now,
+            requestID: requestID)
+        outcome.changeset.events.append(
+            Event(
+                time: now, kind: "Node", name: name, reason: "Draining",
+                message:
+                    "drain started by \(caller.subject); \(state.instances(onNode: name).filter(Self.isAssigned).count) instance(s) to move"
+            ))
+        return outcome
+    }
+
+    /// One round of moving instances off draining nodes, application by application, lowest
+    /// priority first. Each application keeps its `update` bounds: a replacement is started
+    /// elsewhere while it has fewer than `replicas + maxSurge` instances, and an instance leaves
+    /// the draining node only while at least `replicas - maxUnavailable` others serve.
+    public func planDrainRound(now: Date) -> Outcome<DrainProgress> {
+        var progress = DrainProgress()
+        var mutations: [Mutation] = []
+        var events: [Event] = []
+        var serial = state.instanceSerial
+        let stamp = RFC3339.truncated(now)
+        let draining = state.nodes.values.filter(\.draining).map(\.name).sorted()
+        var moving: [String: [Instance]] = [:]
+        for node in draining {
+            for instance in state.instances(onNode: node) where Self.isAssigned(instance) {
+                moving["\(instance.ministry)/\(instance.application)", default: []].append(instance)
+            }
+        }
+        let order = moving.keys.sorted { a, b in
+            let pa = moving[a]![0].priority.rank
+            let pb = moving[b]![0].priority.rank
+            return pa != pb ? pa < pb : a < b
+        }
+        for key in order {
+            var onDrain = moving[key]!.sorted { Self.serial(of: $0.id) < Self.serial(of: $1.id) }
+            guard let app = state.applications[key] else { continue }
+            let replicas = app.spec.replicas
+            var active = state.instances(ofApplication: key).filter { Self.isAssigned($0) || $0.phase == .pending }
+            var ready = active.filter(isReady).count
+            let floor = replicas - app.spec.update.maxUnavailable
+            // Take off first what does not serve, then what does, while enough others serve.
+            onDrain.sort { !isReady($0) && isReady($1) }
+            for instance in onDrain {
+                let serving = isReady(instance)
+                guard active.count - 1 >= floor, ready - (serving ? 1 : 0) >= floor else { continue }
+                mutations.append(.deleteInstance(instance.id))
+                active.removeAll { $0.id == instance.id }
+                if serving { ready -= 1 }
+                progress.removed.append(instance.id)
+                events.append(
+                    Event(
+                        time: stamp, kind: "Instance", ministry: instance.ministry, name: instance.id,
+                        reason: "Drained",
+                        message: "moved off node \(instance.node ?? "-"), which is draining"))
+            }
+            // Replacements: as many as the application lacks off the draining nodes, within its surge.
+            let offDrain = active.filter { !draining.contains($0.node ?? "") }.count
+            let room = replicas + app.spec.update.maxSurge - active.count
+            let template = onDrain[0]
+            for _ in 0..<max(0, min(room, replicas - offDrain)) {
+                let instance = template
+                serial += 1
+                let replacement = Instance(
+                    id: "\(instance.ministry)-\(instance.application)-\(serial)", ministry: instance.ministry,
+                    application: instance.application, generation: instance.generation, phase: .pending,
+                    reason: "moves off draining node \(instance.node ?? "-")", guaranteed: false,
+                    priority: instance.priority, resources: instance.resources, createdAt: stamp)
+                mutations.append(.putInstance(replacement))
+                progress.surged.append(replacement.id)
+            }
+        }
+        for node in draining {
+            let left = state.instances(onNode: node).filter { Self.isAssigned($0) && !progress.removed.contains($0.id) }
+            guard left.isEmpty else { continue }
+            progress.drained.append(node)
+            if var record = state.nodes[node] {
+                record.draining = false
+                mutations.append(.putNode(record))
+                events.append(
+                    Event(
+                        time: stamp, kind: "Node", name: node, reason: "Drained",
+                        message: "no instances left; still cordoned"))
+            }
+        }
+        let moves = !mutations.isEmpty
+        return Outcome(
+            changeset: Changeset(
+                basedOn: state.resourceVersion, resourceVersion: moves ? state.resourceVersion + 1 : nil,
+                instanceSerial: serial == state.instanceSerial ? nil : serial, mutations: mutations, events: events),
+            value: progress)
+    }
+}
