@@ -90,6 +90,19 @@ public actor Cluster {
         }
     }
 
+    /// A change the controller makes of its own accord (a loop's round): previewed on the
+    /// current state and, when it would change something, planned again in the queue and
+    /// committed. Returns the plan's value, or nil when there was nothing to do.
+    public func systemChange<Value: Sendable>(
+        by subject: String, at time: Date,
+        _ plan: @escaping @Sendable (Registry) -> Registry.Outcome<Value>
+    ) async throws -> Value? {
+        if plan(registry).changeset.mutations.isEmpty { return nil }
+        let audit = AuditRecord(
+            time: time, requestID: subject, subject: subject, role: "-", action: "system", object: "-", result: "")
+        return try await change(audit: audit) { latest throws(APIError) in plan(latest) }
+    }
+
     /// Appends audit records alone (refusals decided before any planning: 401).
     public func record(_ audit: [AuditRecord]) async throws {
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in

@@ -92,13 +92,9 @@ extension Registry {
             let room = replicas + app.spec.update.maxSurge - active.count
             let template = onDrain[0]
             for _ in 0..<max(0, min(room, replicas - offDrain)) {
-                let instance = template
                 serial += 1
-                let replacement = Instance(
-                    id: "\(instance.ministry)-\(instance.application)-\(serial)", ministry: instance.ministry,
-                    application: instance.application, generation: instance.generation, phase: .pending,
-                    reason: "moves off draining node \(instance.node ?? "-")", guaranteed: false,
-                    priority: instance.priority, resources: instance.resources, createdAt: stamp)
+                let replacement = template.replacement(
+                    serial: serial, reason: "moves off draining node \(template.node ?? "-")", at: stamp)
                 mutations.append(.putInstance(replacement))
                 progress.surged.append(replacement.id)
             }

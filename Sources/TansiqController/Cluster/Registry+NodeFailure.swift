@@ -87,11 +87,8 @@ extension Registry {
                             "\(lost.reason ?? ""); replaced by \(instance.ministry)-\(instance.application)-\(serial)"))
                 mutations.append(
                     .putInstance(
-                        Instance(
-                            id: "\(instance.ministry)-\(instance.application)-\(serial)", ministry: instance.ministry,
-                            application: instance.application, generation: instance.generation, phase: .pending,
-                            reason: "replaces \(instance.id), lost with node \(node.name)", guaranteed: false,
-                            priority: instance.priority, resources: instance.resources, createdAt: stamp)))
+                        instance.replacement(
+                            serial: serial, reason: "replaces \(instance.id), lost with node \(node.name)", at: stamp)))
             }
         }
         let moves = !mutations.isEmpty

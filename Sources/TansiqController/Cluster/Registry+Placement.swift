@@ -67,11 +67,7 @@ extension Registry {
             next.put(victim)
             mutations.append(.putInstance(victim))
             serial += 1
-            let replacement = Instance(
-                id: "\(victim.ministry)-\(victim.application)-\(serial)", ministry: victim.ministry,
-                application: victim.application, generation: victim.generation, phase: .pending,
-                reason: "replaces \(victim.id), preempted", guaranteed: false, priority: victim.priority,
-                resources: victim.resources, createdAt: now)
+            let replacement = victim.replacement(serial: serial, reason: "replaces \(victim.id), preempted", at: now)
             next.put(replacement)
             mutations.append(.putInstance(replacement))
             events.append(

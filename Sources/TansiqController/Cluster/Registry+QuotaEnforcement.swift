@@ -71,11 +71,8 @@ extension Registry {
                     changed.phase = .preempted
                     changed.reason = "beyond the effective quota of ministry \(ministry), and the cohort cannot lend it"
                     serial += 1
-                    let replacement = Instance(
-                        id: "\(ministry)-\(instance.application)-\(serial)", ministry: ministry,
-                        application: instance.application, generation: instance.generation, phase: .pending,
-                        reason: "replaces \(instance.id), preempted over quota", guaranteed: false,
-                        priority: instance.priority, resources: instance.resources, createdAt: stamp)
+                    let replacement = instance.replacement(
+                        serial: serial, reason: "replaces \(instance.id), preempted over quota", at: stamp)
                     next.put(replacement)
                     mutations.append(.putInstance(replacement))
                     report.preempted.append(instance.id)

@@ -101,6 +101,17 @@ public struct Registry: Sendable {
     }
 }
 
+extension Instance {
+    /// A new Pending instance that takes `self`'s place: same application, generation and
+    /// request, a new id from `serial` (ids are never reused).
+    func replacement(serial: Int64, reason: String, at time: Date) -> Instance {
+        Instance(
+            id: "\(ministry)-\(application)-\(serial)", ministry: ministry, application: application,
+            generation: generation, phase: .pending, reason: reason, guaranteed: false, priority: priority,
+            resources: resources, createdAt: time)
+    }
+}
+
 extension ResourceLimits {
     /// The named resources, zero for the others.
     var asResources: Resources {

@@ -44,14 +44,14 @@ public struct NodeLoop: Service {
 
     /// One round of draining at `time`.
     public func drain(at time: Date) async {
-        guard !(await cluster.current.planDrainRound(now: time).changeset.mutations.isEmpty) else { return }
-        let audit = AuditRecord(
-            time: time, requestID: "drain", subject: "node-lifecycle", role: "-", action: "drain", object: "-",
-            result: "")
         do {
-            let progress = try await cluster.change(audit: audit) { latest throws(APIError) in
-                latest.planDrainRound(now: time)
-            }
+            guard
+                let progress = try await cluster.systemChange(
+                    by: "drain", at: time,
+                    { latest in
+                        latest.planDrainRound(now: time)
+                    })
+            else { return }
             for node in progress.drained { logger.info("node drained", metadata: ["node": "\(node)"]) }
         } catch {
             logger.error("drain round failed", metadata: ["error": "\(error)"])
@@ -63,15 +63,14 @@ public struct NodeLoop: Service {
     public func round(at time: Date, budget: Int) async -> Int {
         let heartbeats = cluster.heartbeats
         let lastHeard = { @Sendable (node: String) in heartbeats.last(node) ?? heartbeats.startedAt }
-        let preview = await cluster.current.planNodeFailures(now: time, budget: budget, lastHeard: lastHeard)
-        if preview.changeset.mutations.isEmpty { return 0 }
-        let audit = AuditRecord(
-            time: time, requestID: "nodes", subject: "node-lifecycle", role: "-", action: "evict", object: "-",
-            result: "")
         do {
-            let report = try await cluster.change(audit: audit) { latest throws(APIError) in
-                latest.planNodeFailures(now: time, budget: budget, lastHeard: lastHeard)
-            }
+            guard
+                let report = try await cluster.systemChange(
+                    by: "node-lifecycle", at: time,
+                    { latest in
+                        latest.planNodeFailures(now: time, budget: budget, lastHeard: lastHeard)
+                    })
+            else { return 0 }
             for node in report.notReady { logger.warning("node NotReady", metadata: ["node": "\(node)"]) }
             for node in report.evicted { logger.warning("instances of node lost", metadata: ["node": "\(node)"]) }
             return report.evicted.count

@@ -66,15 +66,12 @@ public struct PlacementLoop: Service {
         {
             return 0
         }
-        let audit = AuditRecord(
-            time: now, requestID: "placement", subject: "scheduler", role: "-", action: "place", object: "-",
-            result: "")
         do {
-            return try await cluster.change(audit: audit) { latest throws(APIError) in
+            return try await cluster.systemChange(by: "scheduler", at: now) { latest in
                 latest.planPlacement(plan, now: now) { node in
                     heartbeats.view(node, in: latest, now: now).phase == .ready
                 }
-            }
+            } ?? 0
         } catch {
             logger.error("placement failed", metadata: ["error": "\(error)"])
             return 0

@@ -30,14 +30,14 @@ public struct QuotaLoop: Service {
     /// One round now.
     public func round() async {
         let time = now()
-        guard !(await cluster.current.planQuotaEnforcement(now: time).changeset.mutations.isEmpty) else { return }
-        let audit = AuditRecord(
-            time: time, requestID: "quotas", subject: "quota-enforcement", role: "-", action: "enforce", object: "-",
-            result: "")
         do {
-            let report = try await cluster.change(audit: audit) { latest throws(APIError) in
-                latest.planQuotaEnforcement(now: time)
-            }
+            guard
+                let report = try await cluster.systemChange(
+                    by: "quota-enforcement", at: time,
+                    { latest in
+                        latest.planQuotaEnforcement(now: time)
+                    })
+            else { return }
             if !report.expired.isEmpty || !report.preempted.isEmpty {
                 logger.info(
                     "quota enforcement",
