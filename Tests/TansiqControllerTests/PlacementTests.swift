@@ -86,3 +86,71 @@ struct PlacementTests {
         #expect(pending.first?.reason?.contains("insufficient cpu") == true, "\(pending.first?.reason ?? "")")
     }
 }
+
+@Suite("Cohort reclaim through the placement loop's plans")
+struct CohortReclaimTests {
+    static let now = PlacementTests.now
+
+    /// Runs placement rounds until nothing changes; checks the invariants after every commit.
+    static func settle(_ registry: inout Registry) {
+        for _ in 0..<10 {
+            let (snapshot, pending) = registry.schedulingInput(now: now) { _ in true }
+            let outcome = registry.planPlacement(Scheduler.plan(snapshot, pending), now: now) { _ in true }
+            if outcome.changeset.mutations.isEmpty { return }
+            registry.apply(outcome.changeset)
+            checkInvariants(registry)
+        }
+    }
+
+    /// No node over-committed; every ministry's guaranteed use within its quota; borrowing
+    /// within what the cohort lends.
+    static func checkInvariants(_ registry: Registry) {
+        for node in registry.state.nodes.values {
+            #expect(registry.allocated(on: node.name).fits(in: node.allocatable), "node \(node.name) over-committed")
+        }
+        var ledger = Registry.ledger(of: registry.state, now: now)
+        for instance in registry.state.instances.values where Registry.isAssigned(instance) {
+            ledger.add(instance.ministry, instance.resources.vector, guaranteed: instance.guaranteed)
+        }
+        for ministry in registry.state.ministries.keys {
+            #expect((ledger.guaranteed[ministry] ?? .zero).fits(in: ledger.terms(of: ministry).quota), "\(ministry)")
+        }
+        #expect(!ledger.overLent("shared"), "the cohort lends more than it has")
+    }
+
+    @Test("B borrows A's idle quota; A applies within its quota; B's borrowed instance is preempted, A's placed")
+    func lenderGetsItBack() throws {
+        var registry = Registry(state: StoredState())
+        let admin = Caller(subject: "admin", role: .operator)
+        // health may borrow finance's lending limit of 1 cpu; one node of 4 cpu.
+        let (setup, _) = ManifestParser.parse(
+            Harness.ministries + "\n---\n" + Harness.app("health", "b", replicas: 3, cpu: "1"), file: "t")
+        registry.apply(try registry.planApply(setup, caller: admin, now: Self.now, requestID: "r").changeset)
+        registry.apply(
+            Changeset(
+                basedOn: registry.state.resourceVersion,
+                mutations: [
+                    .putNode(
+                        Node(
+                            name: "n1", phase: .ready,
+                            capacity: Resources(cpuMillis: 4000, memoryBytes: 8 << 30, storageBytes: 0, instances: 10)))
+                ]))
+        Self.settle(&registry)
+        let b = registry.state.instances(ofApplication: "health/b")
+        #expect(b.filter { Registry.isAssigned($0) }.count == 3)
+        #expect(b.filter { !$0.guaranteed }.count == 1, "one of B's is borrowed")
+        let borrowedID = b.first { !$0.guaranteed }!.id
+
+        let (finance, _) = ManifestParser.parse(Harness.app("finance", "a", replicas: 2, cpu: "1"), file: "t")
+        registry.apply(try registry.planApply(finance, caller: admin, now: Self.now, requestID: "r").changeset)
+        Self.settle(&registry)
+        let a = registry.state.instances(ofApplication: "finance/a")
+        #expect(a.filter { Registry.isAssigned($0) && $0.guaranteed }.count == 2, "A gets its quota back")
+        #expect(registry.state.instances[borrowedID]?.phase == .preempted)
+        #expect(registry.state.instances[borrowedID]?.reason?.isEmpty == false)
+        let stillB = registry.state.instances(ofApplication: "health/b").filter { Registry.isAssigned($0) }
+        #expect(stillB.count == 2 && stillB.allSatisfy(\.guaranteed), "B keeps what its own quota covers")
+        #expect(registry.pending.map(\.application) == ["b"], "B's replacement waits, with a reason")
+        #expect(registry.pending.first?.reason != nil)
+    }
+}
