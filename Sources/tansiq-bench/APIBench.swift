@@ -18,7 +18,10 @@ struct APIBench: ParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "The benchmark and its options, e.g. `apply --clients 8`.")
     var arguments: [String] = []
 
-    func run() throws {
+    func run() throws { try Self.handOver(arguments) }
+
+    /// Replaces this process with `tansiq-bench-api ARGUMENTS`.
+    static func handOver(_ arguments: [String]) throws {
         let here = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         let binary = here.appendingPathComponent("tansiq-bench-api").path
         guard FileManager.default.isExecutableFile(atPath: binary) else {
@@ -33,4 +36,18 @@ struct APIBench: ParsableCommand {
         FileHandle.standardError.write(Data("tansiq-bench: error: cannot run \(binary)\n".utf8))
         throw ExitCode(1)
     }
+}
+
+/// `tansiq-bench loops`: the control loops' benchmark, run by `tansiq-bench-api loops`.
+struct LoopsPassThrough: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loops",
+        abstract: "Apply-to-assigned and failure-to-replaced times (runs tansiq-bench-api loops beside this binary).",
+        discussion: "Example: tansiq-bench loops --nodes 2000. See `tansiq-bench-api loops --help`."
+    )
+
+    @Argument(parsing: .captureForPassthrough, help: "Options of `tansiq-bench-api loops`.")
+    var arguments: [String] = []
+
+    func run() throws { try APIBench.handOver(["loops"] + arguments) }
 }

@@ -163,6 +163,74 @@ struct LiveLoopTests {
         }
     }
 
+    @Test("a capacity request approved, denied and expired: effective quota, placements, events and audit")
+    func capacityRequestLifecycle() async throws {
+        try await LiveController.with(arguments: Self.grace) { live in
+            let nodes = try await Self.nodes(live, [("node-a", "z1")])
+            let reporter = nodes[0].keepReporting(every: .milliseconds(200), labels: ["zone": "z1"])
+            let alone = Harness.ministries.replacingOccurrences(of: "  cohort: shared\n", with: "")
+                .replacingOccurrences(of: "  lendingLimit: {cpu: 1}\n", with: "")
+            #expect(try await LiveControllerTests.apply(live, alone).status == 200)
+            let app = Harness.app("health", "portal", replicas: 3, cpu: "1")
+            #expect(try await LiveControllerTests.apply(live, app).status == 422, "3 cpu exceed the quota of 2")
+            let admin = try await LiveControllerTests.token(live, role: "ministry-admin", subject: "hala")
+            let until = Date().addingTimeInterval(4)
+            let formatter = ISO8601DateFormatter()
+            let filed = try await live.call(
+                .POST, "/v1/capacity-requests", token: admin,
+                body:
+                    #"{"metadata": {"name": "season", "ministry": "health"}, "spec": {"add": {"cpu": "1"}, "reason": "season", "until": "\#(formatter.string(from: until))"}}"#
+            )
+            #expect(filed.status == 201, "\(filed.body)")
+            #expect(try await live.call(.POST, "/v1/capacity-requests/season/approve", token: admin).status == 403)
+            let approved = try await live.call(
+                .POST, "/v1/capacity-requests/season/approve", token: live.operatorToken, body: #"{"comment": "ok"}"#)
+            #expect(approved.status == 200)
+            let ministry = try await live.call(.GET, "/v1/ministries/health", token: admin).json as? [String: Any]
+            let effective = (ministry?["status"] as? [String: Any])?["effectiveQuota"] as? [String: Any]
+            #expect(effective?["cpu"] as? String == "3")
+            #expect(try await LiveControllerTests.apply(live, app).status == 200)
+            #expect(
+                try await Self.eventually(.seconds(5)) {
+                    try await Self.instances(live).filter { $0["node"] is String }.count == 3
+                })
+            // The other request is denied and changes nothing.
+            _ = try await live.call(
+                .POST, "/v1/capacity-requests", token: admin,
+                body:
+                    #"{"metadata": {"name": "more", "ministry": "health"}, "spec": {"add": {"cpu": "4"}, "reason": "why not"}}"#
+            )
+            #expect(
+                try await live.call(.POST, "/v1/capacity-requests/more/deny", token: live.operatorToken).status == 200)
+            // The grant ends: the newest instance is preempted, the ministry is back within 2 cpu.
+            #expect(
+                try await Self.eventually(.seconds(8)) {
+                    let request =
+                        try await live.call(.GET, "/v1/capacity-requests/season", token: admin).json as? [String: Any]
+                    return (request?["status"] as? [String: Any])?["phase"] as? String == "Expired"
+                })
+            #expect(
+                try await Self.eventually(.seconds(3)) {
+                    try await Self.instances(live).contains { $0["phase"] as? String == "Preempted" }
+                })
+            let all = try await Self.instances(live)
+            let guaranteed = all.filter {
+                $0["node"] is String && $0["phase"] as? String != "Preempted" && $0["guaranteed"] as? Bool == true
+            }
+            #expect(guaranteed.count == 2)
+            let waiting = all.filter { $0["phase"] as? String == "Pending" }
+            #expect(waiting.count == 1 && (waiting.first?["reason"] as? String)?.isEmpty == false)
+            let events = try await live.call(.GET, "/v1/events?kind=CapacityRequest", token: admin).items
+            #expect(events.compactMap { $0["reason"] as? String } == ["Approved", "Denied", "Expired"])
+            let audit = try await live.call(.GET, "/v1/audit?limit=1000", token: live.operatorToken).items
+            #expect(audit.contains { $0["action"] as? String == "approve" && $0["result"] as? String == "forbidden" })
+            #expect(audit.contains { $0["action"] as? String == "approve" && $0["result"] as? String == "approved" })
+            #expect(audit.contains { $0["action"] as? String == "deny" && $0["result"] as? String == "denied" })
+            reporter.cancel()
+            for node in nodes { await node.shutdown() }
+        }
+    }
+
     @Test("more than half of a zone falling silent evicts nothing there")
     func partitionedZone() async throws {
         try await LiveController.with(arguments: Self.grace) { live in
