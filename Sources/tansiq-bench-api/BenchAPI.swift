@@ -43,28 +43,7 @@ struct ApplyBench: AsyncParsableCommand {
         }
     }
 
-    static let ministry = """
-        apiVersion: tansiq/v1
-        kind: Ministry
-        metadata: {name: bench}
-        spec:
-          code: GOV-BENCH
-          displayName: {en: Benchmarks, ar: قياس}
-          quota: {cpu: 100000, memory: 100Ti, storage: 100Ti, instances: 10000000}
-        """
-
-    func application(_ name: String) -> String {
-        """
-        apiVersion: tansiq/v1
-        kind: Application
-        metadata: {name: \(name), ministry: bench}
-        spec:
-          replicas: \(replicas)
-          resources: {cpu: 100m, memory: 64Mi}
-          run: {command: [/bin/sleep, "3600"]}
-          ports: [{name: http, port: 0}]
-        """
-    }
+    func application(_ name: String) -> String { BenchWorkload.application(name, replicas: replicas) }
 
     func apply(_ live: LiveController, _ body: String) async throws -> Duration {
         let start = ContinuousClock.now
@@ -77,7 +56,7 @@ struct ApplyBench: AsyncParsableCommand {
 
     func run() async throws {
         try await LiveController.with { live in
-            _ = try await apply(live, Self.ministry)
+            _ = try await apply(live, BenchWorkload.ministry)
             for i in 0..<20 { _ = try await apply(live, application("warm-\(i)")) }
             var sequential: [Duration] = []
             for i in 0..<requests { sequential.append(try await apply(live, application("seq-\(i)"))) }

@@ -42,27 +42,7 @@ struct LoopsBench: AsyncParsableCommand {
         }
     }
 
-    static let ministry = """
-        apiVersion: tansiq/v1
-        kind: Ministry
-        metadata: {name: bench}
-        spec:
-          code: GOV-BENCH
-          displayName: {en: Benchmarks, ar: قياس}
-          quota: {cpu: 100000, memory: 100Ti, storage: 100Ti, instances: 10000000}
-        """
-
-    func application(_ name: String) -> String {
-        """
-        apiVersion: tansiq/v1
-        kind: Application
-        metadata: {name: \(name), ministry: bench}
-        spec:
-          replicas: \(replicas)
-          resources: {cpu: 100m, memory: 64Mi}
-          run: {command: [/bin/sleep, "3600"]}
-        """
-    }
+    func application(_ name: String) -> String { BenchWorkload.application(name, replicas: replicas) }
 
     /// The instances of an application, as the operator sees them.
     static func instances(_ live: LiveController, _ app: String) async throws -> [[String: Any]] {
@@ -83,32 +63,22 @@ struct LoopsBench: AsyncParsableCommand {
 
     func run() async throws {
         try await LiveController.with(arguments: ["--grace-period", "\(gracePeriod)s"]) { live in
-            let fleet = (0..<nodes).map { live.node("bench-\($0)") }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (index, node) in fleet.enumerated() {
-                    if index >= 32 { try await group.next() }
-                    group.addTask {
-                        let reply = try await node.join(
-                            token: live.bootstrapToken, using: live.client, labels: ["zone": "z\(index % 4)"])
-                        guard reply.status == 201 else { throw LiveError.failed("join: \(reply.body)") }
-                    }
-                }
-                try await group.waitForAll()
-            }
+            let fleet = try await BenchWorkload.fleet(live, count: nodes)
             let interval = Duration.milliseconds(Int64(reportInterval * 1000))
             var reporters: [String: Task<Void, Never>] = [:]
             for (index, node) in fleet.enumerated() {
                 reporters[node.name] = Task {
                     try? await Task.sleep(for: interval * (Double(index) / Double(nodes)))
                     while !Task.isCancelled {
-                        _ = try? await node.reportAssigned(labels: ["zone": "z\(index % 4)"])
+                        _ = try? await node.reportAssigned(labels: ["zone": BenchWorkload.zone(of: node)])
                         try? await Task.sleep(for: interval)
                     }
                 }
             }
             try await Task.sleep(for: interval * 2)  // every node Ready
             _ = try await live.call(
-                .POST, "/v1/apply", token: live.operatorToken, body: Self.ministry, contentType: "application/yaml")
+                .POST, "/v1/apply", token: live.operatorToken, body: BenchWorkload.ministry,
+                contentType: "application/yaml")
 
             var assignTimes: [Duration] = []
             for index in 0..<applications {
@@ -143,7 +113,7 @@ struct LoopsBench: AsyncParsableCommand {
                 silenced.insert(victim)
                 // Its last status, sent now: the time runs from here.
                 guard let node = fleet.first(where: { $0.name == victim }) else { break }
-                _ = try await node.reportAssigned(labels: ["zone": "z\(Int(victim.split(separator: "-").last!)! % 4)"])
+                _ = try await node.reportAssigned(labels: ["zone": BenchWorkload.zone(of: node)])
                 let silentAt = ContinuousClock.now
                 let total = applications * replicas
                 guard

@@ -38,24 +38,13 @@ struct StatusBench: AsyncParsableCommand {
 
     /// A node's status: what it joined with, its zone label.
     static func status(_ node: SimulatedNode) -> [String: Any] {
-        SimulatedNode.status(labels: ["zone": "z\(Int(node.name.split(separator: "-").last!)! % 4)"])
+        SimulatedNode.status(labels: ["zone": BenchWorkload.zone(of: node)])
     }
 
     func run() async throws {
         try await LiveController.with { live in
-            let fleet = (0..<nodes).map { live.node("bench-\($0)") }
             let joinStart = ContinuousClock.now
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for (index, node) in fleet.enumerated() {
-                    if index >= 32 { try await group.next() }
-                    group.addTask {
-                        let reply = try await node.join(
-                            token: live.bootstrapToken, using: live.client, labels: ["zone": "z\(index % 4)"])
-                        guard reply.status == 201 else { throw LiveError.failed("join: \(reply.status) \(reply.body)") }
-                    }
-                }
-                try await group.waitForAll()
-            }
+            let fleet = try await BenchWorkload.fleet(live, count: nodes)
             let joinSeconds = (ContinuousClock.now - joinStart).seconds
             // Every node reports once, so the phases measure steady reports, not the first ones.
             try await withThrowingTaskGroup(of: Void.self) { group in
