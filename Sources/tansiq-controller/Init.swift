@@ -46,7 +46,8 @@ struct Init: AsyncParsableCommand {
             CA certificate: \(dir.caCertificate) (pin \(result.caPin))
 
             Join agents before \(RFC3339.format(result.bootstrapExpiresAt)) with:
-              tansiq-agent join --server \(server) --token \(result.bootstrapToken) --ca-pin \(result.caPin)
+              tansiq-agent join --server \(server) --token \(result.bootstrapToken) \\
+                --ca-hash \(result.caPin) --name NODE --data-dir /var/lib/tansiq-agent
 
             Start the controller:
               tansiq-controller run --data-dir \(dataDir) --listen 0.0.0.0:\(port)
