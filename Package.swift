@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "TansiqController", targets: ["TansiqController"]),
         .executable(name: "tansiq-bench", targets: ["tansiq-bench"]),
         .executable(name: "tansiq-bench-api", targets: ["tansiq-bench-api"]),
+        .executable(name: "tansiq-demo-service", targets: ["tansiq-demo-service"]),
+        .executable(name: "tansiq-agent", targets: ["tansiq-agent"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -87,6 +89,38 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // The node agent: runs instances as processes. Model, HTTP client and TLS only.
+        .target(
+            name: "TansiqAgent",
+            dependencies: [
+                "TansiqModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "tansiq-agent",
+            dependencies: [
+                "TansiqAgent", "TansiqModel", "TansiqCommand",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The workload of the example manifests and the end-to-end tests.
+        .executableTarget(
+            name: "tansiq-demo-service",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         // What every command-line binary shares: DESIGN.md's exit codes.

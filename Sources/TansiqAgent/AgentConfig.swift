@@ -1,0 +1,91 @@
+import Foundation
+import TansiqModel
+
+/// What `join` records in the data directory (`agent.json`) for `run`: where the controller is,
+/// who this node is, and what it offers.
+public struct AgentConfig: Sendable, Codable, Equatable {
+    /// The controller's URL, `https://HOST:PORT`.
+    public var server: String
+    /// The node's name.
+    public var name: String
+    /// The node's labels (`datacentre`, `zone`, `rack`, free-form).
+    public var labels: [String: String]
+    /// Declared capacity (a share of the host), or nil to measure it.
+    public var capacity: Resources?
+    /// Kept back for the system (like Kubernetes' system-reserved).
+    public var reserve: ResourceLimits
+    /// Ports the agent hands to instances.
+    public var portRange: ClosedRange<Int>
+    /// Seconds between status reports (with jitter).
+    public var statusInterval: Double
+
+    /// Creates a configuration.
+    public init(
+        server: String, name: String, labels: [String: String], capacity: Resources?, reserve: ResourceLimits,
+        portRange: ClosedRange<Int>, statusInterval: Double = 5
+    ) {
+        self.server = server
+        self.name = name
+        self.labels = labels
+        self.capacity = capacity
+        self.reserve = reserve
+        self.portRange = portRange
+        self.statusInterval = statusInterval
+    }
+}
+
+/// The agent's data directory and its files.
+public struct AgentDirectory: Sendable {
+    /// Its path.
+    public let path: String
+
+    /// A data directory at `path`.
+    public init(path: String) { self.path = path }
+
+    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+    /// The configuration `join` wrote.
+    public var config: String { file("agent.json") }
+    /// The node's private key (PEM, 0600), made on the node and never sent.
+    public var key: String { file("node.key") }
+    /// The node's certificate (PEM).
+    public var certificate: String { file("node.crt") }
+    /// The cluster CA (PEM), as pinned at join.
+    public var ca: String { file("ca.crt") }
+    /// What the agent runs, so that a restarted agent adopts its instances.
+    public var state: String { file("state.json") }
+    /// Instances' working directories and logs.
+    public var instances: String { file("instances") }
+
+    /// Writes `data` atomically (a temporary file renamed over) with `mode`.
+    func write(_ data: Data, to file: String, mode: Int) throws {
+        let temporary = file + ".tmp"
+        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: mode])
+        else { throw AgentError.io("cannot write \(temporary)") }
+        if rename(temporary, file) != 0 { throw AgentError.io("cannot rename \(temporary) to \(file)") }
+    }
+
+    /// Reads a file.
+    func read(_ file: String) throws -> Data {
+        guard let data = FileManager.default.contents(atPath: file) else {
+            throw AgentError.io("cannot read \(file)")
+        }
+        return data
+    }
+}
+
+/// Why the agent stopped or refused.
+public enum AgentError: Error, CustomStringConvertible {
+    /// A file could not be read or written.
+    case io(String)
+    /// The controller said no, or presented the wrong CA.
+    case refused(String)
+    /// The input is invalid.
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .io(let m), .refused(let m), .invalid(let m): m
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import AsyncHTTPClient
+import Crypto
+import Foundation
+import Logging
+import Synchronization
+import TansiqModel
+import X509
+
+/// `tansiq-agent run`: long-polls the node's assignments and converges onto them, reports status
+/// every few seconds with jitter, keeps instances healthy, renews the certificate, and — when
+/// the controller is unreachable — keeps everything running and retries with backoff.
+public final class AgentRunner: Sendable {
+    let directory: AgentDirectory
+    let config: AgentConfig
+    let connection: ControllerConnection
+    let supervisor: Supervisor
+    let cgroups: Cgroups
+    let health: HTTPClient
+    let logger: Logger
+    /// When the controller last answered.
+    private let lastContact = Mutex(Date())
+
+    /// An agent over a joined data directory.
+    public init(directory: AgentDirectory, logger: Logger) throws {
+        self.directory = directory
+        self.logger = logger
+        guard let data = FileManager.default.contents(atPath: directory.config) else {
+            throw AgentError.invalid("\(directory.path) holds no joined node: run `tansiq-agent join` first")
+        }
+        config = try JSONDecoder().decode(AgentConfig.self, from: data)
+        connection = try ControllerConnection(server: config.server, name: config.name, directory: directory)
+        cgroups = Cgroups.detect(agent: config.name)
+        health = HTTPClient(eventLoopGroupProvider: .singleton)
+        supervisor = Supervisor(directory: directory, cgroups: cgroups, portRange: config.portRange, http: health)
+    }
+
+    /// Runs until the task is cancelled. Instances keep running when the agent stops.
+    public func run() async throws {
+        try FileManager.default.createDirectory(atPath: directory.instances, withIntermediateDirectories: true)
+        let adopted = await supervisor.adopt()
+        logger.info(
+            "agent started",
+            metadata: [
+                "node": "\(config.name)", "server": "\(config.server)",
+                "enforcement": "\(cgroups.enforcement.rawValue)",
+                "adopted": "\(adopted)",
+            ])
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.pollAssignments() }
+            group.addTask { await self.reportStatus() }
+            group.addTask { await self.upkeep() }
+            group.addTask { await self.renewCertificate() }
+            await group.next()
+            group.cancelAll()
+        }
+        await connection.shutdown()
+        try? await health.shutdown()
+    }
+
+    private func contacted() { lastContact.withLock { $0 = Date() } }
+
+    /// Seconds since the controller last answered, when that is longer than two status
+    /// intervals; 0 while it answers.
+    private var disconnectedFor: TimeInterval {
+        let age = Date().timeIntervalSince(lastContact.withLock { $0 })
+        return age > max(10, config.statusInterval * 2) ? age : 0
+    }
+
+    private func pollAssignments() async {
+        var after: Int64 = 0
+        var backoff = 1.0
+        while !Task.isCancelled {
+            do {
+                let assignments = try await connection.assignments(after: after, wait: 30)
+                contacted()
+                backoff = 1
+                after = assignments.resourceVersion
+                await supervisor.converge(assignments.instances, now: Date())
+            } catch {
+                logger.warning("assignments unavailable; instances keep running", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .milliseconds(Int64(backoff * Double.random(in: 800...1200))))
+                backoff = min(30, backoff * 2)
+            }
+        }
+    }
+
+    /// The node's status now.
+    func status() async -> AgentProtocol.Status {
+        let capacity = config.capacity ?? Facts.measure(dataDir: directory.path)
+        return AgentProtocol.Status(
+            capacity: capacity, allocatable: Facts.allocatable(capacity, reserve: config.reserve),
+            labels: config.labels,
+            enforcement: cgroups.enforcement, instances: await supervisor.reports())
+    }
+
+    private func reportStatus() async {
+        while !Task.isCancelled {
+            do {
+                try await connection.report(await status())
+                contacted()
+            } catch {
+                logger.warning("status not delivered", metadata: ["error": "\(error)"])
+            }
+            let jitter = Double.random(in: 0.8...1.2)
+            try? await Task.sleep(for: .milliseconds(Int64(config.statusInterval * 1000 * jitter)))
+        }
+    }
+
+    private func upkeep() async {
+        var lastStatus = Date()
+        while !Task.isCancelled {
+            await supervisor.tick(now: Date(), disconnectedFor: disconnectedFor)
+            // A change of phase is reported soon, not only at the next interval.
+            if Date().timeIntervalSince(lastStatus) > 1, await supervisor.takeChanged() {
+                lastStatus = Date()
+                if (try? await connection.report(await status())) != nil { contacted() }
+            }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
+    /// Renews the certificate when less than a third of its life is left.
+    private func renewCertificate() async {
+        while !Task.isCancelled {
+            if let pem = try? String(contentsOfFile: directory.certificate, encoding: .utf8),
+                let certificate = try? Certificate(pemEncoded: pem)
+            {
+                let life = certificate.notValidAfter.timeIntervalSince(certificate.notValidBefore)
+                if certificate.notValidAfter.timeIntervalSinceNow < life / 3 {
+                    do {
+                        let key = try P256.Signing.PrivateKey(
+                            pemRepresentation: try String(contentsOfFile: directory.key, encoding: .utf8))
+                        let csr = try CertificateSigningRequest(
+                            version: .v1, subject: try DistinguishedName { CommonName(config.name) },
+                            privateKey: .init(key), attributes: .init(), signatureAlgorithm: .ecdsaWithSHA256)
+                        let renewed = try await connection.renew(csr: try csr.serializeAsPEM().pemString)
+                        try directory.write(Data(renewed.certificate.utf8), to: directory.certificate, mode: 0o644)
+                        try connection.reload(directory)
+                        logger.info("certificate renewed")
+                    } catch {
+                        logger.warning("certificate renewal failed", metadata: ["error": "\(error)"])
+                    }
+                }
+            }
+            try? await Task.sleep(for: .seconds(3600))
+        }
+    }
+}
