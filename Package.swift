@@ -154,7 +154,8 @@ let package = Package(
         .testTarget(
             name: "TansiqControllerTests",
             dependencies: [
-                "TansiqController", "TansiqStore", "TansiqModel", "TansiqManifest", "tansiq-controller",
+                "TansiqController", "TansiqStore", "TansiqModel", "TansiqManifest", "tansiq-controller", "tansiq-agent",
+                "tansiq-demo-service",
                 "TansiqTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
@@ -175,6 +176,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             path: "Tests/Support"
         ),

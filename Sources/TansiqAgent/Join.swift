@@ -19,11 +19,13 @@ public enum AgentJoin {
         public var capacity: ResourceLimits?
         public var reserve: ResourceLimits
         public var portRange: ClosedRange<Int>
+        public var statusInterval: Double
 
         public init(
             server: String, token: String, caHash: String, name: String, labels: [String: String],
-            capacity: ResourceLimits?, reserve: ResourceLimits, portRange: ClosedRange<Int>
+            capacity: ResourceLimits?, reserve: ResourceLimits, portRange: ClosedRange<Int>, statusInterval: Double = 5
         ) {
+            self.statusInterval = statusInterval
             self.server = server
             self.token = token
             self.caHash = caHash
@@ -108,7 +110,7 @@ public enum AgentJoin {
         let config = AgentConfig(
             server: request.server, name: request.name, labels: request.labels,
             capacity: request.capacity == nil ? nil : capacity,
-            reserve: request.reserve, portRange: request.portRange)
+            reserve: request.reserve, portRange: request.portRange, statusInterval: request.statusInterval)
         try directory.write(try JSONEncoder().encode(config), to: directory.config, mode: 0o600)
         return offered
     }

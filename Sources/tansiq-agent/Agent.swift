@@ -52,10 +52,15 @@ struct Join: AsyncParsableCommand {
     var capacity: String?
     @Option(name: .customLong("port-range"), help: "Ports given to instances, e.g. 30000-30999.")
     var portRange: String = "30000-32767"
+    @Option(name: .customLong("status-interval"), help: "Seconds between status reports (jittered ±20%).")
+    var statusInterval: Double = 5
 
     func validate() throws {
         for label in labels where label.split(separator: "=", maxSplits: 1).count != 2 {
             throw ValidationError("--label \(label): expected KEY=VALUE")
+        }
+        guard statusInterval >= 0.2, statusInterval <= 300 else {
+            throw ValidationError("--status-interval \(statusInterval): expected 0.2 to 300 seconds")
         }
         guard Self.range(portRange) != nil else {
             throw ValidationError("--port-range \(portRange): expected LOW-HIGH")
@@ -81,7 +86,8 @@ struct Join: AsyncParsableCommand {
                     return (pair[0], pair[1])
                 }, uniquingKeysWith: { _, last in last }),
             capacity: try capacity.map { try Facts.parseResources($0, flag: "--capacity") },
-            reserve: try Facts.parseResources(reserve, flag: "--reserve"), portRange: Self.range(portRange)!)
+            reserve: try Facts.parseResources(reserve, flag: "--reserve"), portRange: Self.range(portRange)!,
+            statusInterval: statusInterval)
         do {
             let offered = try await AgentJoin.run(request, directory: AgentDirectory(path: dataDir))
             print("node \(name) joined \(server), offering \(offered.description)")

@@ -70,7 +70,10 @@ struct Run: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let group = ServiceGroup(
-            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(
+                services: [app] + server.loops(logger: logger),
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
         do {
             try await group.run()
         } catch {

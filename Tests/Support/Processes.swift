@@ -30,10 +30,18 @@ public func run(_ product: String, _ arguments: [String], timeout: TimeInterval 
 }
 
 /// Runs any executable with arguments, from the package root, and waits (bounded) for it.
-public func runProcess(_ executable: URL, _ arguments: [String], timeout: TimeInterval = 30) throws -> RunResult {
+public func runProcess(
+    _ executable: URL, _ arguments: [String], timeout: TimeInterval = 30, stdin: String? = nil
+) throws -> RunResult {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
+    if let stdin {
+        let input = Pipe()
+        process.standardInput = input
+        input.fileHandleForWriting.write(Data(stdin.utf8))
+        try input.fileHandleForWriting.close()
+    }
     process.currentDirectoryURL = packageRoot
     var environment = ProcessInfo.processInfo.environment
     environment["NO_COLOR"] = "1"

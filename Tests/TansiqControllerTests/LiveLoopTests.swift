@@ -107,8 +107,10 @@ struct LiveLoopTests {
             let other = nodes.first { $0.name != holder }!
             try await live.stop(signal: SIGKILL)
             try await Task.sleep(for: .seconds(3))  // longer than the grace period, with no controller
-            try await live.start()
+            // From before the start: the controller counts the grace period from its own start,
+            // a little before it prints that it listens.
             let restarted = ContinuousClock.now
+            try await live.start()
             let reporter = other.keepReporting(
                 every: .milliseconds(300), labels: ["zone": other.name == "node-a" ? "z1" : "z2"])
             var lostAt: ContinuousClock.Instant?

@@ -13,7 +13,8 @@ actor AssignmentWatch {
     private let baseline: Int64
     private var waiters: [String: [Int: CheckedContinuation<Int64, Never>]] = [:]
     private var nextWaiter = 0
-    private var open = 0
+    /// Once the controller stops, polls are answered at once.
+    private var released = false
 
     init(baseline: Int64) { self.baseline = baseline }
 
@@ -34,7 +35,7 @@ actor AssignmentWatch {
     /// Waits until `node`'s set is newer than `after`, or `timeout` passes; returns its version.
     func wait(node: String, after: Int64, timeout: Duration) async -> Int64 {
         let current = version(of: node)
-        if current > after { return current }
+        if current > after || released { return current }
         nextWaiter += 1
         let id = nextWaiter
         let timer = Task {
@@ -47,6 +48,17 @@ actor AssignmentWatch {
         }
         timer.cancel()
         return version
+    }
+
+    /// Answers every open poll now and every later one at once (the controller is stopping, and
+    /// in-flight requests must end for it to stop).
+    func releaseAll() {
+        released = true
+        for (node, continuations) in waiters {
+            for continuation in continuations.values { continuation.resume(returning: version(of: node)) }
+        }
+        waiters = [:]
+        gauge()
     }
 
     private func expire(node: String, id: Int) {

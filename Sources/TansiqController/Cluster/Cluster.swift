@@ -147,6 +147,9 @@ public actor Cluster {
         return stream
     }
 
+    /// Answers every open assignment long poll at once, and later ones without waiting.
+    public func releaseLongPolls() async { await watch.releaseAll() }
+
     /// The version of a node's assignments.
     public func assignmentVersion(of node: String) async -> Int64 { await watch.version(of: node) }
 

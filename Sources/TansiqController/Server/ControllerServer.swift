@@ -4,6 +4,7 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
+import ServiceLifecycle
 import TansiqStore
 
 /// The controller as a Hummingbird application: the API over HTTPS (TLS 1.2 or later), the
@@ -72,12 +73,18 @@ public struct ControllerServer {
         Application(
             router: router, server: try .tls(.http1(), tlsConfiguration: tls),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
-            services: [
-                PlacementLoop(cluster: cluster, logger: logger), NodeLoop(cluster: cluster, logger: logger),
-                QuotaLoop(cluster: cluster, logger: logger),
-            ],
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger)
+    }
+
+    /// The control loops and the long-poll release, to run after the application in the service
+    /// group: a group shuts down in reverse order, so they stop first — a controller that is
+    /// stopping never marks nodes lost because it no longer hears them.
+    public func loops(logger: Logger) -> [any Service] {
+        [
+            PlacementLoop(cluster: cluster, logger: logger), NodeLoop(cluster: cluster, logger: logger),
+            QuotaLoop(cluster: cluster, logger: logger), LongPollRelease(cluster: cluster),
+        ]
     }
 
     /// The router alone, for in-process tests.

@@ -1,0 +1,225 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import TansiqTestSupport
+import Testing
+
+/// Real agents running real processes, against a real controller, on loopback.
+@Suite("Agents run real workloads", .serialized)
+struct LiveAgentProcessTests {
+    static let demo = productsDirectory.appendingPathComponent("tansiq-demo-service").path
+
+    static func app(
+        _ name: String, replicas: Int, extra: String = "", memory: String = "64Mi", args: String = ""
+    ) -> String {
+        """
+        apiVersion: tansiq/v1
+        kind: Application
+        metadata: {name: \(name), ministry: health}
+        spec:
+          replicas: \(replicas)
+          resources: {cpu: 100m, memory: \(memory)}
+          run: {command: ["\(demo)", "--name", "\(name)"\(args)]}
+          ports: [{name: http, port: 0}]
+          health: {http: {path: /healthz, port: http}, interval: 500ms}\(extra)
+        """
+    }
+
+    /// Starts `count` agents in zones z0, z1, ... with their own port ranges.
+    static func agents(_ live: LiveController, _ count: Int) throws -> [LiveAgent] {
+        try (0..<count).map { index in
+            try LiveAgent(
+                live, name: "agent-\(index)", zone: "z\(index)", ports: (32000 + index * 100)...(32099 + index * 100))
+        }
+    }
+
+    /// The demo service's answer on a port, if it answers.
+    static func whoIsOn(_ port: Int, _ http: HTTPClient) async -> [String: String]? {
+        for _ in 0..<3 {
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/")
+            request.method = .GET
+            request.headers.add(name: "Connection", value: "close")
+            if let response = try? await http.execute(request, timeout: .seconds(2)),
+                let body = try? await response.body.collect(upTo: 1 << 16)
+            {
+                return try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: String]
+            }
+            try? await Task.sleep(for: .milliseconds(200))
+        }
+        return nil
+    }
+
+    static func instances(_ live: LiveController) async throws -> [[String: Any]] {
+        try await live.call(.GET, "/v1/instances", token: live.operatorToken).items
+    }
+
+    static func healthy(_ live: LiveController, _ count: Int) async throws -> Bool {
+        try await LiveLoopTests.eventually(.seconds(20)) {
+            try await instances(live).filter { $0["phase"] as? String == "Healthy" }.count == count
+        }
+    }
+
+    @Test("three agents run an application spread over zones; agents and controller restart without restarting it")
+    func spreadAndRestarts() async throws {
+        try await LiveController.with(arguments: ["--grace-period", "3s"]) { live in
+            let agents = try Self.agents(live, 3)
+            let http = HTTPClient(eventLoopGroupProvider: .singleton)
+            do {
+                #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
+                // Every zone has a Ready node before the application is spread over them.
+                #expect(
+                    try await LiveLoopTests.eventually(.seconds(10)) {
+                        try await live.call(.GET, "/v1/nodes", token: live.operatorToken).items
+                            .filter { $0["phase"] as? String == "Ready" }.count == 3
+                    })
+                let app = Self.app("portal", replicas: 3, extra: "\n  placement: {spread: zone}")
+                #expect(try await LiveControllerTests.apply(live, app).status == 200)
+                #expect(try await Self.healthy(live, 3), "\(agents.map(\.output).joined())")
+                var pids: [String: String] = [:]
+                let placed = try await Self.instances(live)
+                #expect(Set(placed.compactMap { $0["node"] as? String }).count == 3, "one per zone")
+                for instance in placed {
+                    let port = (instance["ports"] as? [String: Int])?["http"] ?? 0
+                    let answer = await Self.whoIsOn(port, http)
+                    #expect(answer?["instance"] == instance["id"] as? String, "port \(port)")
+                    pids[instance["id"] as? String ?? ""] = answer?["pid"]
+                }
+                // kill -9 an agent and start it again: its instances are adopted, not restarted.
+                agents[0].stop(signal: SIGKILL)
+                try agents[0].start()
+                try await Task.sleep(for: .seconds(2))
+                // Stop the controller: instances keep running. Start it: nothing restarts.
+                try await live.stop()
+                for instance in placed {
+                    let port = (instance["ports"] as? [String: Int])?["http"] ?? 0
+                    #expect(await Self.whoIsOn(port, http)?["pid"] == pids[instance["id"] as? String ?? ""])
+                }
+                try await Task.sleep(for: .seconds(2))
+                try await live.start()
+                #expect(
+                    try await LiveLoopTests.eventually(.seconds(10)) {
+                        try await live.call(.GET, "/v1/nodes", token: live.operatorToken).items
+                            .allSatisfy { $0["phase"] as? String == "Ready" }
+                    })
+                #expect(try await Self.healthy(live, 3))
+                for instance in try await Self.instances(live) {
+                    let port = (instance["ports"] as? [String: Int])?["http"] ?? 0
+                    #expect(
+                        await Self.whoIsOn(port, http)?["pid"] == pids[instance["id"] as? String ?? ""], "not restarted"
+                    )
+                    #expect(instance["restarts"] as? Int == 0)
+                }
+                #expect(agents[0].output.contains("adopted=1"))
+            } catch {
+                Issue.record(error)
+            }
+            try? await http.shutdown()
+            for agent in agents { agent.shutdown() }
+        }
+    }
+
+    @Test("an agent killed with -9: its instance is replaced elsewhere; back, its stale instance is stopped")
+    func killedAgent() async throws {
+        try await LiveController.with(arguments: ["--grace-period", "3s"]) { live in
+            let agents = try Self.agents(live, 3)
+            do {
+                #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
+                let app = Self.app("portal", replicas: 2, extra: "\n  placement: {maxPerNode: 1}")
+                #expect(try await LiveControllerTests.apply(live, app).status == 200)
+                #expect(try await Self.healthy(live, 2))
+                let first = try await Self.instances(live)
+                let victimNode = first[0]["node"] as? String ?? ""
+                let victimID = first[0]["id"] as? String ?? ""
+                let victim = agents.first { $0.name == victimNode }!
+                let stalePid = victim.instancePids[victimID] ?? 0
+                victim.stop(signal: SIGKILL)
+                let killedAt = ContinuousClock.now
+                #expect(
+                    try await LiveLoopTests.eventually(.seconds(15)) {
+                        let all = try await Self.instances(live)
+                        return all.contains { $0["id"] as? String == victimID && $0["phase"] as? String == "Lost" }
+                            && all.filter { $0["phase"] as? String == "Healthy" && $0["node"] as? String != victimNode }
+                                .count == 2
+                    })
+                #expect(ContinuousClock.now - killedAt < .seconds(13), "within grace + 10 s")
+                #expect(kill(stalePid, 0) == 0, "the instance outlived its agent")
+                try victim.start()
+                #expect(
+                    try await LiveLoopTests.eventually(.seconds(15)) { kill(stalePid, 0) != 0 },
+                    "the returning agent stops its lost instance")
+                let running = agents.flatMap { $0.instancePids.keys }
+                #expect(Set(running).count == running.count, "no instance id runs twice")
+                #expect(!running.contains(victimID))
+            } catch {
+                Issue.record(error)
+            }
+            for agent in agents { agent.shutdown() }
+        }
+    }
+
+    @Test("an instance that exceeds its memory limit is reported OOMKilled (where cgroups are writable)")
+    func oomKilled() async throws {
+        try await LiveController.with(arguments: ["--grace-period", "3s"]) { live in
+            let agents = try Self.agents(live, 1)
+            do {
+                try await Task.sleep(for: .seconds(1))
+                let node =
+                    try await live.call(.GET, "/v1/nodes/agent-0", token: live.operatorToken).json as? [String: Any]
+                let enforcement = node?["enforcement"] as? String ?? "none"
+                guard enforcement != "none" else {
+                    // Skipped: this machine gives the agent no writable cgroup hierarchy.
+                    print("skipped: no writable cgroups on this machine, so no memory limit to exceed")
+                    for agent in agents { agent.shutdown() }
+                    return
+                }
+                #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
+                let app =
+                    Self.app("leaky", replicas: 1, memory: "48Mi", args: #", "--leak-memory", "16""#)
+                    + "\n  restart: {policy: never}"
+                #expect(try await LiveControllerTests.apply(live, app).status == 200)
+                #expect(
+                    try await LiveLoopTests.eventually(.seconds(20)) {
+                        try await Self.instances(live).first?["phase"] as? String == "OOMKilled"
+                    }, "\(agents[0].output)")
+                let message = try await Self.instances(live).first?["message"] as? String
+                #expect(message?.contains("memory limit") == true)
+            } catch {
+                Issue.record(error)
+            }
+            for agent in agents { agent.shutdown() }
+        }
+    }
+
+    @Test("a wrong CA hash, a bad token and another node's certificate are refused with clear messages")
+    func refusals() async throws {
+        try await LiveController.with { live in
+            let base = ["--server", live.baseURL, "--name", "x", "--data-dir", live.dataDir + "-x"]
+            let wrongHash = try run(
+                "tansiq-agent",
+                ["join", "--token", live.bootstrapToken, "--ca-hash", "sha256:" + String(repeating: "0", count: 64)]
+                    + base)
+            #expect(wrongHash.status == 1)
+            #expect(wrongHash.stderr.contains("does not present a CA with hash"))
+            #expect(wrongHash.stderr.contains("not sending the token"))
+            let badToken = try run(
+                "tansiq-agent", ["join", "--token", "tq_nope.nope", "--ca-hash", try live.caHash()] + base)
+            #expect(badToken.status == 1)
+            #expect(badToken.stderr.contains("refused the bootstrap token"))
+            let usage = try run("tansiq-agent", ["join", "--token", "t"] + base)
+            #expect(usage.status == 2)
+            // A data directory holding node a's certificate, told it is node b: the controller says 403.
+            let a = try LiveAgent(live, name: "node-a", zone: "z1", ports: 32500...32599)
+            let b = try LiveAgent(live, name: "node-b", zone: "z1", ports: 32600...32699)
+            b.stop()
+            for file in ["node.key", "node.crt"] {
+                try? FileManager.default.removeItem(atPath: b.dataDir + "/" + file)
+                try FileManager.default.copyItem(atPath: a.dataDir + "/" + file, toPath: b.dataDir + "/" + file)
+            }
+            try b.start()
+            #expect(try await LiveLoopTests.eventually(.seconds(10)) { b.output.contains("403") })
+            #expect(b.output.contains("node node-a's, not node node-b's"))
+            a.shutdown()
+            b.shutdown()
+        }
+    }
+}
