@@ -7,8 +7,11 @@ import TansiqModel
 /// Health checks: an HTTP GET answered 2xx/3xx, a TCP connection accepted, or a command that
 /// exits 0 — each within the check's timeout.
 enum Probes {
-    /// Runs `check` against an instance whose ports are `ports`; true when healthy.
-    static func run(_ check: HealthCheck, ports: [String: Int], http: HTTPClient) async -> Bool {
+    /// Runs `check` against an instance whose ports are `ports` and whose environment is
+    /// `environment` (an exec check runs in it); true when healthy.
+    static func run(
+        _ check: HealthCheck, ports: [String: Int], environment: [String: String], http: HTTPClient
+    ) async -> Bool {
         let timeout = Duration.milliseconds(check.timeout.milliseconds)
         switch check.probe {
         case .http(let path, let port):
@@ -23,7 +26,7 @@ enum Probes {
             guard let number = ports[port] else { return false }
             return await tcp(port: number, timeoutMillis: check.timeout.milliseconds)
         case .exec(let command):
-            return await exec(command, timeout: timeout)
+            return await exec(command, environment: environment, timeout: timeout)
         }
     }
 
@@ -39,11 +42,14 @@ enum Probes {
         }
     }
 
-    static func exec(_ command: [String], timeout: Duration) async -> Bool {
-        guard let program = command.first else { return false }
+    static func exec(_ command: [String], environment: [String: String], timeout: Duration) async -> Bool {
+        guard !command.isEmpty else { return false }
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = Array(command.dropFirst())
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", "exec \"$@\"", "tansiq-probe"] + command
+        var env = environment
+        if env["PATH"] == nil { env["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin" }
+        process.environment = env
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         do { try process.run() } catch { return false }

@@ -37,7 +37,9 @@ enum ProcessDriver {
         process.arguments = ["-c", join, "tansiq-instance"] + launch.command
         var environment = launch.environment
         environment["TANSIQ_CGROUP_PROCS"] = launch.cgroupProcs.joined(separator: " ")
-        if environment["PATH"] == nil { environment["PATH"] = "/usr/local/bin:/usr/bin:/bin" }
+        if environment["PATH"] == nil {
+            environment["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        }
         process.environment = environment
         process.currentDirectoryURL = URL(fileURLWithPath: launch.workingDirectory)
         process.standardOutput = log

@@ -137,7 +137,8 @@ actor Supervisor {
             ProcessDriver.rotate(log(of: id), limit: logLimit)
             if let check = current.assignment.health, current.healthAt.map({ $0 <= now }) ?? true {
                 instances[id]?.healthAt = now.addingTimeInterval(Double(check.interval.milliseconds) / 1000)
-                let healthy = await Probes.run(check, ports: current.ports, http: http)
+                let healthy = await Probes.run(
+                    check, ports: current.ports, environment: environment(of: current), http: http)
                 guard var after = instances[id], after.pid == current.pid else { continue }
                 let before = after.phase
                 if healthy {
@@ -191,6 +192,17 @@ actor Supervisor {
 
     private func log(of id: String) -> String { directory.instances + "/\(id)/output.log" }
 
+    /// An instance's environment: its `run.env`, `PORT_<NAME>` of its ports, and who it is.
+    private func environment(of instance: Managed) -> [String: String] {
+        let app = instance.assignment
+        var environment = app.run.env
+        for port in app.ports { environment[port.environmentName] = String(instance.ports[port.name] ?? port.port) }
+        environment["TANSIQ_INSTANCE"] = instance.id
+        environment["TANSIQ_MINISTRY"] = app.ministry
+        environment["TANSIQ_APPLICATION"] = app.application
+        return environment
+    }
+
     /// Starts (or restarts) an instance.
     private func launch(_ id: String, now: Date) {
         guard var instance = instances[id] else { return }
@@ -201,11 +213,7 @@ actor Supervisor {
         if instance.ports.isEmpty { instance.ports = allocatePorts(for: instance.assignment) }
         let workdir = directory.instances + "/\(id)"
         let app = instance.assignment
-        var environment = app.run.env
-        for port in app.ports { environment[port.environmentName] = String(instance.ports[port.name] ?? port.port) }
-        environment["TANSIQ_INSTANCE"] = id
-        environment["TANSIQ_MINISTRY"] = app.ministry
-        environment["TANSIQ_APPLICATION"] = app.application
+        let environment = environment(of: instance)
         do {
             try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)
             let procs = try cgroups.prepare(
