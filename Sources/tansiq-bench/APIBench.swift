@@ -51,3 +51,18 @@ struct LoopsPassThrough: ParsableCommand {
 
     func run() throws { try APIBench.handOver(["loops"] + arguments) }
 }
+
+/// `tansiq-bench agent`: the agent's costs, run by `tansiq-bench-api agent`.
+struct AgentPassThrough: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "agent",
+        abstract:
+            "Agent size, idle memory and CPU, and start latency (runs tansiq-bench-api agent beside this binary).",
+        discussion: "Example: tansiq-bench agent --idle-seconds 60. See `tansiq-bench-api agent --help`."
+    )
+
+    @Argument(parsing: .captureForPassthrough, help: "Options of `tansiq-bench-api agent`.")
+    var arguments: [String] = []
+
+    func run() throws { try APIBench.handOver(["agent"] + arguments) }
+}

@@ -47,6 +47,9 @@ public final class LiveAgent: @unchecked Sendable {
         self.process = process
     }
 
+    /// The agent's pid while it runs.
+    public var pid: Int32? { process?.processIdentifier }
+
     /// What the agent logged.
     public var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
