@@ -59,11 +59,11 @@ public final class AgentRunner: Sendable {
 
     private func contacted() { lastContact.withLock { $0 = Date() } }
 
-    /// Seconds since the controller last answered, when that is longer than two status
-    /// intervals; 0 while it answers.
+    /// Seconds since the controller last answered, once that is longer than two status
+    /// intervals (a status answered is contact); 0 while it answers.
     private var disconnectedFor: TimeInterval {
         let age = Date().timeIntervalSince(lastContact.withLock { $0 })
-        return age > max(10, config.statusInterval * 2) ? age : 0
+        return age > max(2, config.statusInterval * 2) ? age : 0
     }
 
     private func pollAssignments() async {

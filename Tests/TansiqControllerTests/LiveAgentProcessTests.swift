@@ -190,6 +190,34 @@ struct LiveAgentProcessTests {
         }
     }
 
+    @Test("cut off from the controller, an agent keeps instances running except those that ask to stop")
+    func stopAfterDisconnect() async throws {
+        try await LiveController.with(arguments: ["--grace-period", "30s"]) { live in
+            let agents = try Self.agents(live, 1)
+            do {
+                #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
+                #expect(try await LiveControllerTests.apply(live, Self.app("steady", replicas: 1)).status == 200)
+                let singleton = Self.app("singleton", replicas: 1, extra: "\n  stopAfterDisconnect: 3s")
+                #expect(try await LiveControllerTests.apply(live, singleton).status == 200)
+                #expect(try await Self.healthy(live, 2))
+                let before = agents[0].instancePids
+                try await live.stop(signal: SIGKILL)
+                let stopped = try await LiveLoopTests.eventually(.seconds(15)) {
+                    agents[0].instancePids.count == 1
+                }
+                #expect(stopped, "the singleton stops when cut off")
+                let steadyID = before.keys.first { $0.contains("steady") } ?? ""
+                #expect(agents[0].instancePids[steadyID] == before[steadyID], "the other keeps running")
+                try await live.start()
+                #expect(try await LiveLoopTests.eventually(.seconds(15)) { agents[0].instancePids.count == 2 })
+                #expect(try await Self.healthy(live, 2))
+            } catch {
+                Issue.record(error)
+            }
+            for agent in agents { agent.shutdown() }
+        }
+    }
+
     @Test("a wrong CA hash, a bad token and another node's certificate are refused with clear messages")
     func refusals() async throws {
         try await LiveController.with { live in
