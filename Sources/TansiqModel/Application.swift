@@ -1,3 +1,5 @@
+import Foundation
+
 /// A hosted application of one ministry: what to run, how many, with what resources and where.
 public struct Application: Sendable, Hashable, Codable {
     /// `metadata.ministry` names the owner.
@@ -78,14 +80,20 @@ public struct ApplicationStatus: Sendable, Hashable, Codable {
     public var currentGeneration: Int64
     /// The generation being rolled out (the spec's).
     public var targetGeneration: Int64
-    /// `complete`, `progressing`, or `failed: REASON`.
+    /// `Complete`, `Progressing` or `Failed`.
     public var rollout: String
+    /// Why the rollout is where it is (a failure's reason, a rollout without surge room).
+    public var message: String?
+    /// When the rollout last made progress (a new instance ready, an old one taken down).
+    public var progressAt: Date?
 
     /// Creates a status.
     public init(
         desired: Int, ready: Int, updated: Int, available: Int, currentGeneration: Int64, targetGeneration: Int64,
-        rollout: String
+        rollout: String, message: String? = nil, progressAt: Date? = nil
     ) {
+        self.message = message
+        self.progressAt = progressAt
         self.desired = desired
         self.ready = ready
         self.updated = updated

@@ -141,7 +141,27 @@ struct ApplyPlan {
         guard let meta = stamp(app.metadata, over: old?.metadata, specChanged: old?.spec != app.spec) else {
             return item(.application, old!.metadata, created: false, changed: nil)
         }
-        let stored = Application(metadata: meta, spec: app.spec)
+        var stored = Application(metadata: meta, spec: app.spec, status: old?.status)
+        var template = app.spec
+        template.replicas = old?.spec.replicas ?? app.spec.replicas
+        let templateChanged = old.map { $0.spec != template } ?? false
+        if old == nil || stored.status == nil {
+            stored.status = ApplicationStatus(
+                desired: app.spec.replicas, ready: 0, updated: 0, available: 0,
+                currentGeneration: meta.generation ?? 1, targetGeneration: meta.generation ?? 1, rollout: "Complete")
+        }
+        if templateChanged {
+            // A new template: the rollout loop replaces the instances under the update bounds.
+            stored.status?.targetGeneration = meta.generation ?? 1
+            stored.status?.rollout = "Progressing"
+            stored.status?.message = nil
+            stored.status?.progressAt = now
+            stored.status?.available = 0
+            events.append(
+                Event(
+                    time: now, kind: "Application", ministry: meta.ministry, name: meta.name, reason: "RolloutStarted",
+                    message: "generation \(meta.generation ?? 1) rolls out by \(caller.subject)"))
+        }
         next.applications[app.key] = stored
         mutations.append(.putApplication(stored))
         let ministry = meta.ministry ?? ""
@@ -150,29 +170,20 @@ struct ApplyPlan {
         {
             grown.append((ministry, meta.name))
         }
-        if let old, old.spec != app.spec {
-            reconcileInstances(of: stored, old: old)
-        } else if old == nil {
-            reconcileInstances(of: stored, old: nil)
+        if old == nil || (!templateChanged && stored.status?.rollout != "Progressing") {
+            reconcileInstances(of: stored)
         }
         return item(.application, meta, created: old == nil, changed: meta)
     }
 
-    /// Records the desired instances: `replicas` of them. A change of anything but `replicas`
-    /// replaces them all with new ids (a new generation); a change of `replicas` alone adds new
-    /// ones or removes the newest.
-    private mutating func reconcileInstances(of app: Application, old: Application?) {
+    /// Records the desired instances when the template has not changed: `replicas` of them, new
+    /// ones added or the newest removed. (A new template is rolled out by the rollout loop.)
+    private mutating func reconcileInstances(of app: Application) {
         let ministry = app.metadata.ministry ?? ""
-        var current = next.instances(ofApplication: app.key)
+        var current = next.instances(ofApplication: app.key).filter { !$0.phase.isTerminal }
             .sorted { Registry.serial(of: $0.id) < Registry.serial(of: $1.id) }
-        var template = app.spec
-        template.replicas = old?.spec.replicas ?? 0
-        if let old, old.spec != template {
-            for instance in current { remove(instance.id) }
-            current = []
-        }
         while current.count > app.spec.replicas, let newest = current.popLast() { remove(newest.id) }
-        let generation = current.first?.generation ?? app.metadata.generation ?? 1
+        let generation = app.status?.targetGeneration ?? app.metadata.generation ?? 1
         while current.count < app.spec.replicas {
             serial += 1
             let instance = Instance(

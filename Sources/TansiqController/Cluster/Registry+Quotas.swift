@@ -118,21 +118,21 @@ extension Registry {
         return ministry
     }
 
-    /// An application with its status filled in from its instances.
+    /// An application with its status filled in from its instances: desired, ready, updated
+    /// (of the target generation), available (ready and updated), the oldest generation still
+    /// running, and the rollout's state as the rollout loop left it.
     public func withStatus(_ app: Application) -> Application {
         var app = app
-        let instances = instances(ministry: app.metadata.ministry ?? "", application: app.metadata.name, in: state)
-        // Instances keep the generation of the template they run (a change of replicas alone does
-        // not replace them), so the newest template is the highest generation among them.
-        let generation = instances.map(\.generation).max() ?? app.metadata.generation ?? 1
-        let ready = instances.filter { $0.phase == .healthy || ($0.phase == .running && app.spec.health == nil) }
-        let updated = instances.filter { $0.generation == generation }
+        let active = instances(ministry: app.metadata.ministry ?? "", application: app.metadata.name, in: state)
+            .filter { !$0.phase.isTerminal }
+        let stored = app.status
+        let target = stored?.targetGeneration ?? app.metadata.generation ?? 1
+        let ready = active.filter(isReady)
         app.status = ApplicationStatus(
-            desired: app.spec.replicas, ready: ready.count, updated: updated.count,
-            available: ready.filter { $0.generation == generation }.count,
-            currentGeneration: instances.map(\.generation).min() ?? generation,
-            targetGeneration: app.metadata.generation ?? generation,
-            rollout: ready.count >= app.spec.replicas ? "Complete" : "Progressing")
+            desired: app.spec.replicas, ready: ready.count, updated: active.filter { $0.generation == target }.count,
+            available: ready.filter { $0.generation == target }.count,
+            currentGeneration: active.map(\.generation).min() ?? target, targetGeneration: target,
+            rollout: stored?.rollout ?? "Complete", message: stored?.message, progressAt: stored?.progressAt)
         return app
     }
 }

@@ -3,9 +3,10 @@ import Logging
 import ServiceLifecycle
 import TansiqModel
 
-/// Watches nodes: every `tick` it applies `Registry.planNodeFailures` with an eviction budget
-/// refilled at `evictionsPerSecond` up to `evictionBurst` nodes, then moves instances off
-/// draining nodes (`Registry.planDrainRound`).
+/// Keeps instances where they should be: every `tick` it applies `Registry.planNodeFailures`
+/// with an eviction budget refilled at `evictionsPerSecond` up to `evictionBurst` nodes, moves
+/// instances off draining nodes (`Registry.planDrainRound`) and advances rollouts
+/// (`Registry.planRolloutRound`).
 public struct NodeLoop: Service {
     let cluster: Cluster
     let now: @Sendable () -> Date
@@ -39,6 +40,24 @@ public struct NodeLoop: Service {
             let used = await round(at: time, budget: Int(tokens))
             tokens -= Double(used)
             await drain(at: time)
+            await rollout(at: time)
+        }
+    }
+
+    /// One round of rollouts at `time`.
+    public func rollout(at time: Date) async {
+        do {
+            guard
+                let progress = try await cluster.systemChange(
+                    by: "rollout", at: time,
+                    { latest in
+                        latest.planRolloutRound(now: time)
+                    })
+            else { return }
+            for app in progress.completed { logger.info("rollout complete", metadata: ["application": "\(app)"]) }
+            for app in progress.failed { logger.warning("rollout failed", metadata: ["application": "\(app)"]) }
+        } catch {
+            logger.error("rollout round failed", metadata: ["error": "\(error)"])
         }
     }
 
