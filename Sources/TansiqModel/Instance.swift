@@ -57,6 +57,9 @@ public struct Instance: Sendable, Hashable, Codable {
     public var message: String?
     /// When it was created.
     public var createdAt: Date?
+    /// When the instance's current accrual interval began (assignment, or a change between
+    /// guaranteed and borrowed); nil while it holds nothing.
+    public var assignedAt: Date?
 
     /// Creates an instance.
     public init(
@@ -86,7 +89,7 @@ public struct Instance: Sendable, Hashable, Codable {
 extension Instance {
     private enum CodingKeys: String, CodingKey {
         case id, ministry, application, generation, node, phase, reason, guaranteed, priority, resources, ports
-        case exitCode, restarts, message, createdAt
+        case exitCode, restarts, message, createdAt, assignedAt
     }
 
     /// Writes `node` and `reason` as `null` when unset: every instance on the wire has them.
@@ -107,5 +110,6 @@ extension Instance {
         try c.encode(restarts, forKey: .restarts)
         try c.encodeIfPresent(message, forKey: .message)
         try c.encodeIfPresent(createdAt, forKey: .createdAt)
+        try c.encodeIfPresent(assignedAt, forKey: .assignedAt)
     }
 }

@@ -128,3 +128,33 @@ public struct Event: Sendable, Hashable, Codable {
         self.message = message
     }
 }
+
+/// One closed interval during which an instance held resources: the material of showback.
+public struct UsageRecord: Sendable, Hashable, Codable {
+    public var ministry: String
+    public var application: String
+    public var instance: String
+    /// Within the ministry's quota (guaranteed) or borrowed from its cohort.
+    public var guaranteed: Bool
+    public var from: Date
+    public var to: Date
+    public var cpuMillis: Int64
+    public var memoryBytes: Int64
+    public var storageBytes: Int64
+
+    /// Creates a record.
+    public init(
+        ministry: String, application: String, instance: String, guaranteed: Bool, from: Date, to: Date,
+        cpuMillis: Int64, memoryBytes: Int64, storageBytes: Int64
+    ) {
+        self.ministry = ministry
+        self.application = application
+        self.instance = instance
+        self.guaranteed = guaranteed
+        self.from = from
+        self.to = to
+        self.cpuMillis = cpuMillis
+        self.memoryBytes = memoryBytes
+        self.storageBytes = storageBytes
+    }
+}

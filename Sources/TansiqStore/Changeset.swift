@@ -16,6 +16,8 @@ public struct Changeset: Sendable, Equatable {
     public var audit: [AuditRecord]
     /// Events appended in the same transaction.
     public var events: [Event]
+    /// Usage intervals closed by this change.
+    public var usage: [UsageRecord] = []
 
     /// Creates a changeset.
     public init(
@@ -33,6 +35,7 @@ public struct Changeset: Sendable, Equatable {
     /// True when there is nothing to write.
     public var isEmpty: Bool {
         resourceVersion == nil && instanceSerial == nil && mutations.isEmpty && audit.isEmpty && events.isEmpty
+            && usage.isEmpty
     }
 }
 

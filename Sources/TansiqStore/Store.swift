@@ -1,3 +1,4 @@
+import Foundation
 import HashTreeCollections
 import TansiqModel
 
@@ -24,6 +25,9 @@ public protocol Store: Sendable {
 
     /// Audit records with `seq > after`, oldest first, at most `limit`.
     func audit(after: Int64, limit: Int) async throws -> [AuditRecord]
+
+    /// Closed usage intervals that overlap `[from, to)`.
+    func usage(from: Date, to: Date) async throws -> [UsageRecord]
 
     /// The newest events (at most `limit`, oldest first) matching the filters that are set;
     /// `ministries`, when set, keeps events of those ministries and of no ministry.

@@ -222,6 +222,26 @@ struct StoreConformance {
         try await store.close()
     }
 
+    @Test("usage intervals are stored with their change and found by overlap", arguments: Backend.all)
+    func usage(backend: Backend) async throws {
+        let (store, reopen) = try backend.make()
+        func record(_ id: String, _ from: TimeInterval, _ to: TimeInterval) -> UsageRecord {
+            UsageRecord(
+                ministry: "health", application: "portal", instance: id, guaranteed: id != "b", from: Sample.t0 + from,
+                to: Sample.t0 + to, cpuMillis: 250, memoryBytes: 1 << 28, storageBytes: 0)
+        }
+        var changeset = Changeset(basedOn: 0)
+        changeset.usage = [record("a", 0, 100), record("b", 50, 150), record("c", 200, 300)]
+        try await store.commit(changeset)
+        let overlapping = try await store.usage(from: Sample.t0 + 120, to: Sample.t0 + 250)
+        #expect(overlapping.map(\.instance) == ["b", "c"])
+        #expect(overlapping[0] == record("b", 50, 150), "exact to the millisecond")
+        try await store.close()
+        let again = try reopen()
+        #expect(try await again.usage(from: Sample.t0, to: Sample.t0 + 1000).count == 3)
+        try await again.close()
+    }
+
     @Test("of concurrent commits from the same version exactly one wins", arguments: Backend.all)
     func concurrentCommits(backend: Backend) async throws {
         let (store, _) = try backend.make()

@@ -37,6 +37,7 @@ public struct Routes: Sendable {
         registerAudit(&table)
         registerNodes(&table)
         registerEvents(&table)
+        registerUsage(&table)
         registerAgent(&table)
         return table.entries
     }

@@ -158,6 +158,11 @@ public actor Cluster {
         await watch.wait(node: node, after: after, timeout: timeout)
     }
 
+    /// Closed usage intervals overlapping `[from, to)`.
+    public func usage(from: Date, to: Date) async throws -> [UsageRecord] {
+        try await store.usage(from: from, to: to)
+    }
+
     /// Events matching the filters (see `Store.events`).
     public func events(
         kind: String?, ministry: String?, name: String?, ministries: Set<String>?, limit: Int
@@ -215,6 +220,7 @@ public actor Cluster {
                 }
                 finishes.append(finish)
             }
+            merged.usage = UsageAccounting.closed(by: merged.mutations, before: registry.state, now: Date())
             do {
                 try await commit(merged)
                 let before = registry

@@ -105,6 +105,7 @@ extension Registry {
             instance.phase = .assigned
             instance.guaranteed = guaranteed
             instance.reason = nil
+            instance.assignedAt = now
             next.put(instance)
             mutations.append(.putInstance(instance))
             events.append(

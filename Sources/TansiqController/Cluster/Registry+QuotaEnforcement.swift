@@ -61,6 +61,7 @@ extension Registry {
                 {
                     ledger.add(ministry, request, guaranteed: false)
                     changed.guaranteed = false
+                    changed.assignedAt = stamp  // a borrowed interval begins
                     report.borrowed.append(instance.id)
                     events.append(
                         Event(

@@ -46,6 +46,9 @@ public final class SQLiteStore: Store {
         migrator.registerMigration("v3-events") { db in
             try EventsTable.create(db)
         }
+        migrator.registerMigration("v4-usage") { db in
+            try UsageTable.create(db)
+        }
         return migrator
     }
 
@@ -94,6 +97,7 @@ public final class SQLiteStore: Store {
                     try AuditTable.append(record, in: db)
                 }
                 if !changeset.events.isEmpty { try EventsTable.append(changeset.events, in: db) }
+                for record in changeset.usage { try UsageTable.append(record, in: db) }
             }
         }
     }
@@ -118,6 +122,12 @@ public final class SQLiteStore: Store {
     public func audit(after: Int64, limit: Int) async throws -> [AuditRecord] {
         try await guarded {
             try await pool.read { db in try AuditTable.after(after, limit: limit, in: db) }
+        }
+    }
+
+    public func usage(from: Date, to: Date) async throws -> [UsageRecord] {
+        try await guarded {
+            try await pool.read { db in try UsageTable.overlapping(from: from, to: to, in: db) }
         }
     }
 

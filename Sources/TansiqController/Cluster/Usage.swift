@@ -1,0 +1,168 @@
+import Foundation
+import TansiqModel
+import TansiqStore
+
+/// Showback: an instance accrues its requested resources from its assignment until it leaves
+/// its node (marked Lost, preempted, or removed), guaranteed and borrowed apart. Closed intervals
+/// are stored with the change that closes them; open ones are read off the live instances.
+enum UsageAccounting {
+    /// True while an instance accrues: placed, not given up, with its interval's start.
+    static func accruing(_ instance: Instance) -> Bool { Registry.isAssigned(instance) && instance.assignedAt != nil }
+
+    static func record(_ instance: Instance, from: Date, to: Date) -> UsageRecord {
+        UsageRecord(
+            ministry: instance.ministry, application: instance.application, instance: instance.id,
+            guaranteed: instance.guaranteed, from: from, to: max(from, to), cpuMillis: instance.resources.cpuMillis,
+            memoryBytes: instance.resources.memoryBytes, storageBytes: instance.resources.storageBytes)
+    }
+
+    /// The intervals `mutations`, applied in order to `before` at `now`, close: an instance that
+    /// stops accruing closes at `now`; one whose interval restarts (guaranteed became borrowed
+    /// or back) closes where the new one starts.
+    static func closed(by mutations: [Mutation], before: StoredState, now: Date) -> [UsageRecord] {
+        var current: [String: Instance] = [:]
+        var records: [UsageRecord] = []
+        func old(_ id: String) -> Instance? { current[id] ?? before.instances[id] }
+        for mutation in mutations {
+            switch mutation {
+            case .putInstance(let after):
+                if let previous = old(after.id), accruing(previous), let start = previous.assignedAt {
+                    if !accruing(after) {
+                        records.append(record(previous, from: start, to: now))
+                    } else if after.assignedAt != start || after.guaranteed != previous.guaranteed {
+                        records.append(record(previous, from: start, to: after.assignedAt ?? now))
+                    }
+                }
+                current[after.id] = after
+            case .deleteInstance(let id):
+                if let previous = old(id), accruing(previous), let start = previous.assignedAt {
+                    records.append(record(previous, from: start, to: now))
+                }
+            default:
+                break
+            }
+        }
+        return records
+    }
+}
+
+/// `GET /v1/usage`: what each ministry used in a period.
+public struct UsageReport: Sendable, Codable, Equatable {
+    /// Exact totals in integer units, and the same in hours for people.
+    public struct Amounts: Sendable, Codable, Equatable {
+        public var cpuMillicoreSeconds: Int64 = 0
+        public var memoryByteSeconds: Int64 = 0
+        public var storageByteSeconds: Int64 = 0
+        public var instanceSeconds: Int64 = 0
+        public var cpuCoreHours: Double = 0
+        public var memoryGiBHours: Double = 0
+        public var storageGiBHours: Double = 0
+        public var instanceHours: Double = 0
+
+        mutating func add(_ other: Amounts) {
+            cpuMillicoreSeconds += other.cpuMillicoreSeconds
+            memoryByteSeconds += other.memoryByteSeconds
+            storageByteSeconds += other.storageByteSeconds
+            instanceSeconds += other.instanceSeconds
+            hours()
+        }
+
+        /// Adds `seconds` of one instance's request: whole seconds times integer units, exact.
+        mutating func add(seconds: Int64, cpuMillis: Int64, memoryBytes: Int64, storageBytes: Int64) {
+            cpuMillicoreSeconds += cpuMillis * seconds
+            memoryByteSeconds += memoryBytes * seconds
+            storageByteSeconds += storageBytes * seconds
+            instanceSeconds += seconds
+            hours()
+        }
+
+        private mutating func hours() {
+            cpuCoreHours = Double(cpuMillicoreSeconds) / 1000 / 3600
+            memoryGiBHours = Double(memoryByteSeconds) / Double(1 << 30) / 3600
+            storageGiBHours = Double(storageByteSeconds) / Double(1 << 30) / 3600
+            instanceHours = Double(instanceSeconds) / 3600
+        }
+    }
+
+    /// One ministry's use.
+    public struct Item: Sendable, Codable, Equatable {
+        public var ministry: String
+        public var cpuCoreHours: Double
+        public var memoryGiBHours: Double
+        public var storageGiBHours: Double
+        public var instanceHours: Double
+        public var all: Amounts
+        public var guaranteed: Amounts
+        public var borrowed: Amounts
+    }
+
+    public var from: Date
+    public var to: Date
+    public var items: [Item]
+    public var total: Item
+
+    /// The report over `[from, to)` of closed `records` and of the intervals still open on
+    /// `instances` at `now`, for `ministries` (every one listed, zeros included).
+    static func compute(
+        ministries: [String], records: [UsageRecord], instances: [Instance], from: Date, to: Date, now: Date
+    ) -> UsageReport {
+        var guaranteed: [String: Amounts] = [:]
+        var borrowed: [String: Amounts] = [:]
+        // Whole seconds: every product is an exact integer, and a period split in two adds up.
+        func sec(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970.rounded(.down)) }
+        func add(_ record: UsageRecord) {
+            let overlap = min(sec(record.to), sec(to)) - max(sec(record.from), sec(from))
+            guard overlap > 0 else { return }
+            if record.guaranteed {
+                guaranteed[record.ministry, default: Amounts()].add(
+                    seconds: overlap, cpuMillis: record.cpuMillis, memoryBytes: record.memoryBytes,
+                    storageBytes: record.storageBytes)
+            } else {
+                borrowed[record.ministry, default: Amounts()].add(
+                    seconds: overlap, cpuMillis: record.cpuMillis, memoryBytes: record.memoryBytes,
+                    storageBytes: record.storageBytes)
+            }
+        }
+        records.forEach(add)
+        for instance in instances where UsageAccounting.accruing(instance) {
+            add(UsageAccounting.record(instance, from: instance.assignedAt!, to: now))
+        }
+        var total = Item(
+            ministry: "total", cpuCoreHours: 0, memoryGiBHours: 0, storageGiBHours: 0, instanceHours: 0, all: Amounts(),
+            guaranteed: Amounts(), borrowed: Amounts())
+        let items = ministries.sorted().map { ministry in
+            var all = guaranteed[ministry] ?? Amounts()
+            all.add(borrowed[ministry] ?? Amounts())
+            total.all.add(all)
+            total.guaranteed.add(guaranteed[ministry] ?? Amounts())
+            total.borrowed.add(borrowed[ministry] ?? Amounts())
+            return Item(
+                ministry: ministry, cpuCoreHours: all.cpuCoreHours, memoryGiBHours: all.memoryGiBHours,
+                storageGiBHours: all.storageGiBHours, instanceHours: all.instanceHours, all: all,
+                guaranteed: guaranteed[ministry] ?? Amounts(), borrowed: borrowed[ministry] ?? Amounts())
+        }
+        total.cpuCoreHours = total.all.cpuCoreHours
+        total.memoryGiBHours = total.all.memoryGiBHours
+        total.storageGiBHours = total.all.storageGiBHours
+        total.instanceHours = total.all.instanceHours
+        return UsageReport(from: from, to: to, items: items, total: total)
+    }
+
+    /// The report as CSV: a header row, a row per ministry, and a `total` row.
+    var csv: String {
+        let header =
+            "ministry,cpu_core_hours,memory_gib_hours,storage_gib_hours,instance_hours,"
+            + "cpu_millicore_seconds,memory_byte_seconds,storage_byte_seconds,instance_seconds,"
+            + "guaranteed_cpu_millicore_seconds,borrowed_cpu_millicore_seconds"
+        let rows = (items + [total]).map { item in
+            [
+                item.ministry, String(format: "%.6f", item.cpuCoreHours), String(format: "%.6f", item.memoryGiBHours),
+                String(format: "%.6f", item.storageGiBHours), String(format: "%.6f", item.instanceHours),
+                String(item.all.cpuMillicoreSeconds), String(item.all.memoryByteSeconds),
+                String(item.all.storageByteSeconds), String(item.all.instanceSeconds),
+                String(item.guaranteed.cpuMillicoreSeconds), String(item.borrowed.cpuMillicoreSeconds),
+            ].joined(separator: ",")
+        }
+        return ([header] + rows).joined(separator: "\n") + "\n"
+    }
+}

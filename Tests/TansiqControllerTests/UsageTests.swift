@@ -1,0 +1,118 @@
+import Foundation
+import TansiqModel
+import TansiqStore
+import TansiqTestSupport
+import Testing
+
+@testable import TansiqController
+
+@Suite("Showback: exact usage per ministry for any period")
+struct UsageTests {
+    static let t0 = Date(timeIntervalSince1970: 2_400_000_000)
+
+    static func instance(_ id: String, ministry: String, node: String?, guaranteed: Bool = true) -> Instance {
+        Instance(
+            id: id, ministry: ministry, application: "app", node: node, phase: .running, guaranteed: guaranteed,
+            resources: ResourceRequest(cpuMillis: 500, memoryBytes: 1 << 30))
+    }
+
+    @Test("a period that splits an instance's lifetime counts only the part inside it; periods add up")
+    func splitPeriods() {
+        let record = UsageRecord(
+            ministry: "health", application: "app", instance: "i1", guaranteed: true, from: Self.t0,
+            to: Self.t0.addingTimeInterval(7200), cpuMillis: 500, memoryBytes: 1 << 30, storageBytes: 0)
+        let first = UsageReport.compute(
+            ministries: ["health", "finance"], records: [record], instances: [], from: Self.t0.addingTimeInterval(3600),
+            to: Self.t0.addingTimeInterval(3 * 3600), now: Self.t0)
+        let health = first.items.first { $0.ministry == "health" }!
+        #expect(health.all.instanceSeconds == 3600)
+        #expect(health.all.cpuMillicoreSeconds == 500 * 3600)
+        #expect(health.cpuCoreHours == 0.5)
+        #expect(health.memoryGiBHours == 1)
+        #expect(first.items.map(\.ministry) == ["finance", "health"], "every ministry listed, zeros included")
+        #expect(first.items.first { $0.ministry == "finance" }!.all == UsageReport.Amounts())
+        // [t0, t0+1h) and [t0+1h, t0+3h) add up to [t0, t0+3h).
+        let earlier = UsageReport.compute(
+            ministries: ["health"], records: [record], instances: [], from: Self.t0,
+            to: Self.t0.addingTimeInterval(3600), now: Self.t0)
+        let whole = UsageReport.compute(
+            ministries: ["health"], records: [record], instances: [], from: Self.t0,
+            to: Self.t0.addingTimeInterval(3 * 3600), now: Self.t0)
+        #expect(
+            earlier.total.all.cpuMillicoreSeconds + first.total.all.cpuMillicoreSeconds
+                == whole.total.all.cpuMillicoreSeconds)
+    }
+
+    @Test("open intervals count up to now; guaranteed and borrowed apart; the total is the sum of the ministries")
+    func openAndTotals() {
+        var borrowed = Self.instance("f1", ministry: "finance", node: "n", guaranteed: false)
+        borrowed.assignedAt = Self.t0
+        var guaranteed = Self.instance("h1", ministry: "health", node: "n")
+        guaranteed.assignedAt = Self.t0.addingTimeInterval(1800)
+        let pending = Self.instance("h2", ministry: "health", node: nil)
+        let report = UsageReport.compute(
+            ministries: ["health", "finance"], records: [], instances: [borrowed, guaranteed, pending], from: Self.t0,
+            to: Self.t0.addingTimeInterval(7200), now: Self.t0.addingTimeInterval(3600))
+        let finance = report.items.first { $0.ministry == "finance" }!
+        let health = report.items.first { $0.ministry == "health" }!
+        #expect(finance.borrowed.instanceSeconds == 3600 && finance.guaranteed.instanceSeconds == 0)
+        #expect(health.guaranteed.instanceSeconds == 1800, "pending instances accrue nothing")
+        #expect(
+            report.total.all.cpuMillicoreSeconds == finance.all.cpuMillicoreSeconds + health.all.cpuMillicoreSeconds)
+        #expect(report.total.borrowed.instanceSeconds == 3600)
+    }
+
+    @Test("leaving a node closes the interval; a switch to borrowed closes one and opens another")
+    func intervalsClose() {
+        var state = StoredState()
+        var running = Self.instance("h1", ministry: "health", node: "n")
+        running.assignedAt = Self.t0
+        state.put(running)
+        var lost = running
+        lost.phase = .lost
+        let end = Self.t0.addingTimeInterval(600)
+        #expect(
+            UsageAccounting.closed(by: [.putInstance(lost)], before: state, now: end)
+                == [UsageAccounting.record(running, from: Self.t0, to: end)])
+        var flipped = running
+        flipped.guaranteed = false
+        flipped.assignedAt = Self.t0.addingTimeInterval(300)
+        let records = UsageAccounting.closed(
+            by: [.putInstance(flipped), .deleteInstance("h1")], before: state, now: end)
+        #expect(records.count == 2)
+        #expect(records[0].guaranteed && records[0].to == Self.t0.addingTimeInterval(300))
+        #expect(!records[1].guaranteed && records[1].from == Self.t0.addingTimeInterval(300) && records[1].to == end)
+        #expect(UsageAccounting.closed(by: [.putInstance(running)], before: state, now: end).isEmpty)
+    }
+
+    @Test("GET /v1/usage answers JSON and CSV that Python's csv module reads; ministry roles see their own")
+    func route() async throws {
+        let h = try await Harness.make()
+        try await h.test { (c: Client) async throws in
+            let json = try await c.call(.get, "/v1/usage", token: "auditor")
+            #expect(json.status == 200)
+            #expect((json.json["items"] as? [[String: Any]])?.count == 2)
+            let own = try await c.call(.get, "/v1/usage", token: "health-viewer")
+            #expect((own.json["items"] as? [[String: Any]])?.map { $0["ministry"] as? String } == ["health"])
+            #expect(try await c.call(.get, "/v1/usage?from=yesterday", token: "auditor").status == 400)
+            #expect(
+                try await c.call(
+                    .get, "/v1/usage?from=2027-01-02T00:00:00Z&to=2027-01-01T00:00:00Z", token: "auditor"
+                ).status == 400)
+            let csv = try await c.call(
+                .get, "/v1/usage?format=csv&from=2027-01-01T00:00:00Z&to=2027-02-01T00:00:00Z", token: "auditor")
+            #expect(csv.status == 200)
+            let check = """
+                import csv, io, sys
+                rows = list(csv.DictReader(io.StringIO(sys.stdin.read())))
+                assert [r["ministry"] for r in rows] == ["finance", "health", "total"], rows
+                assert int(rows[-1]["cpu_millicore_seconds"]) == sum(int(r["cpu_millicore_seconds"]) for r in rows[:-1])
+                print(len(rows))
+                """
+            let parsed = try runProcess(
+                URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", check], stdin: csv.body)
+            #expect(parsed.status == 0, "\(parsed.stderr)")
+            #expect(parsed.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "3")
+        }
+    }
+}
