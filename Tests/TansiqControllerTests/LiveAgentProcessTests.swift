@@ -190,6 +190,60 @@ struct LiveAgentProcessTests {
         }
     }
 
+    @Test(
+        "a rollout over real processes never drops below 3 healthy; one that never turns healthy fails and keeps the old"
+    )
+    func rollout() async throws {
+        try await LiveController.with(arguments: ["--grace-period", "30s"]) { live in
+            let agents = try Self.agents(live, 2)
+            do {
+                #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
+                let update = "\n  update: {maxSurge: 1, maxUnavailable: 0, progressDeadline: 6s}"
+                #expect(
+                    try await LiveControllerTests.apply(live, Self.app("portal", replicas: 3, extra: update)).status
+                        == 200)
+                #expect(try await Self.healthy(live, 3))
+                let firstIDs = Set(try await Self.instances(live).compactMap { $0["id"] as? String })
+                let v2 = Self.app("portal", replicas: 3, extra: update)
+                    .replacingOccurrences(of: #""--name", "portal""#, with: #""--name", "portal-v2""#)
+                #expect(try await LiveControllerTests.apply(live, v2).status == 200)
+                var fewest = 3
+                let done = try await LiveLoopTests.eventually(.seconds(30)) {
+                    let all = try await Self.instances(live)
+                    fewest = min(fewest, all.filter { $0["phase"] as? String == "Healthy" }.count)
+                    let app = try await live.call(
+                        .GET, "/v1/ministries/health/applications/portal", token: live.operatorToken)
+                    let status = (app.json as? [String: Any])?["status"] as? [String: Any]
+                    return status?["rollout"] as? String == "Complete"
+                }
+                #expect(done)
+                #expect(fewest >= 3, "maxUnavailable 0: saw \(fewest) healthy")
+                let second = try await Self.instances(live)
+                #expect(second.count == 3 && Set(second.compactMap { $0["id"] as? String }).isDisjoint(with: firstIDs))
+                #expect(second.allSatisfy { $0["generation"] as? Int == 2 && $0["phase"] as? String == "Healthy" })
+                // Generation 3 never turns healthy: the rollout fails at its deadline, generation 2 keeps serving.
+                let broken = Self.app("portal", replicas: 3, extra: update, args: #", "--fail-health""#)
+                #expect(try await LiveControllerTests.apply(live, broken).status == 200)
+                let failed = try await LiveLoopTests.eventually(.seconds(30)) {
+                    let app = try await live.call(
+                        .GET, "/v1/ministries/health/applications/portal", token: live.operatorToken)
+                    return ((app.json as? [String: Any])?["status"] as? [String: Any])?["rollout"] as? String
+                        == "Failed"
+                }
+                #expect(failed)
+                let after = try await Self.instances(live)
+                #expect(
+                    after.filter { $0["generation"] as? Int == 2 && $0["phase"] as? String == "Healthy" }.count == 3)
+                let events = try await live.call(
+                    .GET, "/v1/events?kind=Application&name=portal", token: live.operatorToken)
+                #expect(events.items.compactMap { $0["reason"] as? String }.contains("RolloutFailed"))
+            } catch {
+                Issue.record(error)
+            }
+            for agent in agents { agent.shutdown() }
+        }
+    }
+
     @Test("cut off from the controller, an agent keeps instances running except those that ask to stop")
     func stopAfterDisconnect() async throws {
         try await LiveController.with(arguments: ["--grace-period", "30s"]) { live in
