@@ -134,6 +134,11 @@ let package = Package(
             dependencies: [
                 "TansiqModel", "TansiqManifest", "TansiqCommand",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         // The controller binary: @main and wiring only.
@@ -165,7 +170,10 @@ let package = Package(
             ]
         ),
         // Drives the built `tansiq` binary: exit codes, stdout and stderr, help texts.
-        .testTarget(name: "TansiqCLITests", dependencies: ["tansiq", "TansiqTestSupport"]),
+        .testTarget(
+            name: "TansiqCLITests",
+            dependencies: ["tansiq", "tansiq-controller", "tansiq-agent", "tansiq-demo-service", "TansiqTestSupport"]
+        ),
         // What the end-to-end tests share: running built binaries, a live controller, HTTPS calls.
         .target(
             name: "TansiqTestSupport",

@@ -31,7 +31,8 @@ public func run(_ product: String, _ arguments: [String], timeout: TimeInterval 
 
 /// Runs any executable with arguments, from the package root, and waits (bounded) for it.
 public func runProcess(
-    _ executable: URL, _ arguments: [String], timeout: TimeInterval = 30, stdin: String? = nil
+    _ executable: URL, _ arguments: [String], timeout: TimeInterval = 30, stdin: String? = nil,
+    environment: [String: String]? = nil
 ) throws -> RunResult {
     let process = Process()
     process.executableURL = executable
@@ -43,10 +44,10 @@ public func runProcess(
         try input.fileHandleForWriting.close()
     }
     process.currentDirectoryURL = packageRoot
-    var environment = ProcessInfo.processInfo.environment
-    environment["NO_COLOR"] = "1"
-    environment["COLUMNS"] = "100"
-    process.environment = environment
+    var variables = environment ?? ProcessInfo.processInfo.environment
+    variables["NO_COLOR"] = "1"
+    variables["COLUMNS"] = "100"
+    process.environment = variables
     // Files, not pipes: a child that fills a pipe no one reads would block.
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tansiq-run-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

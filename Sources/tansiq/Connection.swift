@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Yams
+
+/// `--server`, `--ca`, `--token`, `--context`: where the controller is and who is calling.
+/// Flags win, then `TANSIQ_SERVER`/`TANSIQ_CA`/`TANSIQ_TOKEN`, then the config file's context.
+struct ConnectionOptions: ParsableArguments {
+    @Option(help: "The controller's URL, https://HOST:PORT (or $TANSIQ_SERVER).") var server: String?
+    @Option(help: "The cluster CA certificate file (or $TANSIQ_CA).") var ca: String?
+    @Option(help: "A bearer token (or $TANSIQ_TOKEN).") var token: String?
+    @Option(help: "A context of the config file other than the current one.") var context: String?
+
+    /// The resolved connection, or a usage error saying what is missing.
+    func resolve() throws -> Connection {
+        let environment = ProcessInfo.processInfo.environment
+        let config = try CLIConfig.load()
+        let named = context ?? config.currentContext
+        let fromFile = named.flatMap { name in config.contexts.first { $0.name == name } }
+        if let context, fromFile == nil {
+            throw ValidationError("--context \(context): no such context in \(CLIConfig.path)")
+        }
+        guard let server = server ?? environment["TANSIQ_SERVER"] ?? fromFile?.server else {
+            throw ValidationError("no controller: pass --server, set TANSIQ_SERVER, or `tansiq config set-context`")
+        }
+        return Connection(
+            server: server.hasSuffix("/") ? String(server.dropLast()) : server,
+            ca: ca ?? environment["TANSIQ_CA"] ?? fromFile?.ca,
+            token: token ?? environment["TANSIQ_TOKEN"] ?? fromFile?.token)
+    }
+}
+
+/// Where and as whom.
+struct Connection: Sendable {
+    var server: String
+    var ca: String?
+    var token: String?
+}
+
+/// `~/.config/tansiq/config.yaml` (or `$TANSIQ_CONFIG`): named contexts, like kubeconfig.
+struct CLIConfig: Codable, Equatable {
+    struct Context: Codable, Equatable {
+        var name: String
+        var server: String
+        var ca: String?
+        var token: String?
+    }
+
+    var currentContext: String?
+    var contexts: [Context] = []
+
+    static var path: String {
+        if let path = ProcessInfo.processInfo.environment["TANSIQ_CONFIG"] { return path }
+        let home = ProcessInfo.processInfo.environment["HOME"] ?? NSHomeDirectory()
+        return home + "/.config/tansiq/config.yaml"
+    }
+
+    static func load() throws -> CLIConfig {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return CLIConfig() }
+        do {
+            return try YAMLDecoder().decode(CLIConfig.self, from: text)
+        } catch {
+            throw ValidationError("\(path) cannot be read: \(error)")
+        }
+    }
+
+    /// Adds or replaces a context, and makes it current when `use`.
+    mutating func set(_ context: Context, use: Bool) {
+        contexts.removeAll { $0.name == context.name }
+        contexts.append(context)
+        if use || currentContext == nil { currentContext = context.name }
+    }
+
+    func save() throws {
+        let directory = (Self.path as NSString).deletingLastPathComponent
+        try FileManager.default.createDirectory(
+            atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let text = try YAMLEncoder().encode(self)
+        guard
+            FileManager.default.createFile(
+                atPath: Self.path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+        else { throw ValidationError("cannot write \(Self.path)") }
+    }
+}

@@ -1,0 +1,227 @@
+import ArgumentParser
+import Foundation
+import TansiqModel
+
+/// The processes of `tansiq dev up`: a controller and its agents, children of this process,
+/// with their logs in the data directory.
+final class LocalCluster: @unchecked Sendable {
+    let dataDir: String
+    let port: Int
+    let agentCount: Int
+    let binaries: URL
+    private var controller: Process?
+    private var agents: [Process] = []
+    private var server: String { "https://127.0.0.1:\(port)" }
+    private var controllerDir: String { dataDir + "/controller" }
+    private func agentDir(_ index: Int) -> String { dataDir + "/agent-\(index)" }
+
+    init(dataDir: String, port: Int, agents: Int) throws {
+        self.dataDir = dataDir
+        self.port = port
+        self.agentCount = agents
+        binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for binary in ["tansiq-controller", "tansiq-agent", "tansiq-demo-service"]
+        where !FileManager.default.isExecutableFile(atPath: binaries.appendingPathComponent(binary).path) {
+            throw CLIError.failed(
+                "\(binary) is not built beside \(binaries.path)/tansiq: run `swift build` (it builds the controller, "
+                    + "the agent and the demo service; `swift run tansiq` alone does not)")
+        }
+    }
+
+    /// Runs a binary to completion; its output.
+    private func runToEnd(_ binary: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = binaries.appendingPathComponent(binary)
+        process.arguments = arguments
+        let log = dataDir + "/\(binary)-\(arguments.first ?? "run").txt"
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        process.waitUntilExit()
+        try handle.close()
+        return (process.terminationStatus, (try? String(contentsOfFile: log, encoding: .utf8)) ?? "")
+    }
+
+    /// Starts a long-running binary with its output in `log`.
+    private func spawn(_ binary: String, _ arguments: [String], log: String, path: Bool = false) throws -> Process {
+        let process = Process()
+        process.executableURL = binaries.appendingPathComponent(binary)
+        process.arguments = arguments
+        if path {
+            var environment = ProcessInfo.processInfo.environment
+            environment["PATH"] = binaries.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
+            process.environment = environment
+        }
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        return process
+    }
+
+    func start() async throws {
+        try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
+        if !FileManager.default.fileExists(atPath: controllerDir + "/tansiq.db") {
+            let initRun = try runToEnd(
+                "tansiq-controller", ["init", "--data-dir", controllerDir, "--port", String(port)])
+            guard initRun.status == 0 else { throw CLIError.failed("controller init failed: \(initRun.output)") }
+            Output.line("created a cluster in \(controllerDir)")
+        }
+        let log = dataDir + "/controller.log"
+        controller = try spawn(
+            "tansiq-controller",
+            ["run", "--data-dir", controllerDir, "--listen", "127.0.0.1:\(port)", "--grace-period", "10s"], log: log)
+        let deadline = Date().addingTimeInterval(30)
+        while !((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").contains("listening on") {
+            if controller?.isRunning != true || Date() > deadline {
+                throw CLIError.failed("the controller did not start; see \(log)")
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Output.line("controller listening on \(server) (log: \(log))")
+        try saveContext()
+        let client = try APIClient(connection)
+        defer { Task { await client.shutdown() } }
+        for index in 0..<agentCount {
+            let zone = "zone-" + String(UnicodeScalar(UInt8(97 + index)))
+            let dir = agentDir(index)
+            if !FileManager.default.fileExists(atPath: dir + "/agent.json") {
+                let issued = try await client.json(.POST, "/v1/bootstrap-tokens", body: Data(#"{"ttl": "1h"}"#.utf8))
+                let token = (issued as? [String: Any])?["token"] as? String ?? ""
+                let joined = try runToEnd(
+                    "tansiq-agent",
+                    [
+                        "join", "--server", server, "--token", token, "--ca-hash", try caHash(), "--name",
+                        "dev-agent-\(index)", "--data-dir", dir, "--label", "datacentre=dc-damascus-1", "--label",
+                        "zone=\(zone)", "--capacity", "cpu=2,memory=4Gi,storage=20Gi,instances=30", "--port-range",
+                        "\(31000 + index * 500)-\(31499 + index * 500)", "--status-interval", "2",
+                    ])
+                guard joined.status == 0 else {
+                    throw CLIError.failed("agent \(index) could not join: \(joined.output)")
+                }
+            }
+            agents.append(
+                try spawn("tansiq-agent", ["run", "--data-dir", dir], log: dataDir + "/agent-\(index).log", path: true))
+        }
+        Output.line("\(agentCount) agents running (logs: \(dataDir)/agent-N.log)")
+    }
+
+    var connection: Connection {
+        Connection(
+            server: server, ca: controllerDir + "/ca.crt",
+            token: (try? String(contentsOfFile: controllerDir + "/operator.token", encoding: .utf8))?
+                .trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+
+    /// The CA hash `init` printed.
+    private func caHash() throws -> String {
+        let output = (try? String(contentsOfFile: dataDir + "/tansiq-controller-init.txt", encoding: .utf8)) ?? ""
+        guard let range = output.range(of: #"sha256:[0-9a-f]{64}"#, options: .regularExpression) else {
+            throw CLIError.failed("cannot find the CA hash in \(dataDir)/tansiq-controller-init.txt")
+        }
+        return String(output[range])
+    }
+
+    /// Writes the CLI context `dev` and makes it current.
+    private func saveContext() throws {
+        var config = try CLIConfig.load()
+        config.set(
+            CLIConfig.Context(name: "dev", server: server, ca: connection.ca, token: connection.token), use: true)
+        try config.save()
+        Output.line("CLI context `dev` written to \(CLIConfig.path): try `tansiq get instances`")
+    }
+
+    func applyAndWait(_ path: String, timeout: TimeInterval) async throws {
+        let client = try APIClient(connection)
+        defer { Task { await client.shutdown() } }
+        let manifests = try Apply.load([path])
+        let apps = try await Apply.apply(manifests, client: client, dryRun: false)
+        do {
+            try await Apply.waitReady(apps, client: client, until: Date().addingTimeInterval(timeout))
+        } catch let error as CLIError {
+            Output.error("warning: \(error)")
+        }
+        let instances = ((try await client.json(.GET, "/v1/instances")) as? [String: Any])?["items"] as? [[String: Any]]
+        Output.line(Table.render(Get.rows(.instances, instances ?? [], wide: true)), terminator: "")
+        Output.line("API: \(server)  ·  `tansiq get nodes`, `tansiq get apps -A`  ·  Ctrl-C stops the cluster")
+    }
+
+    /// Prints a line whenever the cluster's summary changes, until SIGINT or SIGTERM.
+    func watch() async throws {
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        let (stop, continuation) = AsyncStream.makeStream(of: Void.self)
+        let sources = [SIGINT, SIGTERM].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { continuation.yield() }
+            source.resume()
+            return source
+        }
+        defer { for source in sources { source.cancel() } }
+        let client = try APIClient(connection)
+        defer { Task { await client.shutdown() } }
+        let stopped = Task { for await _ in stop { return } }
+        var last = ""
+        while !stopped.isCancelled {
+            let summary = (try? await summary(client)) ?? "controller unreachable"
+            if summary != last {
+                let time = RFC3339.format(Date()).dropFirst(11).prefix(8)
+                Output.line("\(time) \(summary)")
+                last = summary
+            }
+            let tick = Task { try? await Task.sleep(for: .seconds(2)) }
+            await withTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    await tick.value; return false
+                }
+                group.addTask {
+                    await stopped.value; return true
+                }
+                if await group.next() == true { stopped.cancel() }
+                group.cancelAll()
+            }
+        }
+    }
+
+    private func summary(_ client: APIClient) async throws -> String {
+        let nodes = ((try await client.json(.GET, "/v1/nodes")) as? [String: Any])?["items"] as? [[String: Any]] ?? []
+        let instances =
+            ((try await client.json(.GET, "/v1/instances")) as? [String: Any])?["items"] as? [[String: Any]] ?? []
+        var phases: [String: Int] = [:]
+        for instance in instances { phases[instance["phase"] as? String ?? "?", default: 0] += 1 }
+        let ready = nodes.filter { $0["phase"] as? String == "Ready" }.count
+        return "nodes \(ready)/\(nodes.count) Ready · instances "
+            + phases.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+    }
+
+    /// Stops the agents and every instance they started, then the controller.
+    func stop() async {
+        for (index, agent) in agents.enumerated() {
+            if agent.isRunning { kill(agent.processIdentifier, SIGTERM) }
+            agent.waitUntilExit()
+            for pid in instancePids(agentDir(index)) { kill(-pid, SIGTERM) }
+        }
+        try? await Task.sleep(for: .seconds(1))
+        for index in 0..<agents.count {
+            for pid in instancePids(agentDir(index)) { kill(-pid, SIGKILL) }
+        }
+        if let controller, controller.isRunning {
+            kill(controller.processIdentifier, SIGTERM)
+            let deadline = Date().addingTimeInterval(20)
+            while controller.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(50)) }
+            if controller.isRunning { kill(controller.processIdentifier, SIGKILL) }
+            controller.waitUntilExit()
+        }
+        Output.line("stopped; the cluster's data is in \(dataDir) (`tansiq dev up` again reuses it)")
+    }
+
+    private func instancePids(_ dir: String) -> [Int32] {
+        guard let data = FileManager.default.contents(atPath: dir + "/state.json"),
+            let state = try? JSONSerialization.jsonObject(with: data) as? [String: [String: Any]]
+        else { return [] }
+        return state.values.compactMap { ($0["pid"] as? Int).map(Int32.init) }.filter { $0 > 0 }
+    }
+}

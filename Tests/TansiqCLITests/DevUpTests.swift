@@ -1,0 +1,65 @@
+import Foundation
+import TansiqTestSupport
+import Testing
+
+/// `tansiq dev up` as a person runs it: the real binaries, the example manifests.
+@Suite("tansiq dev up", .serialized)
+struct DevUpTests {
+    @Test("dev up runs the example manifests, the CLI reads them, and Ctrl-C leaves no process behind")
+    func upAndDown() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tansiq-devup-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let dataDir = dir.appendingPathComponent("data").path
+        let output = dir.appendingPathComponent("out.txt")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let port = 20000 + Int(getpid() % 20000)
+        var environment = ProcessInfo.processInfo.environment
+        environment["TANSIQ_CONFIG"] = dir.appendingPathComponent("config.yaml").path
+        let process = Process()
+        process.executableURL = productsDirectory.appendingPathComponent("tansiq")
+        process.arguments = [
+            "dev", "up", "-f", packageRoot.appendingPathComponent("manifests").path, "--data-dir", dataDir, "--port",
+            String(port),
+        ]
+        process.environment = environment
+        process.currentDirectoryURL = dir
+        let handle = try FileHandle(forWritingTo: output)
+        process.standardOutput = handle
+        process.standardError = handle
+        try process.run()
+        var text = ""
+        let deadline = Date().addingTimeInterval(120)
+        while !text.contains("Ctrl-C stops the cluster") && process.isRunning && Date() < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+            text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+        }
+        #expect(text.contains("Ctrl-C stops the cluster"), "\(text)")
+        #expect(text.contains("finance/e-payment 3/3"), "the example services run")
+        // The CLI reads the cluster through the context dev up wrote.
+        let get = try runProcess(
+            productsDirectory.appendingPathComponent("tansiq"), ["get", "nodes"], environment: environment)
+        #expect(get.status == 0, "\(get.stderr)")
+        #expect(get.stdout.split(separator: "\n").count == 4, "a header and three nodes: \(get.stdout)")
+        #expect(get.stdout.contains("dev-agent-2") && get.stdout.contains("Ready"))
+        kill(process.processIdentifier, SIGINT)
+        let stopBy = Date().addingTimeInterval(60)
+        while process.isRunning && Date() < stopBy { try await Task.sleep(for: .milliseconds(100)) }
+        #expect(!process.isRunning)
+        #expect(process.terminationStatus == 0)
+        let left = try runProcess(URL(fileURLWithPath: "/usr/bin/pgrep"), ["-f", dataDir])
+        #expect(left.stdout.isEmpty, "controller or agents left behind: \(left.stdout)")
+        // The instances the agents started, by the pids their state files recorded.
+        for index in 0..<3 {
+            let state = dataDir + "/agent-\(index)/state.json"
+            let json = FileManager.default.contents(atPath: state).flatMap {
+                try? JSONSerialization.jsonObject(with: $0) as? [String: [String: Any]]
+            }
+            for (id, instance) in json ?? [:] {
+                guard let pid = instance["pid"] as? Int, pid > 0 else { continue }
+                #expect(kill(Int32(pid), 0) != 0, "instance \(id) (pid \(pid)) left running")
+            }
+        }
+        #expect((try String(contentsOf: output, encoding: .utf8)).contains("stopped; the cluster's data is in"))
+    }
+}
