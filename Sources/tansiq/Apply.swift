@@ -32,11 +32,8 @@ struct Apply: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let connection = try connection.resolve()
-        try await Output.run {
-            let objects = try Self.load(filename)
-            let client = try APIClient(connection)
-            defer { Task { await client.shutdown() } }
+        try await connection.withClient { client in
+            let objects = try Self.load(filename, cluster: try await Self.facts(client))
             let applied = try await Self.apply(objects, client: client, dryRun: dryRun)
             if wait && !dryRun {
                 let deadline = Date().addingTimeInterval(try Span.parse(timeout).seconds)
@@ -45,13 +42,29 @@ struct Apply: AsyncParsableCommand {
         }
     }
 
-    /// The manifests of `paths`, checked locally: exit 2 with every error when invalid.
-    static func load(_ paths: [String]) throws -> (objects: [LocatedObject], text: String) {
-        let result = ManifestLoader.load(paths: paths)
+    /// What the manifests may refer to: the ministries the caller can read in the cluster.
+    static func facts(_ client: APIClient) async throws -> ClusterFacts {
+        let answer = try await client.json(.GET, "/v1/ministries") as? [String: Any]
+        let data = try JSONSerialization.data(withJSONObject: answer?["items"] ?? [])
+        let ministries = (try? WireJSON.decoder().decode([Ministry].self, from: data)) ?? []
+        return ClusterFacts(
+            ministries: Dictionary(ministries.map { ($0.metadata.name, $0) }, uniquingKeysWith: { a, _ in a }))
+    }
+
+    /// The manifests of `paths`, checked locally against `cluster`: exit 2 with every error when invalid.
+    static func load(
+        _ paths: [String], cluster: ClusterFacts = ClusterFacts()
+    ) throws -> (
+        objects: [LocatedObject], text: String
+    ) {
+        let result = ManifestLoader.load(paths: paths, cluster: cluster)
+        // A ministry the caller cannot read is not known here: the controller checks references
+        // (and says 403 or 400 with the place), so they are left to it.
+        let diagnostics = result.diagnostics.filter { !$0.message.hasPrefix("metadata.ministry: ministry \"") }
         for line in result.unreadable { Output.error(line) }
-        for diagnostic in result.diagnostics { Output.error(diagnostic.description) }
+        for diagnostic in diagnostics { Output.error(diagnostic.description) }
         if !result.unreadable.isEmpty { throw ExitCode(1) }
-        if !result.diagnostics.isEmpty { throw ExitCode(2) }
+        if !diagnostics.isEmpty { throw ExitCode(2) }
         let text = result.files.compactMap { try? String(contentsOfFile: $0, encoding: .utf8) }
             .joined(separator: "\n---\n")
         return (result.objects, text)

@@ -10,6 +10,22 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "A bearer token (or $TANSIQ_TOKEN).") var token: String?
     @Option(help: "A context of the config file other than the current one.") var context: String?
 
+    /// Runs `body` with a client of the resolved connection; a CLIError is printed and becomes
+    /// the exit status (1, or 2 for invalid input the controller refused).
+    func withClient(_ body: (APIClient) async throws -> Void) async throws {
+        let connection = try resolve()
+        try await Output.run {
+            let client = try APIClient(connection)
+            do {
+                try await body(client)
+            } catch {
+                await client.shutdown()
+                throw error
+            }
+            await client.shutdown()
+        }
+    }
+
     /// The resolved connection, or a usage error saying what is missing.
     func resolve() throws -> Connection {
         let environment = ProcessInfo.processInfo.environment

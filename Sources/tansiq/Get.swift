@@ -31,10 +31,7 @@ struct Get: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let connection = try connection.resolve()
-        try await Output.run {
-            let client = try APIClient(connection)
-            defer { Task { await client.shutdown() } }
+        try await connection.withClient { client in
             let items = try await fetch(client)
             switch output {
             case .json:

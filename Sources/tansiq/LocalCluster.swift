@@ -137,7 +137,7 @@ final class LocalCluster: @unchecked Sendable {
     func applyAndWait(_ path: String, timeout: TimeInterval) async throws {
         let client = try APIClient(connection)
         defer { Task { await client.shutdown() } }
-        let manifests = try Apply.load([path])
+        let manifests = try Apply.load([path], cluster: try await Apply.facts(client))
         let apps = try await Apply.apply(manifests, client: client, dryRun: false)
         do {
             try await Apply.waitReady(apps, client: client, until: Date().addingTimeInterval(timeout))

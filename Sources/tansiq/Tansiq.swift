@@ -13,7 +13,10 @@ struct Tansiq: AsyncParsableCommand {
             2 the input is invalid (manifest or usage).
             """,
         version: "0.1.0",
-        subcommands: [Validate.self, Apply.self, Get.self, Dev.self]
+        subcommands: [
+            Validate.self, Apply.self, Delete.self, Get.self, NodeCommand.self, CapacityCommand.self, QuotaCommand.self,
+            RequestCommand.self, UsageCommand.self, TokenCommand.self, ConfigCommand.self, Dev.self,
+        ]
     )
 
     /// Runs the command with DESIGN.md's exit codes (usage errors 2).

@@ -1,0 +1,98 @@
+import ArgumentParser
+import Foundation
+import TansiqModel
+
+/// `tansiq node cordon|uncordon|drain|remove|label|taint NAME ...`.
+struct NodeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "node",
+        abstract: "Operate nodes: cordon, uncordon, drain (waits, with progress), remove, label, taint.",
+        discussion: """
+            label NAME k=v ... sets operator labels (k- removes one); taint NAME k=v:NoSchedule ... sets the
+            node's taints (the list replaces the node's).
+            """)
+
+    enum Verb: String, ExpressibleByArgument, CaseIterable { case cordon, uncordon, drain, remove, label, taint }
+
+    @OptionGroup var connection: ConnectionOptions
+    @Argument(help: "cordon, uncordon, drain, remove, label or taint.") var verb: Verb
+    @Argument(help: "The node.") var name: String
+    @Argument(help: "label: k=v or k-; taint: k=v:EFFECT.") var values: [String] = []
+    @Option(help: "How long drain waits (e.g. 10m).") var timeout: String = "10m"
+
+    func validate() throws {
+        if (verb == .label || verb == .taint) && values.isEmpty { throw ValidationError("\(verb) needs values") }
+        for value in values where verb == .taint {
+            let parts = value.split(separator: ":")
+            guard parts.count == 2, ["NoSchedule", "NoExecute"].contains(String(parts[1])) else {
+                throw ValidationError("taint \(value): expected KEY=VALUE:NoSchedule or :NoExecute")
+            }
+        }
+        for value in values where verb == .label {
+            guard value.hasSuffix("-") || value.contains("=") else {
+                throw ValidationError("label \(value): k=v or k-")
+            }
+        }
+    }
+
+    func run() async throws {
+        try await connection.withClient { client in
+            let path = "/v1/nodes/\(name)"
+            switch verb {
+            case .cordon, .uncordon:
+                _ = try await client.json(.POST, path + "/" + verb.rawValue)
+                Output.line("node \(name) \(verb == .cordon ? "cordoned" : "uncordoned")")
+            case .remove:
+                _ = try await client.json(.DELETE, path)
+                Output.line("node \(name) removed")
+            case .label:
+                var labels: [String: Any] = [:]
+                for value in values {
+                    if value.hasSuffix("-") {
+                        labels[String(value.dropLast())] = NSNull()
+                    } else {
+                        let pair = value.split(separator: "=", maxSplits: 1).map(String.init)
+                        labels[pair[0]] = pair.count > 1 ? pair[1] : ""
+                    }
+                }
+                _ = try await client.json(
+                    .PATCH, path, body: try JSONSerialization.data(withJSONObject: ["labels": labels]))
+                Output.line("node \(name) labelled")
+            case .taint:
+                let taints = values.map { value -> [String: String] in
+                    let parts = value.split(separator: ":").map(String.init)
+                    let pair = parts[0].split(separator: "=", maxSplits: 1).map(String.init)
+                    return ["key": pair[0], "value": pair.count > 1 ? pair[1] : "", "effect": parts[1]]
+                }
+                _ = try await client.json(
+                    .PATCH, path, body: try JSONSerialization.data(withJSONObject: ["taints": taints]))
+                Output.line("node \(name) tainted")
+            case .drain:
+                _ = try await client.json(.POST, path + "/drain")
+                Output.line("node \(name) draining")
+                let deadline = Date().addingTimeInterval((try? Span.parseSeconds(timeout)) ?? 600)
+                var last = ""
+                while true {
+                    let node = try await client.json(.GET, path) as? [String: Any]
+                    let allocated = (node?["allocated"] as? [String: Any])?["instances"] as? Int ?? 0
+                    let line = "node \(name): \(allocated) instance(s) left"
+                    if line != last {
+                        Output.line(line)
+                        last = line
+                    }
+                    if node?["draining"] as? Bool == false {
+                        Output.line("node \(name) drained (still cordoned)")
+                        return
+                    }
+                    if Date() > deadline { throw CLIError.failed("drain of \(name) timed out: \(allocated) left") }
+                    try await Task.sleep(for: .milliseconds(500))
+                }
+            }
+        }
+    }
+}
+
+extension Span {
+    /// Seconds of a duration like `10m`.
+    static func parseSeconds(_ text: String) throws -> TimeInterval { try parse(text).seconds }
+}

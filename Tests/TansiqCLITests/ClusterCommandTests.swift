@@ -1,0 +1,89 @@
+import Foundation
+import TansiqTestSupport
+import Testing
+
+/// The CLI's cluster commands against a real controller.
+@Suite("tansiq against a controller", .serialized)
+struct ClusterCommandTests {
+    static func environment(_ live: LiveController, token: String, config: String) -> [String: String] {
+        var environment = ProcessInfo.processInfo.environment
+        environment["TANSIQ_SERVER"] = live.baseURL
+        environment["TANSIQ_CA"] = live.dataDir + "/ca.crt"
+        environment["TANSIQ_TOKEN"] = token
+        environment["TANSIQ_CONFIG"] = config
+        return environment
+    }
+
+    static func tansiq(_ arguments: [String], _ environment: [String: String]) throws -> RunResult {
+        try runProcess(productsDirectory.appendingPathComponent("tansiq"), arguments, environment: environment)
+    }
+
+    @Test("apply, get, token, request, quota, delete, config — and the refusals a person reads")
+    func commands() async throws {
+        try await LiveController.with { live in
+            let config = live.dataDir + "-cli.yaml"
+            let admin = Self.environment(live, token: live.operatorToken, config: config)
+            let manifests = packageRoot.appendingPathComponent("manifests").path
+            let applied = try Self.tansiq(["apply", "-f", manifests + "/ministries.yaml"], admin)
+            #expect(applied.status == 0, "\(applied.stderr)")
+            #expect(applied.stdout.contains("Ministry/finance created"))
+            let ministries = try Self.tansiq(["get", "ministries", "-o", "json"], admin)
+            let json = try JSONSerialization.jsonObject(with: Data(ministries.stdout.utf8)) as? [String: Any]
+            #expect((json?["items"] as? [Any])?.count == 5)
+            let yaml = try Self.tansiq(["get", "ministries", "-o", "yaml"], admin)
+            #expect(yaml.stdout.hasPrefix("items:"))
+            #expect(
+                try Self.tansiq(["apply", "-f", manifests + "/finance.yaml", "--wait", "--timeout", "1s"], admin).status
+                    == 1,
+                "--wait times out without nodes")
+            let apps = try Self.tansiq(["get", "apps", "-m", "finance"], admin)
+            #expect(apps.stdout.contains("e-payment") && apps.stdout.contains("0/3"))
+
+            let token = try Self.tansiq(
+                ["token", "create", "--subject", "hala", "--role", "ministry-admin", "-m", "health"], admin)
+            #expect(token.status == 0, "\(token.stderr)")
+            let health = Self.environment(
+                live, token: token.stdout.trimmingCharacters(in: .whitespacesAndNewlines), config: config)
+            let refused = try Self.tansiq(["apply", "-f", manifests + "/finance.yaml"], health)
+            #expect(refused.status == 1)
+            #expect(
+                refused.stderr.contains(
+                    "(ministry-admin of ministry health) may not apply Application/finance/e-payment"))
+            let filed = try Self.tansiq(
+                ["request", "capacity", "-m", "health", "--name", "extra", "--cpu", "1", "--reason", "season"], health)
+            #expect(filed.status == 0, "\(filed.stderr)")
+            #expect(try Self.tansiq(["request", "approve", "extra"], health).status == 1)
+            #expect(try Self.tansiq(["request", "approve", "extra", "--comment", "ok"], admin).status == 0)
+            #expect(try Self.tansiq(["get", "requests"], health).stdout.contains("Approved"))
+            let quota = try Self.tansiq(["quota", "health"], health)
+            #expect(quota.stdout.contains("health") && quota.stdout.contains("%"), "\(quota.stdout)")
+            #expect(try Self.tansiq(["capacity"], health).status == 0)
+            #expect(try Self.tansiq(["usage", "-o", "csv"], admin).stdout.hasPrefix("ministry,"))
+
+            let deleted = try Self.tansiq(["delete", "app", "e-payment", "-m", "finance"], admin)
+            #expect(deleted.stdout.contains("Application/finance/e-payment deleted"), "\(deleted.stderr)")
+            let invalid = try Self.tansiq(["apply", "-f", "/dev/null/nope.yaml"], admin)
+            #expect(invalid.status == 1)
+            var away = admin
+            away["TANSIQ_SERVER"] = "https://127.0.0.1:1"
+            let unreachable = try Self.tansiq(["get", "nodes"], away)
+            #expect(unreachable.status == 1)
+            #expect(unreachable.stderr.contains("cannot reach https://127.0.0.1:1"), "\(unreachable.stderr)")
+            #expect(try Self.tansiq(["get", "apps"], admin).status == 2, "apps need -m or -A")
+
+            var bare = ProcessInfo.processInfo.environment
+            bare["TANSIQ_CONFIG"] = config
+            let set = try Self.tansiq(
+                [
+                    "config", "set-context", "lab", "--server", live.baseURL, "--ca", live.dataDir + "/ca.crt",
+                    "--token",
+                    live.operatorToken, "--use",
+                ], bare)
+            #expect(set.status == 0)
+            let view = try Self.tansiq(["config", "view"], bare)
+            #expect(view.stdout.contains("REDACTED") && !view.stdout.contains(live.operatorToken))
+            #expect(try Self.tansiq(["get", "ministries"], bare).stdout.contains("GOV-MOH"), "the context is used")
+            try? FileManager.default.removeItem(atPath: config)
+        }
+    }
+}
