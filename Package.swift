@@ -172,7 +172,8 @@ let package = Package(
         // Drives the built `tansiq` binary: exit codes, stdout and stderr, help texts.
         .testTarget(
             name: "TansiqCLITests",
-            dependencies: ["tansiq", "tansiq-controller", "tansiq-agent", "tansiq-demo-service", "TansiqTestSupport"]
+            dependencies: ["tansiq", "tansiq-controller", "tansiq-agent", "tansiq-demo-service", "TansiqTestSupport"],
+            exclude: ["Golden"]
         ),
         // What the end-to-end tests share: running built binaries, a live controller, HTTPS calls.
         .target(

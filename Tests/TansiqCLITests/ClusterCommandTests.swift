@@ -60,6 +60,11 @@ struct ClusterCommandTests {
             #expect(try Self.tansiq(["capacity"], health).status == 0)
             #expect(try Self.tansiq(["usage", "-o", "csv"], admin).stdout.hasPrefix("ministry,"))
 
+            let described = try Self.tansiq(["describe", "app", "e-payment", "-m", "finance"], admin)
+            #expect(described.status == 0, "\(described.stderr)")
+            #expect(described.stdout.contains("priority: critical"))
+            #expect(described.stdout.contains("is pending:"), "\(described.stdout)")
+            #expect(try Self.tansiq(["describe", "ministry", "health"], health).stdout.contains("effectiveQuota"))
             let deleted = try Self.tansiq(["delete", "app", "e-payment", "-m", "finance"], admin)
             #expect(deleted.stdout.contains("Application/finance/e-payment deleted"), "\(deleted.stderr)")
             let invalid = try Self.tansiq(["apply", "-f", "/dev/null/nope.yaml"], admin)
