@@ -60,6 +60,16 @@ struct ClusterCommandTests {
             #expect(try Self.tansiq(["capacity"], health).status == 0)
             #expect(try Self.tansiq(["usage", "-o", "csv"], admin).stdout.hasPrefix("ministry,"))
 
+            let same = try Self.tansiq(["diff", "-f", manifests + "/finance.yaml"], admin)
+            #expect(same.status == 0, "nothing would change: \(same.stdout) \(same.stderr)")
+            let edited = live.dataDir + "-finance.yaml"
+            try String(contentsOfFile: manifests + "/finance.yaml", encoding: .utf8)
+                .replacingOccurrences(of: "replicas: 3", with: "replicas: 4").write(
+                    toFile: edited, atomically: true, encoding: .utf8)
+            let diff = try Self.tansiq(["diff", "-f", edited], admin)
+            #expect(diff.status == 1)
+            #expect(diff.stdout.contains("--- Application/finance/e-payment (cluster)"))
+            #expect(diff.stdout.contains("-replicas: 3") && diff.stdout.contains("+replicas: 4"), "\(diff.stdout)")
             let described = try Self.tansiq(["describe", "app", "e-payment", "-m", "finance"], admin)
             #expect(described.status == 0, "\(described.stderr)")
             #expect(described.stdout.contains("priority: critical"))

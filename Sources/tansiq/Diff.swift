@@ -1,0 +1,113 @@
+import ArgumentParser
+import Foundation
+import TansiqManifest
+import TansiqModel
+import Yams
+
+/// `tansiq diff -f FILE|DIR`: what applying would change, as a unified diff per object.
+struct Diff: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show what `apply` would change: the controller checks it (a dry run), and each object's diff.",
+        discussion: "Exit status as kubectl's: 0 nothing would change, 1 something would, 2 or more an error.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @Option(
+        name: [.customShort("f"), .customLong("filename")],
+        help: ArgumentHelp("A manifest file or a directory of them (recursive); repeatable.", valueName: "file|dir"))
+    var filename: [String] = []
+
+    func validate() throws {
+        if filename.isEmpty { throw ValidationError("Missing expected argument '-f <filename>'") }
+    }
+
+    func run() async throws {
+        var changed = false
+        do {
+            try await connection.withClient { client in
+                let manifests = try Apply.load(filename, cluster: try await Apply.facts(client))
+                // The controller's dry run: refusals (quota, roles, references) show as errors.
+                _ = try await client.json(
+                    .POST, "/v1/apply?dryRun=true", body: Data(manifests.text.utf8), contentType: "application/yaml")
+                for item in manifests.objects {
+                    let meta = item.object.metadata
+                    let path: String
+                    let wanted: any Encodable
+                    switch item.object {
+                    case .ministry(let m):
+                        path = "/v1/ministries/\(meta.name)"
+                        wanted = m.spec
+                    case .application(let a):
+                        path = "/v1/ministries/\(meta.ministry ?? "")/applications/\(meta.name)"
+                        wanted = a.spec
+                    case .capacityRequest(let r):
+                        path = "/v1/capacity-requests/\(meta.name)"
+                        wanted = r.spec
+                    }
+                    let (status, body) = try await client.send(.GET, path)
+                    let current: String
+                    if status == 404 {
+                        current = ""
+                    } else if status == 200 {
+                        let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
+                        current = try Self.yaml(object?["spec"] ?? [:])
+                    } else {
+                        throw CLIError.refused(status: status, body: body)
+                    }
+                    let desired = try Self.yaml(
+                        try JSONSerialization.jsonObject(with: try WireJSON.encoder().encode(AnyEncodable(wanted))))
+                    guard current != desired else { continue }
+                    changed = true
+                    let label =
+                        "\(item.object.kind.rawValue)/\([meta.ministry, meta.name].compactMap { $0 }.joined(separator: "/"))"
+                    Output.line("--- \(label) (cluster)\n+++ \(label) (manifest)")
+                    for line in LineDiff.lines(from: current, to: desired) { Output.line(line) }
+                }
+            }
+        } catch let code as ExitCode {
+            throw ExitCode(code.rawValue == 1 ? 2 : code.rawValue)  // errors are 2 or more, as kubectl's
+        }
+        if changed { throw ExitCode(1) }
+    }
+
+    static func yaml(_ object: Any) throws -> String {
+        try Yams.dump(object: object, sortKeys: true)
+    }
+}
+
+/// Lets a spec of any kind be encoded.
+struct AnyEncodable: Encodable {
+    let value: any Encodable
+    init(_ value: any Encodable) { self.value = value }
+    func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
+}
+
+/// A line diff (longest common subsequence): unchanged lines with ` `, removed `-`, added `+`.
+enum LineDiff {
+    static func lines(from old: String, to new: String) -> [String] {
+        let a = old.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
+        let b = new.split(separator: "\n", omittingEmptySubsequences: false).map(String.init).filter { !$0.isEmpty }
+        var lcs = Array(repeating: Array(repeating: 0, count: b.count + 1), count: a.count + 1)
+        for i in stride(from: a.count - 1, through: 0, by: -1) {
+            for j in stride(from: b.count - 1, through: 0, by: -1) {
+                lcs[i][j] = a[i] == b[j] ? lcs[i + 1][j + 1] + 1 : max(lcs[i + 1][j], lcs[i][j + 1])
+            }
+        }
+        var result: [String] = []
+        var i = 0
+        var j = 0
+        while i < a.count || j < b.count {
+            if i < a.count, j < b.count, a[i] == b[j] {
+                result.append(" " + a[i])
+                i += 1
+                j += 1
+            } else if j < b.count, i == a.count || lcs[i][j + 1] >= lcs[i + 1][j] {
+                result.append("+" + b[j])
+                j += 1
+            } else {
+                result.append("-" + a[i])
+                i += 1
+            }
+        }
+        return result
+    }
+}
