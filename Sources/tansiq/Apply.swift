@@ -15,17 +15,13 @@ struct Apply: AsyncParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
 
-    @Option(
-        name: [.customShort("f"), .customLong("filename")],
-        help: ArgumentHelp("A manifest file or a directory of them (recursive); repeatable.", valueName: "file|dir"))
-    var filename: [String] = []
+    @OptionGroup var files: ManifestFiles
 
     @Flag(name: .customLong("dry-run"), help: "Check with the controller, change nothing.") var dryRun = false
     @Flag(help: "Wait until the applied applications are ready.") var wait = false
     @Option(help: "How long --wait waits (e.g. 5m, 90s).") var timeout: String = "5m"
 
     func validate() throws {
-        if filename.isEmpty { throw ValidationError("Missing expected argument '-f <filename>'") }
         guard (try? Span.parse(timeout)) != nil else {
             throw ValidationError("--timeout \(timeout): a duration like 5m")
         }
@@ -33,7 +29,7 @@ struct Apply: AsyncParsableCommand {
 
     func run() async throws {
         try await connection.withClient { client in
-            let objects = try Self.load(filename, cluster: try await Self.facts(client))
+            let objects = try Self.load(files.filename, cluster: try await Self.facts(client))
             let applied = try await Self.apply(objects, client: client, dryRun: dryRun)
             if wait && !dryRun {
                 let deadline = Date().addingTimeInterval(try Span.parse(timeout).seconds)

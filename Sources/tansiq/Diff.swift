@@ -11,20 +11,13 @@ struct Diff: AsyncParsableCommand {
         discussion: "Exit status as kubectl's: 0 nothing would change, 1 something would, 2 or more an error.")
 
     @OptionGroup var connection: ConnectionOptions
-    @Option(
-        name: [.customShort("f"), .customLong("filename")],
-        help: ArgumentHelp("A manifest file or a directory of them (recursive); repeatable.", valueName: "file|dir"))
-    var filename: [String] = []
-
-    func validate() throws {
-        if filename.isEmpty { throw ValidationError("Missing expected argument '-f <filename>'") }
-    }
+    @OptionGroup var files: ManifestFiles
 
     func run() async throws {
         var changed = false
         do {
             try await connection.withClient { client in
-                let manifests = try Apply.load(filename, cluster: try await Apply.facts(client))
+                let manifests = try Apply.load(files.filename, cluster: try await Apply.facts(client))
                 // The controller's dry run: refusals (quota, roles, references) show as errors.
                 _ = try await client.json(
                     .POST, "/v1/apply?dryRun=true", body: Data(manifests.text.utf8), contentType: "application/yaml")

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 
 /// Where the CLI writes: data to stdout, errors to stderr.
@@ -10,5 +11,17 @@ enum Output {
     /// Writes a line to stderr.
     static func error(_ line: String) {
         FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}
+
+/// `-f FILE|DIR`, repeatable and required: the manifests a command reads.
+struct ManifestFiles: ParsableArguments {
+    @Option(
+        name: [.customShort("f"), .customLong("filename")],
+        help: ArgumentHelp("A manifest file or a directory of them (recursive); repeatable.", valueName: "file|dir"))
+    var filename: [String] = []
+
+    func validate() throws {
+        if filename.isEmpty { throw ValidationError("Missing expected argument '-f <filename>'") }
     }
 }

@@ -13,17 +13,10 @@ struct Validate: AsyncParsableCommand {
             """
     )
 
-    @Option(
-        name: [.customShort("f"), .customLong("filename")],
-        help: ArgumentHelp("A manifest file or a directory of them (recursive); repeatable.", valueName: "file|dir"))
-    var filename: [String] = []
-
-    func validate() throws {
-        if filename.isEmpty { throw ValidationError("Missing expected argument '-f <filename>'") }
-    }
+    @OptionGroup var files: ManifestFiles
 
     func run() async throws {
-        let result = ManifestLoader.load(paths: filename)
+        let result = ManifestLoader.load(paths: files.filename)
         for line in result.unreadable { Output.error(line) }
         for diagnostic in result.diagnostics { Output.error(diagnostic.description) }
         if !result.unreadable.isEmpty { throw ExitCode(1) }
