@@ -132,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "tansiq",
             dependencies: [
-                "TansiqModel", "TansiqManifest", "TansiqCommand",
+                "TansiqModel", "TansiqManifest", "TansiqCommand", "TansiqScheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -173,3 +173,70 @@ public enum AgentProtocol {
         }
     }
 }
+
+/// `GET /v1/snapshot`: what `tansiq plan` runs the scheduler on.
+public struct ClusterSnapshot: Sendable, Codable, Equatable {
+    /// A ministry's quota terms.
+    public struct QuotaTerms: Sendable, Codable, Equatable {
+        public var ministry: String
+        /// Effective quota.
+        public var quota: Resources
+        public var cohort: String?
+        public var borrowingLimit: ResourceLimits?
+        public var lendingLimit: ResourceLimits?
+        public var weight: Double
+        public var priorities: [Priority]
+
+        public init(
+            ministry: String, quota: Resources, cohort: String?, borrowingLimit: ResourceLimits?,
+            lendingLimit: ResourceLimits?, weight: Double, priorities: [Priority]
+        ) {
+            self.ministry = ministry
+            self.quota = quota
+            self.cohort = cohort
+            self.borrowingLimit = borrowingLimit
+            self.lendingLimit = lendingLimit
+            self.weight = weight
+            self.priorities = priorities
+        }
+    }
+
+    /// A placed instance and what constrains it.
+    public struct Placed: Sendable, Codable, Equatable {
+        public var id: String
+        public var ministry: String
+        public var application: String
+        public var priority: Priority
+        public var resources: ResourceRequest
+        public var node: String
+        public var guaranteed: Bool
+        public var placement: Placement
+        public var fixedPorts: [Int]
+
+        public init(
+            id: String, ministry: String, application: String, priority: Priority, resources: ResourceRequest,
+            node: String, guaranteed: Bool, placement: Placement, fixedPorts: [Int]
+        ) {
+            self.id = id
+            self.ministry = ministry
+            self.application = application
+            self.priority = priority
+            self.resources = resources
+            self.node = node
+            self.guaranteed = guaranteed
+            self.placement = placement
+            self.fixedPorts = fixedPorts
+        }
+    }
+
+    /// Nodes as `GET /v1/nodes` shows them (phase as of now).
+    public var nodes: [Node]
+    public var ministries: [QuotaTerms]
+    public var placed: [Placed]
+
+    public init(nodes: [Node], ministries: [QuotaTerms], placed: [Placed]) {
+        self.nodes = nodes
+        self.ministries = ministries
+        self.placed = placed
+    }
+}

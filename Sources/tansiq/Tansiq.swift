@@ -14,7 +14,7 @@ struct Tansiq: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Validate.self, Apply.self, Diff.self, Delete.self, Get.self, Describe.self, NodeCommand.self,
+            Validate.self, Apply.self, Diff.self, Plan.self, Delete.self, Get.self, Describe.self, NodeCommand.self,
             CapacityCommand.self,
             QuotaCommand.self,
             RequestCommand.self, UsageCommand.self, TokenCommand.self, ConfigCommand.self, Dev.self,

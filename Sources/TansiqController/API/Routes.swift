@@ -38,6 +38,7 @@ public struct Routes: Sendable {
         registerNodes(&table)
         registerEvents(&table)
         registerUsage(&table)
+        registerSnapshot(&table)
         registerAgent(&table)
         return table.entries
     }

@@ -1,0 +1,41 @@
+import Foundation
+import Hummingbird
+import TansiqModel
+
+extension Routes {
+    func registerSnapshot(_ table: inout RouteTable) {
+        table.add(.get, "/v1/snapshot") { _, _, caller in
+            try require(Access.canReadCluster(caller), caller, "read the cluster snapshot")
+            let registry = await cluster.current
+            let now = now()
+            let ledger = Registry.ledger(of: registry.state, now: now)
+            let nodes = registry.state.nodes.values.sorted { $0.name < $1.name }.map {
+                cluster.heartbeats.view($0, in: registry, now: now)
+            }
+            let ministries = ledger.terms.values.sorted { $0.ministry < $1.ministry }.map { terms in
+                ClusterSnapshot.QuotaTerms(
+                    ministry: terms.ministry, quota: terms.quota, cohort: terms.cohort,
+                    borrowingLimit: terms.borrowingLimit, lendingLimit: terms.lendingLimit, weight: terms.weight,
+                    priorities: terms.priorities.sorted { $0.rank > $1.rank })
+            }
+            // Other ministries' instances count with their resources and constraints, not their names.
+            var hidden = 0
+            let placed = registry.state.instances.values.filter(Registry.isAssigned)
+                .sorted { Registry.serial(of: $0.id) < Registry.serial(of: $1.id) }
+                .compactMap { instance -> ClusterSnapshot.Placed? in
+                    guard let node = instance.node else { return nil }
+                    let spec = registry.state.applications["\(instance.ministry)/\(instance.application)"]?.spec
+                    let readable = Access.canRead(caller, ministry: instance.ministry)
+                    if !readable { hidden += 1 }
+                    return ClusterSnapshot.Placed(
+                        id: readable ? instance.id : "\(instance.ministry)-hidden-\(hidden)",
+                        ministry: instance.ministry,
+                        application: readable ? instance.application : "-", priority: instance.priority,
+                        resources: instance.resources, node: node, guaranteed: instance.guaranteed,
+                        placement: spec?.placement ?? Placement(),
+                        fixedPorts: (spec?.ports ?? []).map(\.port).filter { $0 > 0 })
+                }
+            return try API.json(ClusterSnapshot(nodes: nodes, ministries: ministries, placed: placed))
+        }
+    }
+}
