@@ -27,6 +27,13 @@ struct ClusterCommandTests {
             let applied = try Self.tansiq(["apply", "-f", manifests + "/ministries.yaml"], admin)
             #expect(applied.status == 0, "\(applied.stderr)")
             #expect(applied.stdout.contains("Ministry/finance created"))
+            let table = try Self.tansiq(["get", "ministries"], admin)
+            let golden = packageRoot.appendingPathComponent("Tests/TansiqCLITests/Golden/get-ministries.txt")
+            if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1" {
+                try table.stdout.write(to: golden, atomically: true, encoding: .utf8)
+            }
+            #expect(
+                table.stdout == (try String(contentsOf: golden, encoding: .utf8)), "the table matches its golden file")
             let ministries = try Self.tansiq(["get", "ministries", "-o", "json"], admin)
             let json = try JSONSerialization.jsonObject(with: Data(ministries.stdout.utf8)) as? [String: Any]
             #expect((json?["items"] as? [Any])?.count == 5)
