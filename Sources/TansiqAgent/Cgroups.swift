@@ -32,8 +32,9 @@ public struct Cgroups: Sendable {
             })
         {
             let base = root + "/" + group
+            // Enabling the controllers at the root may be refused (they may be enabled already).
+            write("+memory +cpu", to: root + "/cgroup.subtree_control")
             if (try? fm.createDirectory(atPath: base, withIntermediateDirectories: true)) != nil,
-                write("+memory +cpu", to: root + "/cgroup.subtree_control") || true,
                 write("+memory +cpu", to: base + "/cgroup.subtree_control"),
                 fm.fileExists(atPath: base + "/memory.max") || probe(base)
             {

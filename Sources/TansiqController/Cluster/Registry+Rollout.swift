@@ -26,6 +26,9 @@ extension Registry {
     /// nothing more is taken down; applying the previous spec rolls back the same way.
     public func planRolloutRound(now: Date) -> Outcome<RolloutProgress> {
         var progress = RolloutProgress()
+        guard state.applications.values.contains(where: { $0.status?.rollout == "Progressing" }) else {
+            return Outcome(changeset: Changeset(basedOn: state.resourceVersion), value: progress)
+        }
         var mutations: [Mutation] = []
         var events: [Event] = []
         var serial = state.instanceSerial
