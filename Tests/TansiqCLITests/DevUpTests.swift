@@ -47,8 +47,14 @@ struct DevUpTests {
         while process.isRunning && Date() < stopBy { try await Task.sleep(for: .milliseconds(100)) }
         #expect(!process.isRunning)
         #expect(process.terminationStatus == 0)
-        let left = try runProcess(URL(fileURLWithPath: "/usr/bin/pgrep"), ["-f", dataDir])
-        #expect(left.stdout.isEmpty, "controller or agents left behind: \(left.stdout)")
+        // Processes whose command line names the data dir: the controller and the agents.
+        let left = (try FileManager.default.contentsOfDirectory(atPath: "/proc")).filter { entry in
+            guard Int32(entry) != nil,
+                let cmdline = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline")
+            else { return false }
+            return String(decoding: cmdline, as: UTF8.self).contains(dataDir)
+        }
+        #expect(left.isEmpty, "controller or agents left behind: pids \(left)")
         // The instances the agents started, by the pids their state files recorded.
         for index in 0..<3 {
             let state = dataDir + "/agent-\(index)/state.json"
