@@ -61,7 +61,7 @@ public struct StoredState: Sendable, Equatable {
     /// Instance ids by node.
     public private(set) var instanceIDsByNode: TreeDictionary<String, Set<String>> = [:]
     /// Ids of instances on no node (waiting to be placed, or given up).
-    public private(set) var unplacedInstanceIDs: Set<String> = []
+    public private(set) var unplacedInstanceIDs: TreeSet<String> = []
     /// Tokens by id.
     public var tokens: TreeDictionary<String, TokenRecord> = [:]
     /// Nodes by name.

@@ -23,6 +23,8 @@ public actor Cluster {
     public nonisolated let heartbeats: Heartbeats
 
     private var subscribers: [AsyncStream<Void>.Continuation] = []
+    /// Instances committed as Pending (new, or back to pending) since the placement loop last took them.
+    private var freshPending: Set<String> = []
 
     /// Most changes committed in one transaction.
     static let maxBatch = 1024
@@ -150,6 +152,12 @@ public actor Cluster {
     /// Answers every open assignment long poll at once, and later ones without waiting.
     public func releaseLongPolls() async { await watch.releaseAll() }
 
+    /// The instances committed as Pending since the last call (for the placement loop).
+    public func takeFreshPending() -> Set<String> {
+        defer { freshPending = [] }
+        return freshPending
+    }
+
     /// The version of a node's assignments.
     public func assignmentVersion(of node: String) async -> Int64 { await watch.version(of: node) }
 
@@ -226,6 +234,12 @@ public actor Cluster {
                 let before = registry
                 registry = working
                 if !merged.mutations.isEmpty {
+                    for mutation in merged.mutations {
+                        if case .putInstance(let instance) = mutation, instance.node == nil, instance.phase == .pending
+                        {
+                            freshPending.insert(instance.id)
+                        }
+                    }
                     onCommit(registry.state)
                     for subscriber in subscribers { subscriber.yield() }
                 }

@@ -11,7 +11,9 @@ extension Registry {
 
     /// What the scheduler plans on: Ready, uncordoned nodes (as `ready(name)` says), every
     /// ministry's quota terms, the placed instances; and the pending instances as requests.
-    public func schedulingInput(now: Date, ready: (Node) -> Bool) -> (Snapshot, [InstanceRequest]) {
+    public func schedulingInput(
+        now: Date, ready: (Node) -> Bool, only candidates: Set<String>? = nil
+    ) -> (Snapshot, [InstanceRequest]) {
         let nodes = state.nodes.values.map { node in
             SchedulerNode(
                 name: node.name, allocatable: node.allocatable, labels: node.labels, taints: node.taints,
@@ -25,8 +27,46 @@ extension Registry {
             return PlacedInstance(request: request(for: instance), node: node, guaranteed: instance.guaranteed)
         }
         let snapshot = Snapshot(nodes: nodes, ministries: Array(ledger.terms.values), placed: placed)
-        let pending = self.pending.sorted { Self.serial(of: $0.id) < Self.serial(of: $1.id) }.map(request(for:))
+        let waiting =
+            candidates.map { ids in
+                ids.compactMap { state.instances[$0] }.filter { $0.node == nil && $0.phase == .pending }
+            } ?? self.pending
+        let pending = waiting.sorted { Self.serial(of: $0.id) < Self.serial(of: $1.id) }.map(request(for:))
         return (snapshot, pending)
+    }
+
+    /// A digest of everything placement depends on besides the pending instances themselves:
+    /// nodes (readiness, cordon, capacity, labels, taints), what is placed, and the quotas. While
+    /// it is unchanged, an instance that found no place last round would find none again.
+    public func capacityFingerprint(now: Date, ready: (Node) -> Bool) -> Int {
+        var hasher = Hasher()
+        for node in state.nodes.values.sorted(by: { $0.name < $1.name }) {
+            hasher.combine(node.name)
+            hasher.combine(ready(node))
+            hasher.combine(node.cordoned)
+            hasher.combine(node.allocatable)
+            hasher.combine(node.labels)
+            hasher.combine(node.taints)
+        }
+        var placed = 0
+        var total = Resources.zero
+        for ids in state.instanceIDsByNode.values {
+            for id in ids {
+                guard let instance = state.instances[id], Self.isAssigned(instance) else { continue }
+                placed += 1
+                total += instance.resources.vector
+            }
+        }
+        hasher.combine(placed)
+        hasher.combine(total)
+        for ministry in state.ministries.values.sorted(by: { $0.metadata.name < $1.metadata.name }) {
+            hasher.combine(ministry.metadata.name)
+            hasher.combine(effectiveQuota(of: ministry, now: now))
+            hasher.combine(ministry.spec.cohort)
+            hasher.combine(ministry.spec.borrowingLimit)
+            hasher.combine(ministry.spec.lendingLimit)
+        }
+        return hasher.finalize()
     }
 
     /// An instance as the scheduler sees it: its application's constraints, its age as sequence.

@@ -10,6 +10,32 @@ import TansiqScheduler
 /// learn of their new instances through their assignment long polls.
 public struct PlacementLoop: Service {
     let cluster: Cluster
+    /// What the last round left unplaced, and the capacity it saw: while the capacity is the
+    /// same, those are not planned again (they would find no place again), so a backlog of
+    /// unplaceable instances costs nothing per commit.
+    private let memory = Memory()
+
+    final class Memory: @unchecked Sendable {
+        private let lock = NSLock()
+        private var fingerprint: Int?
+        private var unplaced: Set<String> = []
+
+        /// True when the last round saw this capacity.
+        func knows(_ fingerprint: Int) -> Bool { lock.withLock { self.fingerprint == fingerprint } }
+
+        /// Ids the last round could not place, under `fingerprint`.
+        func skip(_ fingerprint: Int) -> Set<String> {
+            lock.withLock { self.fingerprint == fingerprint ? unplaced : [] }
+        }
+
+        func remember(_ fingerprint: Int, unplaced ids: [String]) {
+            lock.withLock {
+                if self.fingerprint != fingerprint { unplaced = [] }
+                self.fingerprint = fingerprint
+                unplaced.formUnion(ids)
+            }
+        }
+    }
     let options: SchedulerOptions
     let now: @Sendable () -> Date
     let logger: Logger
@@ -52,15 +78,26 @@ public struct PlacementLoop: Service {
     @discardableResult
     public func placeOnce() async -> Int {
         let registry = await cluster.current
-        let pending = registry.pending
-        guard !pending.isEmpty else { return 0 }
+        guard !registry.state.unplacedInstanceIDs.isEmpty else { return 0 }
         let now = now()
         let heartbeats = cluster.heartbeats
         let ready = { @Sendable (node: Node) in
             heartbeats.view(node, in: registry, now: now).phase == .ready
         }
-        let (snapshot, requests) = registry.schedulingInput(now: now, ready: ready)
+        let fingerprint = registry.capacityFingerprint(now: now, ready: ready)
+        let fresh = await cluster.takeFreshPending()
+        let skip = memory.skip(fingerprint)
+        // Same capacity as the last round: only what was committed as Pending since needs a plan;
+        // what the last round could not place would find no place again.
+        let candidates = memory.knows(fingerprint) ? fresh.subtracting(skip) : nil
+        if let candidates, candidates.isEmpty { return 0 }
+        let (snapshot, requests) = registry.schedulingInput(now: now, ready: ready, only: candidates)
+        guard !requests.isEmpty else {
+            memory.remember(fingerprint, unplaced: [])
+            return 0
+        }
         let plan = Scheduler.plan(snapshot, requests, options: options)
+        memory.remember(fingerprint, unplaced: plan.unplaced.map(\.instance))
         if plan.assignments.isEmpty && plan.preemptions.isEmpty
             && plan.unplaced.allSatisfy({ registry.state.instances[$0.instance]?.reason == $0.reason })
         {
