@@ -82,9 +82,6 @@ actor Supervisor {
         }
     }
 
-    /// Pids of the running instances, by id (for tests and the benchmark).
-    func pids() -> [String: Int32] { instances.compactMapValues { $0.pid > 0 ? $0.pid : nil } }
-
     /// Converges onto `assignments`: new ones start, gone ones stop.
     func converge(_ assignments: [AgentProtocol.Assignment], now: Date) async {
         let wanted = Dictionary(assignments.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -265,13 +262,6 @@ actor Supervisor {
         } else {
             instances[id]?.pid = 0
         }
-    }
-
-    /// Stops everything (the agent is being removed); not used on a normal agent stop, which
-    /// leaves instances running.
-    func stopAll() async {
-        for id in instances.keys { await stop(id, remove: true) }
-        save()
     }
 
     /// Ports for an assignment: fixed ones as given, the others from the range, apart from the

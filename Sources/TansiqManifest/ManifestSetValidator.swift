@@ -5,9 +5,15 @@ import TansiqModel
 public struct ClusterFacts: Sendable {
     /// Ministries by name.
     public var ministries: [String: Ministry]
+    /// False when the cluster may hold ministries not listed (the caller cannot read them all):
+    /// a reference to an unlisted one is then left to the controller to judge.
+    public var complete: Bool
 
     /// Creates facts.
-    public init(ministries: [String: Ministry] = [:]) { self.ministries = ministries }
+    public init(ministries: [String: Ministry] = [:], complete: Bool = true) {
+        self.ministries = ministries
+        self.complete = complete
+    }
 }
 
 /// Checks across the documents of a set: duplicates, unique government codes, references to
@@ -49,6 +55,7 @@ public enum ManifestSetValidator {
         for item in objects {
             guard let owner = item.object.metadata.ministry else { continue }
             guard let ministry = ministries[owner] else {
+                if !cluster.complete { continue }
                 diagnostics.append(
                     item.location(of: "metadata.ministry").diagnostic(
                         "metadata.ministry: ministry \"\(owner)\" is not declared in these manifests"

@@ -41,6 +41,14 @@ struct StatusBench: AsyncParsableCommand {
         SimulatedNode.status(labels: ["zone": BenchWorkload.zone(of: node)])
     }
 
+    /// Sends one status, adding its time and whether it was refused to `tally`.
+    static func send(_ node: SimulatedNode, into tally: inout ([Duration], Int)) async throws {
+        let start = ContinuousClock.now
+        let reply = try await node.call(.PUT, "/v1/agent/nodes/\(node.name)/status", json: status(node))
+        tally.0.append(ContinuousClock.now - start)
+        if reply.status != 200 { tally.1 += 1 }
+    }
+
     func run() async throws {
         try await LiveController.with { live in
             let joinStart = ContinuousClock.now
@@ -62,16 +70,9 @@ struct StatusBench: AsyncParsableCommand {
             let burst = try await withThrowingTaskGroup(of: ([Duration], Int).self) { group in
                 for node in fleet.prefix(burstNodes) {
                     group.addTask {
-                        var times: [Duration] = []
-                        var errors = 0
-                        while ContinuousClock.now < burstEnd {
-                            let start = ContinuousClock.now
-                            let reply = try await node.call(
-                                .PUT, "/v1/agent/nodes/\(node.name)/status", json: Self.status(node))
-                            times.append(ContinuousClock.now - start)
-                            if reply.status != 200 { errors += 1 }
-                        }
-                        return (times, errors)
+                        var tally: ([Duration], Int) = ([], 0)
+                        while ContinuousClock.now < burstEnd { try await Self.send(node, into: &tally) }
+                        return tally
                     }
                 }
                 return try await group.reduce(into: ([Duration](), 0)) {
@@ -85,19 +86,14 @@ struct StatusBench: AsyncParsableCommand {
             let steady = try await withThrowingTaskGroup(of: ([Duration], Int).self) { group in
                 for (index, node) in fleet.enumerated() {
                     group.addTask {
-                        var times: [Duration] = []
-                        var errors = 0
+                        var tally: ([Duration], Int) = ([], 0)
                         let offset = interval * Double(index) / Double(nodes)
                         for round in 0..<rounds {
                             let due = steadyStart + .milliseconds(Int64((offset + Double(round) * interval) * 1000))
                             try await Task.sleep(until: due, clock: .continuous)
-                            let start = ContinuousClock.now
-                            let reply = try await node.call(
-                                .PUT, "/v1/agent/nodes/\(node.name)/status", json: Self.status(node))
-                            times.append(ContinuousClock.now - start)
-                            if reply.status != 200 { errors += 1 }
+                            try await Self.send(node, into: &tally)
                         }
-                        return (times, errors)
+                        return tally
                     }
                 }
                 return try await group.reduce(into: ([Duration](), 0)) {

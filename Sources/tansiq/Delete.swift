@@ -28,9 +28,11 @@ struct Delete: AsyncParsableCommand {
 
     func run() async throws {
         try await connection.withClient { client in
-            var paths: [String] = []
+            var paths: [(path: String, label: String)] = []
             if filename.isEmpty {
-                paths = ["/v1/ministries/\(ministry!)/applications/\(target[1])"]
+                paths = [
+                    ("/v1/ministries/\(ministry!)/applications/\(target[1])", "Application/\(ministry!)/\(target[1])")
+                ]
             } else {
                 let objects = try Apply.load(filename, cluster: try await Apply.facts(client)).objects
                 let rank: (ManifestObject) -> Int = {
@@ -43,28 +45,23 @@ struct Delete: AsyncParsableCommand {
                 for item in objects.sorted(by: { rank($0.object) < rank($1.object) }) {
                     let meta = item.object.metadata
                     switch item.object {
-                    case .application: paths.append("/v1/ministries/\(meta.ministry ?? "")/applications/\(meta.name)")
-                    case .capacityRequest: paths.append("/v1/capacity-requests/\(meta.name)")
-                    case .ministry: paths.append("/v1/ministries/\(meta.name)")
+                    case .application:
+                        paths.append(
+                            ("/v1/ministries/\(meta.ministry ?? "")/applications/\(meta.name)", item.object.identity))
+                    case .capacityRequest: paths.append(("/v1/capacity-requests/\(meta.name)", item.object.identity))
+                    case .ministry: paths.append(("/v1/ministries/\(meta.name)", item.object.identity))
                     }
                 }
             }
-            for path in paths {
+            for (path, label) in paths {
                 let (status, body) = try await client.send(.DELETE, path)
                 if status == 404 {
-                    Output.line("\(Delete.object(path)) not found")
+                    Output.line("\(label) not found")
                     continue
                 }
                 guard (200..<300).contains(status) else { throw CLIError.refused(status: status, body: body) }
-                Output.line("\(Delete.object(path)) deleted")
+                Output.line("\(label) deleted")
             }
         }
-    }
-
-    static func object(_ path: String) -> String {
-        let parts = path.split(separator: "/").map(String.init)
-        if parts.count == 5 { return "Application/\(parts[2])/\(parts[4])" }
-        if parts[1] == "capacity-requests" { return "CapacityRequest/\(parts[2])" }
-        return "Ministry/\(parts[2])"
     }
 }

@@ -79,9 +79,9 @@ extension Routes {
 
     /// The bootstrap token of a join, or 401.
     private func bootstrapToken(_ request: Request, _ context: ControllerContext) async throws -> TokenRecord {
-        let header = request.headers[.authorization] ?? ""
-        let token = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces) : ""
-        guard let (_, record) = await cluster.current.authenticate(token, now: now()), record.role == .bootstrap else {
+        guard let (_, record) = await cluster.current.authenticate(request.bearerToken, now: now()),
+            record.role == .bootstrap
+        else {
             throw APIError(.unauthenticated, "joining needs a valid bootstrap token (Authorization: Bearer TOKEN)")
         }
         context.caller.set(subject: "bootstrap:\(record.id)", role: Role.bootstrap.rawValue)

@@ -17,9 +17,6 @@ public struct Routes: Sendable {
         public var path: String
     }
 
-    /// Whether a route needs a token.
-    enum Guard { case open, token }
-
     typealias Handler = @Sendable (Request, ControllerContext, Caller) async throws -> Response
     typealias OpenHandler = @Sendable (Request, ControllerContext) async throws -> Response
 
@@ -45,8 +42,7 @@ public struct Routes: Sendable {
 
     /// The caller of a request, or 401. A refused mutation is audited.
     func authenticate(_ request: Request, _ context: ControllerContext) async throws -> Caller {
-        let header = request.headers[.authorization] ?? ""
-        let token = header.hasPrefix("Bearer ") ? String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces) : ""
+        let token = request.bearerToken
         if !token.isEmpty, let (caller, _) = await cluster.current.authenticate(token, now: now()),
             caller.role != .bootstrap
         {
@@ -129,6 +125,12 @@ extension AuditRecord {
 }
 
 extension Request {
+    /// The token of `Authorization: Bearer TOKEN`, or "" without one.
+    var bearerToken: String {
+        let header = headers[.authorization] ?? ""
+        return header.hasPrefix("Bearer ") ? String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces) : ""
+    }
+
     /// A query parameter, or nil when absent or empty.
     func query(_ name: String) -> String? {
         guard let value = uri.queryParameters.get(name), !value.isEmpty else { return nil }

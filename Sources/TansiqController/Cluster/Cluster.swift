@@ -158,9 +158,6 @@ public actor Cluster {
         return freshPending
     }
 
-    /// The version of a node's assignments.
-    public func assignmentVersion(of node: String) async -> Int64 { await watch.version(of: node) }
-
     /// Waits until a node's assignments are newer than `after` or `timeout` passes.
     public nonisolated func waitForAssignments(node: String, after: Int64, timeout: Duration) async -> Int64 {
         await watch.wait(node: node, after: after, timeout: timeout)

@@ -19,6 +19,26 @@ extension Registry {
         return instance.phase == .healthy || (instance.phase == .running && health == nil)
     }
 
+    /// The instances of `outgoing` that may go now, within an application's update bounds: each
+    /// leaves only while `floor` (replicas - maxUnavailable) others stay active and ready. Those
+    /// not serving go first, then the oldest. Removes them from `active`. Drain and rollout
+    /// both take instances down this way.
+    func takeDown(_ outgoing: [Instance], active: inout [Instance], floor: Int) -> [Instance] {
+        var ready = active.filter(isReady).count
+        var gone: [Instance] = []
+        let order = outgoing.sorted {
+            (isReady($0) ? 1 : 0, Self.serial(of: $0.id)) < (isReady($1) ? 1 : 0, Self.serial(of: $1.id))
+        }
+        for instance in order {
+            let serving = isReady(instance)
+            guard active.count - 1 >= floor, ready - (serving ? 1 : 0) >= floor else { continue }
+            active.removeAll { $0.id == instance.id }
+            if serving { ready -= 1 }
+            gone.append(instance)
+        }
+        return gone
+    }
+
     /// Starts draining a node: cordoned (no new instances) and marked draining; the drain loop
     /// then moves its instances off (`planDrainRound`).
     public func planDrain(
@@ -66,20 +86,13 @@ extension Registry {
             return pa != pb ? pa < pb : a < b
         }
         for key in order {
-            var onDrain = moving[key]!.sorted { Self.serial(of: $0.id) < Self.serial(of: $1.id) }
+            let onDrain = moving[key]!.sorted { Self.serial(of: $0.id) < Self.serial(of: $1.id) }
             guard let app = state.applications[key] else { continue }
             let replicas = app.spec.replicas
             var active = state.instances(ofApplication: key).filter { Self.isAssigned($0) || $0.phase == .pending }
-            var ready = active.filter(isReady).count
             let floor = replicas - app.spec.update.maxUnavailable
-            // Take off first what does not serve, then what does, while enough others serve.
-            onDrain.sort { !isReady($0) && isReady($1) }
-            for instance in onDrain {
-                let serving = isReady(instance)
-                guard active.count - 1 >= floor, ready - (serving ? 1 : 0) >= floor else { continue }
+            for instance in takeDown(onDrain, active: &active, floor: floor) {
                 mutations.append(.deleteInstance(instance.id))
-                active.removeAll { $0.id == instance.id }
-                if serving { ready -= 1 }
                 progress.removed.append(instance.id)
                 events.append(
                     Event(

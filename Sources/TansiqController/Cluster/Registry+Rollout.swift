@@ -44,6 +44,8 @@ extension Registry {
             let replicas = app.spec.replicas
             var active = state.instances(ofApplication: app.key).filter { !$0.phase.isTerminal }
             let newReady = active.filter { $0.generation == target && isReady($0) }.count
+            // The stored status keeps the new generation's ready count of the last round: more now
+            // is progress (reads recompute `available` from the instances).
             var moved = newReady > status.available
             status.available = newReady
             let deadline = Double(app.spec.update.progressDeadline.milliseconds) / 1000
@@ -60,18 +62,10 @@ extension Registry {
                 mutations.append(.putApplication(Application(metadata: app.metadata, spec: app.spec, status: status)))
                 continue
             }
-            var ready = active.filter(isReady).count
             let floor = replicas - app.spec.update.maxUnavailable
-            // Take down old instances: the ones not serving first, oldest first.
-            let old = active.filter { $0.generation != target }.sorted {
-                (isReady($0) ? 1 : 0, Self.serial(of: $0.id)) < (isReady($1) ? 1 : 0, Self.serial(of: $1.id))
-            }
-            for instance in old {
-                let serving = isReady(instance)
-                guard active.count - 1 >= floor, ready - (serving ? 1 : 0) >= floor else { continue }
+            let old = active.filter { $0.generation != target }
+            for instance in takeDown(old, active: &active, floor: floor) {
                 mutations.append(.deleteInstance(instance.id))
-                active.removeAll { $0.id == instance.id }
-                if serving { ready -= 1 }
                 ledger.remove(ministry, instance.resources.vector, guaranteed: true)
                 progress.removed.append(instance.id)
                 moved = true

@@ -46,35 +46,18 @@ public struct NodeLoop: Service {
 
     /// One round of rollouts at `time`.
     public func rollout(at time: Date) async {
-        do {
-            guard
-                let progress = try await cluster.systemChange(
-                    by: "rollout", at: time,
-                    { latest in
-                        latest.planRolloutRound(now: time)
-                    })
-            else { return }
-            for app in progress.completed { logger.info("rollout complete", metadata: ["application": "\(app)"]) }
-            for app in progress.failed { logger.warning("rollout failed", metadata: ["application": "\(app)"]) }
-        } catch {
-            logger.error("rollout round failed", metadata: ["error": "\(error)"])
-        }
+        guard
+            let progress = await cluster.round("rollout", at: time, logger: logger, { $0.planRolloutRound(now: time) })
+        else { return }
+        for app in progress.completed { logger.info("rollout complete", metadata: ["application": "\(app)"]) }
+        for app in progress.failed { logger.warning("rollout failed", metadata: ["application": "\(app)"]) }
     }
 
     /// One round of draining at `time`.
     public func drain(at time: Date) async {
-        do {
-            guard
-                let progress = try await cluster.systemChange(
-                    by: "drain", at: time,
-                    { latest in
-                        latest.planDrainRound(now: time)
-                    })
-            else { return }
-            for node in progress.drained { logger.info("node drained", metadata: ["node": "\(node)"]) }
-        } catch {
-            logger.error("drain round failed", metadata: ["error": "\(error)"])
-        }
+        guard let progress = await cluster.round("drain", at: time, logger: logger, { $0.planDrainRound(now: time) })
+        else { return }
+        for node in progress.drained { logger.info("node drained", metadata: ["node": "\(node)"]) }
     }
 
     /// One round at `time`; returns how many nodes were evicted.
@@ -82,20 +65,13 @@ public struct NodeLoop: Service {
     public func round(at time: Date, budget: Int) async -> Int {
         let heartbeats = cluster.heartbeats
         let lastHeard = { @Sendable (node: String) in heartbeats.last(node) ?? heartbeats.startedAt }
-        do {
-            guard
-                let report = try await cluster.systemChange(
-                    by: "node-lifecycle", at: time,
-                    { latest in
-                        latest.planNodeFailures(now: time, budget: budget, lastHeard: lastHeard)
-                    })
-            else { return 0 }
-            for node in report.notReady { logger.warning("node NotReady", metadata: ["node": "\(node)"]) }
-            for node in report.evicted { logger.warning("instances of node lost", metadata: ["node": "\(node)"]) }
-            return report.evicted.count
-        } catch {
-            logger.error("node lifecycle round failed", metadata: ["error": "\(error)"])
-            return 0
-        }
+        guard
+            let report = await cluster.round(
+                "node-lifecycle", at: time, logger: logger,
+                { $0.planNodeFailures(now: time, budget: budget, lastHeard: lastHeard) })
+        else { return 0 }
+        for node in report.notReady { logger.warning("node NotReady", metadata: ["node": "\(node)"]) }
+        for node in report.evicted { logger.warning("instances of node lost", metadata: ["node": "\(node)"]) }
+        return report.evicted.count
     }
 }

@@ -103,15 +103,10 @@ public struct PlacementLoop: Service {
         {
             return 0
         }
-        do {
-            return try await cluster.systemChange(by: "scheduler", at: now) { latest in
-                latest.planPlacement(plan, now: now) { node in
-                    heartbeats.view(node, in: latest, now: now).phase == .ready
-                }
-            } ?? 0
-        } catch {
-            logger.error("placement failed", metadata: ["error": "\(error)"])
-            return 0
-        }
+        return await cluster.round("scheduler", at: now, logger: logger) { latest in
+            latest.planPlacement(plan, now: now) { node in
+                heartbeats.view(node, in: latest, now: now).phase == .ready
+            }
+        } ?? 0
     }
 }

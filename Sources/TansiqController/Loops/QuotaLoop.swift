@@ -30,24 +30,17 @@ public struct QuotaLoop: Service {
     /// One round now.
     public func round() async {
         let time = now()
-        do {
-            guard
-                let report = try await cluster.systemChange(
-                    by: "quota-enforcement", at: time,
-                    { latest in
-                        latest.planQuotaEnforcement(now: time)
-                    })
-            else { return }
-            if !report.expired.isEmpty || !report.preempted.isEmpty {
-                logger.info(
-                    "quota enforcement",
-                    metadata: [
-                        "expired": "\(report.expired)", "preempted": "\(report.preempted)",
-                        "borrowed": "\(report.borrowed)",
-                    ])
-            }
-        } catch {
-            logger.error("quota enforcement failed", metadata: ["error": "\(error)"])
+        guard
+            let report = await cluster.round(
+                "quota-enforcement", at: time, logger: logger, { $0.planQuotaEnforcement(now: time) })
+        else { return }
+        if !report.expired.isEmpty || !report.preempted.isEmpty {
+            logger.info(
+                "quota enforcement",
+                metadata: [
+                    "expired": "\(report.expired)", "preempted": "\(report.preempted)",
+                    "borrowed": "\(report.borrowed)",
+                ])
         }
     }
 }
