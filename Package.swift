@@ -57,7 +57,7 @@ let package = Package(
         .target(
             name: "TansiqController",
             dependencies: [
-                "TansiqModel", "TansiqManifest", "TansiqScheduler", "TansiqStore",
+                "TansiqModel", "TansiqManifest", "TansiqScheduler", "TansiqStore", "TansiqRegistry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -91,11 +91,25 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
-        // The node agent: runs instances as processes. Model, HTTP client and TLS only.
+        // What the agent needs of the system beyond Glibc: zlib (image layers) and prctl.
+        .systemLibrary(name: "CAgentSystem", path: "Sources/CAgentSystem", providers: [.apt(["zlib1g-dev"])]),
+        // The OCI distribution client: tags resolved to digests, manifests and blobs verified.
+        .target(
+            name: "TansiqRegistry",
+            dependencies: [
+                "TansiqModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The node agent: runs instances in runc containers. Model, registry client, HTTP and TLS.
         .target(
             name: "TansiqAgent",
             dependencies: [
-                "TansiqModel",
+                "TansiqModel", "TansiqRegistry", "CAgentSystem",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -145,11 +159,13 @@ let package = Package(
         .executableTarget(
             name: "tansiq-controller",
             dependencies: [
-                "TansiqController", "TansiqCommand", "TansiqModel",
+                "TansiqController", "TansiqCommand", "TansiqModel", "TansiqRegistry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "TansiqModelTests", dependencies: ["TansiqModel"]),
+        // The agent's pure lifecycle, its layer unpacker and its runtime, on real files and runc.
+        .testTarget(name: "TansiqAgentTests", dependencies: ["TansiqAgent", "TansiqModel", "TansiqRegistry"]),
         .testTarget(name: "TansiqSchedulerTests", dependencies: ["TansiqScheduler", "TansiqModel"]),
         .testTarget(
             name: "TansiqManifestTests", dependencies: ["TansiqManifest", "TansiqModel"], exclude: ["Fixtures"]),

@@ -1,5 +1,6 @@
 import Foundation
 import TansiqModel
+import TansiqRegistry
 
 /// What `join` records in the data directory (`agent.json`) for `run`: where the controller is,
 /// who this node is, and what it offers.
@@ -18,12 +19,16 @@ public struct AgentConfig: Sendable, Codable, Equatable {
     public var portRange: ClosedRange<Int>
     /// Seconds between status reports (with jitter).
     public var statusInterval: Double
+    /// How instances run: isolation settings and registry access (nil in a data directory
+    /// joined before they existed: the defaults).
+    public var runtime: RuntimeOptions?
 
     /// Creates a configuration.
     public init(
         server: String, name: String, labels: [String: String], capacity: Resources?, reserve: ResourceLimits,
-        portRange: ClosedRange<Int>, statusInterval: Double = 5
+        portRange: ClosedRange<Int>, statusInterval: Double = 5, runtime: RuntimeOptions? = nil
     ) {
+        self.runtime = runtime
         self.server = server
         self.name = name
         self.labels = labels
@@ -31,6 +36,26 @@ public struct AgentConfig: Sendable, Codable, Equatable {
         self.reserve = reserve
         self.portRange = portRange
         self.statusInterval = statusInterval
+    }
+}
+
+/// How the agent runs instances: what `join` records and `run` may override.
+public struct RuntimeOptions: Sendable, Codable, Equatable {
+    /// Isolation of runc instances.
+    public var isolation: IsolationSettings
+    /// How registries are reached.
+    public var registry: RegistryAccess
+    /// Images no instance uses are removed beyond this many bytes.
+    public var imageCacheBytes: Int64
+
+    /// Creates options; the defaults are DESIGN's.
+    public init(
+        isolation: IsolationSettings = IsolationSettings(), registry: RegistryAccess = RegistryAccess(),
+        imageCacheBytes: Int64 = 10 << 30
+    ) {
+        self.isolation = isolation
+        self.registry = registry
+        self.imageCacheBytes = imageCacheBytes
     }
 }
 
@@ -42,7 +67,7 @@ public struct AgentDirectory: Sendable {
     /// A data directory at `path`.
     public init(path: String) { self.path = path }
 
-    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+    public func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 
     /// The configuration `join` wrote.
     public var config: String { file("agent.json") }
@@ -54,11 +79,18 @@ public struct AgentDirectory: Sendable {
     public var ca: String { file("ca.crt") }
     /// What the agent runs, so that a restarted agent adopts its instances.
     public var state: String { file("state.json") }
-    /// Instances' working directories and logs.
+    /// Instances' own directories (`data/`, their `/data`) and logs.
     public var instances: String { file("instances") }
+    /// Pulled image blobs and unpacked root filesystems.
+    public var images: String { file("images") }
 
     /// Writes `data` atomically (a temporary file renamed over) with `mode`.
     func write(_ data: Data, to file: String, mode: Int) throws {
+        try Self.writeAtomically(data, to: file, mode: mode)
+    }
+
+    /// Writes `data` to `file` through a temporary file renamed over it, with `mode`.
+    static func writeAtomically(_ data: Data, to file: String, mode: Int) throws {
         let temporary = file + ".tmp"
         guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: mode])
         else { throw AgentError.io("cannot write \(temporary)") }

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import Synchronization
 import TansiqModel
+import TansiqRegistry
 import X509
 
 /// `tansiq-agent run`: long-polls the node's assignments and converges onto them, reports status
@@ -15,23 +16,46 @@ public final class AgentRunner: Sendable {
     let connection: ControllerConnection
     let supervisor: Supervisor
     let cgroups: Cgroups
+    let runtime: any InstanceRuntime
+    let registry: RegistryClient
     let health: HTTPClient
     let logger: Logger
     /// When the controller last answered.
     private let lastContact = Mutex(Date())
 
-    /// An agent over a joined data directory.
-    public init(directory: AgentDirectory, logger: Logger) throws {
+    /// An agent over a joined data directory. `adjust` changes the runtime options `join`
+    /// recorded (the flags of `run` win); `allowUnisolated` lets a node without runc run
+    /// instances as bare processes. Throws when the node has no runc and `allowUnisolated` is
+    /// false, or the options are invalid.
+    public init(
+        directory: AgentDirectory, logger: Logger,
+        adjust: (RuntimeOptions) throws -> RuntimeOptions = { $0 }, allowUnisolated: Bool = false
+    ) throws {
         self.directory = directory
         self.logger = logger
         guard let data = FileManager.default.contents(atPath: directory.config) else {
             throw AgentError.invalid("\(directory.path) holds no joined node: run `tansiq-agent join` first")
         }
         config = try JSONDecoder().decode(AgentConfig.self, from: data)
+        let options = try adjust(config.runtime ?? RuntimeOptions())
+        try RuntimeOptions.check(hostPaths: options.isolation.hostPaths, dataDir: directory.path)
         connection = try ControllerConnection(server: config.server, name: config.name, directory: directory)
         cgroups = Cgroups.detect(agent: config.name)
+        if let runc = Spawn.which("runc") {
+            runtime = try RuncRuntime(
+                runc: runc, directory: directory, node: config.name, settings: options.isolation, cgroups: cgroups)
+        } else if allowUnisolated {
+            runtime = ProcessRuntime(cgroups: cgroups)
+        } else {
+            throw AgentError.invalid(
+                "runc is not installed on this node, and instances are never run unisolated in production: "
+                    + "install runc (Debian's `runc` package), or pass --allow-unisolated on a development machine")
+        }
+        registry = try RegistryClient(access: options.registry)
         health = HTTPClient(eventLoopGroupProvider: .singleton)
-        supervisor = Supervisor(directory: directory, cgroups: cgroups, portRange: config.portRange, http: health)
+        let images = ImageStore(directory: directory.images, registry: registry, cacheBytes: options.imageCacheBytes)
+        supervisor = Supervisor(
+            directory: directory, runtime: runtime, images: images, portRange: config.portRange, http: health)
     }
 
     /// Runs until the task is cancelled. Instances keep running when the agent stops.
@@ -42,7 +66,7 @@ public final class AgentRunner: Sendable {
             "agent started",
             metadata: [
                 "node": "\(config.name)", "server": "\(config.server)",
-                "enforcement": "\(cgroups.enforcement.rawValue)",
+                "enforcement": "\(cgroups.enforcement.rawValue)", "isolation": "\(runtime.isolation.rawValue)",
                 "adopted": "\(adopted)",
             ])
         await withTaskGroup(of: Void.self) { group in
@@ -75,7 +99,7 @@ public final class AgentRunner: Sendable {
                 contacted()
                 backoff = 1
                 after = assignments.resourceVersion
-                await supervisor.converge(assignments.instances, now: Date())
+                await supervisor.converge(assignments.instances)
             } catch {
                 logger.warning("assignments unavailable; instances keep running", metadata: ["error": "\(error)"])
                 try? await Task.sleep(for: .milliseconds(Int64(backoff * Double.random(in: 800...1200))))
@@ -90,7 +114,7 @@ public final class AgentRunner: Sendable {
         return AgentProtocol.Status(
             capacity: capacity, allocatable: Facts.allocatable(capacity, reserve: config.reserve),
             labels: config.labels,
-            enforcement: cgroups.enforcement, instances: await supervisor.reports())
+            enforcement: cgroups.enforcement, isolation: runtime.isolation, instances: await supervisor.reports())
     }
 
     private func reportStatus() async {
@@ -109,7 +133,7 @@ public final class AgentRunner: Sendable {
     private func upkeep() async {
         var lastStatus = Date()
         while !Task.isCancelled {
-            await supervisor.tick(now: Date(), disconnectedFor: disconnectedFor)
+            await supervisor.tick(disconnectedFor: disconnectedFor)
             // A change of phase is reported soon, not only at the next interval.
             if Date().timeIntervalSince(lastStatus) > 1, await supervisor.takeChanged() {
                 lastStatus = Date()

@@ -24,7 +24,7 @@ public enum CAPin {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.certificateVerification = .noHostnameVerification
         let context = try NIOSSLContext(configuration: tls)
-        let channel = try await ClientBootstrap(group: group)
+        let connecting = ClientBootstrap(group: group)
             .connectTimeout(.seconds(10))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -37,7 +37,14 @@ public enum CAPin {
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
-            .connect(host: host, port: port).get()
+            .connect(host: host, port: port)
+        let channel: any Channel
+        do {
+            channel = try await connecting.get()
+        } catch {
+            captured.fail(error)
+            throw AgentError.refused("cannot reach \(host):\(port): \(error)")
+        }
         defer { channel.close(promise: nil) }
         let timeout = channel.eventLoop.scheduleTask(in: .seconds(10)) {
             captured.fail(AgentError.refused("\(host):\(port) did not complete a TLS handshake"))

@@ -20,11 +20,14 @@ public enum AgentJoin {
         public var reserve: ResourceLimits
         public var portRange: ClosedRange<Int>
         public var statusInterval: Double
+        public var runtime: RuntimeOptions
 
         public init(
             server: String, token: String, caHash: String, name: String, labels: [String: String],
-            capacity: ResourceLimits?, reserve: ResourceLimits, portRange: ClosedRange<Int>, statusInterval: Double = 5
+            capacity: ResourceLimits?, reserve: ResourceLimits, portRange: ClosedRange<Int>, statusInterval: Double = 5,
+            runtime: RuntimeOptions = RuntimeOptions()
         ) {
+            self.runtime = runtime
             self.statusInterval = statusInterval
             self.server = server
             self.token = token
@@ -57,6 +60,7 @@ public enum AgentJoin {
         if FileManager.default.fileExists(atPath: directory.certificate) {
             throw AgentError.invalid("\(directory.path) already holds a joined node; use `tansiq-agent run`")
         }
+        try RuntimeOptions.check(hostPaths: request.runtime.isolation.hostPaths, dataDir: directory.path)
         let (host, port) = try endpoint(request.server)
         let ca = try await CAPin.verifiedCA(host: host, port: port, pin: request.caHash)
         try FileManager.default.createDirectory(
@@ -110,7 +114,8 @@ public enum AgentJoin {
         let config = AgentConfig(
             server: request.server, name: request.name, labels: request.labels,
             capacity: request.capacity == nil ? nil : capacity,
-            reserve: request.reserve, portRange: request.portRange, statusInterval: request.statusInterval)
+            reserve: request.reserve, portRange: request.portRange, statusInterval: request.statusInterval,
+            runtime: request.runtime)
         try directory.write(try JSONEncoder().encode(config), to: directory.config, mode: 0o600)
         return offered
     }

@@ -4,15 +4,12 @@ import NIOCore
 import NIOPosix
 import TansiqModel
 
-/// Health checks: an HTTP GET answered 2xx/3xx, a TCP connection accepted, or a command that
-/// exits 0 — each within the check's timeout.
+/// Health checks over the node's network: an HTTP GET answered 2xx/3xx, or a TCP connection
+/// accepted, within the check's timeout. (`exec` checks run inside the instance, through its
+/// runtime.)
 enum Probes {
-    /// Runs `check` against an instance whose ports are `ports` and whose environment is
-    /// `environment` (an exec check runs in it); true when healthy.
-    static func run(
-        _ check: HealthCheck, ports: [String: Int], environment: [String: String], http: HTTPClient
-    ) async -> Bool {
-        let timeout = Duration.milliseconds(check.timeout.milliseconds)
+    /// Runs an `http` or `tcp` check against an instance whose ports are `ports`; true when healthy.
+    static func run(_ check: HealthCheck, ports: [String: Int], http: HTTPClient) async -> Bool {
         switch check.probe {
         case .http(let path, let port):
             guard let number = ports[port] else { return false }
@@ -25,8 +22,8 @@ enum Probes {
         case .tcp(let port):
             guard let number = ports[port] else { return false }
             return await tcp(port: number, timeoutMillis: check.timeout.milliseconds)
-        case .exec(let command):
-            return await exec(command, environment: environment, timeout: timeout)
+        case .exec:
+            return false
         }
     }
 
@@ -42,23 +39,19 @@ enum Probes {
         }
     }
 
-    static func exec(_ command: [String], environment: [String: String], timeout: Duration) async -> Bool {
-        guard !command.isEmpty else { return false }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "exec \"$@\"", "tansiq-probe"] + command
-        var env = environment
-        if env["PATH"] == nil { env["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin" }
-        process.environment = env
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return false }
-        let deadline = ContinuousClock.now + timeout
-        while process.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning {
-            process.terminate()
-            return false
+    /// True when nothing listens on the port (a bind succeeds).
+    static func portIsFree(_ port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr = in_addr(s_addr: inet_addr("127.0.0.1"))
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
         }
-        return process.terminationStatus == 0
     }
 }

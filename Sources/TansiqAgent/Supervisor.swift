@@ -1,75 +1,80 @@
 import AsyncHTTPClient
 import Foundation
 import TansiqModel
+import TansiqRegistry
 
 /// One instance the agent manages, as its state file keeps it.
 struct Managed: Codable, Sendable {
     var assignment: AgentProtocol.Assignment
-    var pid: Int32 = 0
-    var startTime: UInt64 = 0
-    var phase: InstancePhase = .starting
-    var exitCode: Int?
-    var restarts = 0
+    var lifecycle: InstanceLifecycle
+    /// Its process while one runs.
+    var process: StartedProcess?
     var ports: [String: Int] = [:]
-    var message: String?
-    /// When a restart is due (after an exit, with backoff).
-    var restartAt: Date?
-    /// Consecutive failed health checks.
-    var healthFailures = 0
-    /// When the next health check is due.
-    var healthAt: Date?
-    /// Stopped because the controller was unreachable too long (restarted when it is back).
-    var stoppedForDisconnect = false
 
     var id: String { assignment.id }
 }
 
-/// Converges this node's processes onto its assignments: starts what is assigned, stops what is
-/// not, restarts by policy with exponential backoff, checks health, enforces limits through
-/// cgroups, and keeps a state file so that a restarted agent adopts its running instances
-/// instead of starting them twice.
+/// Converges this node onto its assignments and carries out what each instance's
+/// `InstanceLifecycle` decides: pulls images, starts and stops instances through the runtime,
+/// probes health, notices exits. It keeps a state file, so that a restarted agent adopts the
+/// instances still running instead of starting them twice.
 actor Supervisor {
     private var instances: [String: Managed] = [:]
-    /// `Process` objects of instances this agent started (adopted ones have none).
-    private var processes: [String: Process] = [:]
-    /// Exit statuses delivered by `Process` termination handlers, by pid.
-    private var exits: [Int32: (status: Int32, signalled: Bool)] = [:]
     /// True when something worth reporting changed since `takeChanged()` was last called.
     private var changedSinceReport = false
     private let directory: AgentDirectory
-    private let cgroups: Cgroups
+    private let runtime: any InstanceRuntime
+    private let images: ImageStore
     private let portRange: ClosedRange<Int>
     private let http: HTTPClient
     /// Log files are rotated past this size.
     let logLimit: Int64 = 8 << 20
+    /// How long a stopping instance gets between SIGTERM and SIGKILL.
+    let stopGrace: Duration = .seconds(10)
+    private var ticks = 0
 
-    init(directory: AgentDirectory, cgroups: Cgroups, portRange: ClosedRange<Int>, http: HTTPClient) {
+    init(
+        directory: AgentDirectory, runtime: any InstanceRuntime, images: ImageStore, portRange: ClosedRange<Int>,
+        http: HTTPClient
+    ) {
         self.directory = directory
-        self.cgroups = cgroups
+        self.runtime = runtime
+        self.images = images
         self.portRange = portRange
         self.http = http
     }
 
-    /// Reads the state file: instances still running (same pid, same start time) are adopted;
-    /// the others are due for a restart by their policy. Returns how many were adopted.
-    func adopt() -> Int {
-        guard let data = FileManager.default.contents(atPath: directory.state),
-            let saved = try? JSONDecoder().decode([String: Managed].self, from: data)
-        else { return 0 }
+    /// Reads the state file: instances whose process still runs are adopted, the others are
+    /// handled as exited (their restart policy decides); whatever the runtime holds that the
+    /// state file does not name is removed. Returns how many were adopted.
+    func adopt() async -> Int {
+        let saved =
+            FileManager.default.contents(atPath: directory.state).flatMap {
+                try? WireJSON.decoder().decode([String: Managed].self, from: $0)
+            } ?? [:]
+        await runtime.removeStrays(known: Set(saved.keys))
         var adopted = 0
-        for (id, var instance) in saved {
-            if instance.pid > 0, ProcessDriver.isAlive(pid: instance.pid, startTime: instance.startTime) {
-                adopted += 1
-            } else if instance.phase == .running || instance.phase == .healthy || instance.phase == .unhealthy
-                || instance.phase == .starting
-            {
-                instance.phase = .exited
-                instance.message = "exited while the agent was down"
-                instance.restartAt = Date()
-                instance.pid = 0
+        let now = Date()
+        for (id, var managed) in saved {
+            instances[id] = managed
+            if let process = managed.process {
+                if await runtime.isRunning(id, process) {
+                    managed.lifecycle.adopted(at: now)
+                    instances[id] = managed
+                    adopted += 1
+                } else {
+                    let report = runtime.exit(of: id, process) ?? ExitReport(status: nil, oomKilled: false)
+                    await ended(id, report)
+                }
+            } else {
+                switch managed.lifecycle.stage {
+                case .pulling: perform(id, [.pull])
+                case .starting: perform(id, [.start])
+                default: break
+                }
             }
-            instances[id] = instance
         }
+        save()
         return adopted
     }
 
@@ -77,191 +82,194 @@ actor Supervisor {
     func reports() -> [AgentProtocol.InstanceReport] {
         instances.values.sorted { $0.id < $1.id }.map {
             AgentProtocol.InstanceReport(
-                id: $0.id, phase: $0.phase, exitCode: $0.exitCode, restarts: $0.restarts, ports: $0.ports,
-                message: $0.message)
+                id: $0.id, phase: $0.lifecycle.phase, exitCode: $0.lifecycle.exitCode,
+                restarts: $0.lifecycle.restarts, ports: $0.ports, message: $0.lifecycle.message)
         }
     }
 
-    /// Converges onto `assignments`: new ones start, gone ones stop.
-    func converge(_ assignments: [AgentProtocol.Assignment], now: Date) async {
+    /// Converges onto `assignments`: new ones start, gone ones are stopped and removed.
+    func converge(_ assignments: [AgentProtocol.Assignment]) async {
         let wanted = Dictionary(assignments.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        for id in instances.keys where wanted[id] == nil {
-            await stop(id, remove: true)
+        var gone: [Managed] = []
+        for (id, managed) in instances where wanted[id] == nil {
+            instances[id] = nil
+            gone.append(managed)
         }
         for (id, assignment) in wanted.sorted(by: { $0.key < $1.key }) where instances[id] == nil {
-            instances[id] = Managed(assignment: assignment)
-            launch(id, now: now)
+            let lifecycle = InstanceLifecycle(
+                spec: .init(
+                    needsImage: assignment.image != nil, health: assignment.health, restart: assignment.restart,
+                    stopAfterDisconnect: assignment.stopAfterDisconnect,
+                    memoryBytes: assignment.resources.memoryBytes))
+            instances[id] = Managed(assignment: assignment, lifecycle: lifecycle)
+            perform(id, lifecycle.begin())
         }
         save()
+        await withTaskGroup(of: Void.self) { group in
+            for managed in gone { group.addTask { await self.remove(managed) } }
+        }
     }
 
-    /// One round of upkeep: exits noticed, restarts due, health checks due, logs rotated, and
-    /// instances that asked for it stopped when the controller has been unreachable too long
-    /// (`disconnectedFor`) — and started again once it is back.
-    func tick(now: Date, disconnectedFor: TimeInterval) async {
-        var changed = false
+    /// Stops an instance no longer assigned and removes its container, bundle and data; its
+    /// log stays a while (`collectLogs`).
+    private func remove(_ managed: Managed) async {
+        if let process = managed.process {
+            await runtime.stop(managed.id, process, grace: stopGrace)
+            _ = runtime.exit(of: managed.id, process)
+        }
+        await runtime.release(managed.id)
+        try? FileManager.default.removeItem(atPath: instanceDirectory(managed.id) + "/data")
+    }
+
+    /// One round of upkeep: exits noticed, pull progress, the lifecycles' timers (restarts,
+    /// probes, retries, disconnection), logs rotated.
+    func tick(disconnectedFor: TimeInterval) async {
+        ticks += 1
         for id in instances.keys.sorted() {
-            guard var instance = instances[id] else { continue }
-            if let limit = instance.assignment.stopAfterDisconnect,
-                disconnectedFor * 1000 >= Double(limit.milliseconds),
-                !instance.stoppedForDisconnect, instance.pid > 0
+            guard let managed = instances[id] else { continue }
+            if let process = managed.process, let report = runtime.exit(of: id, process) {
+                await ended(id, report)
+            }
+            if managed.lifecycle.stage == .pulling, let image = managed.assignment.image,
+                let progress = await images.progress(of: image.digest)
             {
-                await stop(id, remove: false)
-                instances[id]?.stoppedForDisconnect = true
-                instances[id]?.phase = .stopped
-                instances[id]?.message = "stopped: cut off from the controller for \(Int(disconnectedFor)) s"
-                changed = true
-                continue
+                deliver(id, .pullProgress(progress))
             }
-            if instance.stoppedForDisconnect {
-                if disconnectedFor == 0 {
-                    instances[id]?.stoppedForDisconnect = false
-                    launch(id, now: now)
-                    changed = true
+            deliver(id, .tick(disconnectedFor: disconnectedFor))
+            if managed.process != nil { Self.rotate(instanceDirectory(id) + "/output.log", limit: logLimit) }
+        }
+        // Every minute or so: images no instance uses beyond the cache size, old logs.
+        if ticks % 240 == 1 {
+            await images.collect(inUse: Set(instances.values.compactMap { $0.assignment.image?.digest }))
+            collectLogs(olderThan: 3600)
+        }
+    }
+
+    /// An instance's process ended: its runtime resources are released, then its lifecycle decides.
+    private func ended(_ id: String, _ report: ExitReport) async {
+        instances[id]?.process = nil
+        await runtime.release(id)
+        deliver(id, .exited(status: report.status, oomKilled: report.oomKilled))
+    }
+
+    /// Feeds an event to an instance's lifecycle and carries out its actions.
+    private func deliver(_ id: String, _ event: InstanceLifecycle.Event) {
+        guard var managed = instances[id] else { return }
+        let actions = managed.lifecycle.handle(event, at: Date())
+        instances[id] = managed
+        perform(id, actions)
+    }
+
+    private func perform(_ id: String, _ actions: [InstanceLifecycle.Action]) {
+        guard let managed = instances[id] else { return }
+        for action in actions {
+            switch action {
+            case .report:
+                save()
+            case .pull:
+                guard let image = managed.assignment.image else { continue }
+                Task {
+                    do {
+                        _ = try await images.image(image)
+                        self.deliver(id, .pulled)
+                    } catch {
+                        self.deliver(id, .pullFailed("\(error)"))
+                    }
                 }
-                continue
+            case .start:
+                Task { await self.launch(id) }
+            case .stop:
+                guard let process = managed.process else { continue }
+                Task { await runtime.stop(id, process, grace: stopGrace) }
+            case .probe:
+                Task { await self.probe(id) }
             }
-            if instance.pid > 0, hasExited(instance) {
-                exited(&instance, now: now)
-                instances[id] = instance
-                changed = true
-            }
-            if let due = instances[id]?.restartAt, due <= now {
-                launch(id, now: now)
-                changed = true
-            }
-            guard let current = instances[id], current.pid > 0 else { continue }
-            ProcessDriver.rotate(log(of: id), limit: logLimit)
-            if let check = current.assignment.health, current.healthAt.map({ $0 <= now }) ?? true {
-                instances[id]?.healthAt = now.addingTimeInterval(Double(check.interval.milliseconds) / 1000)
-                let healthy = await Probes.run(
-                    check, ports: current.ports, environment: environment(of: current), http: http)
-                guard var after = instances[id], after.pid == current.pid else { continue }
-                let before = after.phase
-                if healthy {
-                    after.healthFailures = 0
-                    after.phase = .healthy
-                } else {
-                    after.healthFailures += 1
-                    if after.healthFailures >= check.failureThreshold { after.phase = .unhealthy }
-                }
-                instances[id] = after
-                changed = changed || before != after.phase
-            }
-        }
-        if changed { save() }
-    }
-
-    /// Records an exit: OOMKilled when the kernel killed it for memory, Failed when it could not
-    /// start, else Exited with its code; schedules a restart as the policy says.
-    private func exited(_ instance: inout Managed, now: Date) {
-        let exit = exits.removeValue(forKey: instance.pid)
-        processes[instance.id] = nil
-        instance.pid = 0
-        if cgroups.oomKilled(instance: instance.id) {
-            instance.phase = .oomKilled
-            instance.exitCode = 137
-            instance.message =
-                "killed for exceeding its memory limit of \(Quantity.formatBytes(instance.assignment.resources.memoryBytes))"
-        } else if let exit, exit.status == ProcessDriver.cgroupFailure, !exit.signalled {
-            instance.phase = .failed
-            instance.exitCode = Int(exit.status)
-            instance.message = "could not join its cgroup"
-        } else {
-            instance.phase = .exited
-            instance.exitCode = exit.map { $0.signalled ? 128 + Int($0.status) : Int($0.status) }
-            instance.message = instance.exitCode.map { "exited with code \($0)" } ?? "exited"
-        }
-        cgroups.remove(instance: instance.id)
-        let restart: Bool
-        switch instance.assignment.restart.policy {
-        case .always: restart = true
-        case .onFailure: restart = instance.exitCode != 0
-        case .never: restart = false
-        }
-        if restart {
-            let base = Double(instance.assignment.restart.backoff.milliseconds) / 1000
-            let cap = Double(instance.assignment.restart.maxBackoff.milliseconds) / 1000
-            let delay = min(cap, base * pow(2, Double(min(instance.restarts, 30))))
-            instance.restartAt = now.addingTimeInterval(delay)
         }
     }
 
-    private func log(of id: String) -> String { directory.instances + "/\(id)/output.log" }
-
-    /// An instance's environment: its `run.env`, `PORT_<NAME>` of its ports, and who it is.
-    private func environment(of instance: Managed) -> [String: String] {
-        let app = instance.assignment
-        var environment = app.run.env
-        for port in app.ports { environment[port.environmentName] = String(instance.ports[port.name] ?? port.port) }
-        environment["TANSIQ_INSTANCE"] = instance.id
-        environment["TANSIQ_MINISTRY"] = app.ministry
-        environment["TANSIQ_APPLICATION"] = app.application
-        return environment
-    }
-
-    /// Starts (or restarts) an instance.
-    private func launch(_ id: String, now: Date) {
-        guard var instance = instances[id] else { return }
-        let isRestart = instance.restartAt != nil
-        instance.restartAt = nil
-        instance.healthFailures = 0
-        instance.healthAt = nil
-        if instance.ports.isEmpty { instance.ports = allocatePorts(for: instance.assignment) }
-        let workdir = directory.instances + "/\(id)"
-        let app = instance.assignment
-        let environment = environment(of: instance)
+    /// Starts an instance whose lifecycle asked for it.
+    private func launch(_ id: String) async {
+        guard var managed = instances[id], managed.lifecycle.stage == .starting, managed.process == nil else {
+            return
+        }
+        var image: PulledImage?
+        if let assigned = managed.assignment.image {
+            do {
+                image = try await images.image(assigned)
+            } catch {
+                return deliver(id, .pullFailed("\(error)"))
+            }
+        }
+        if managed.ports.isEmpty {
+            managed.ports = allocatePorts(for: managed.assignment)
+            instances[id]?.ports = managed.ports
+        }
+        let launch: Launch
         do {
-            try FileManager.default.createDirectory(atPath: workdir, withIntermediateDirectories: true)
-            let procs = try cgroups.prepare(
-                instance: id, memoryBytes: app.resources.memoryBytes, cpuMillis: app.resources.cpuMillis)
-            let started = try ProcessDriver.start(
-                ProcessDriver.Launch(
-                    command: app.run.command, environment: environment,
-                    workingDirectory: app.run.workingDirectory ?? workdir, cgroupProcs: procs, log: log(of: id))
-            ) { [weak self] pid, status, signalled in
-                guard let self else { return }
-                Task { await self.recordExit(pid: pid, status: status, signalled: signalled) }
-            }
-            if isRestart { instance.restarts += 1 }
-            instance.pid = started.pid
-            instance.startTime = started.startTime
-            instance.phase = app.health == nil ? .running : .starting
-            instance.exitCode = nil
-            instance.message = nil
-            processes[id] = started.process
+            launch = try self.launch(for: managed, image: image)
         } catch {
-            instance.phase = .failed
-            instance.message = "cannot start: \(error)"
-            instance.restartAt = now.addingTimeInterval(Double(app.restart.maxBackoff.milliseconds) / 1000)
+            return deliver(id, .startFailed("\(error)"))
         }
-        instances[id] = instance
+        do {
+            let process = try await runtime.start(launch)
+            guard instances[id] != nil else {
+                // Removed while it started.
+                await runtime.stop(id, process, grace: stopGrace)
+                _ = runtime.exit(of: id, process)
+                return await runtime.release(id)
+            }
+            instances[id]?.process = process
+            deliver(id, .started)
+        } catch {
+            await runtime.release(id)
+            deliver(id, .startFailed("\(error)"))
+        }
     }
 
-    private func recordExit(pid: Int32, status: Int32, signalled: Bool) {
-        exits[pid] = (status, signalled)
+    /// What the runtime needs: the command (`run.command`, else the image's entrypoint and
+    /// cmd), the environment (the image's, `run.env`, then the agent's variables).
+    func launch(for managed: Managed, image: PulledImage?) throws -> Launch {
+        let app = managed.assignment
+        let command =
+            app.run.command.isEmpty ? (image?.config.Entrypoint ?? []) + (image?.config.Cmd ?? []) : app.run.command
+        guard !command.isEmpty else {
+            throw AgentError.invalid("the image names no entrypoint or cmd, and run.command is not set")
+        }
+        var environment = image?.config.Env ?? []
+        var own = app.run.env
+        for port in app.ports { own[port.environmentName] = String(managed.ports[port.name] ?? port.port) }
+        own["TANSIQ_INSTANCE"] = app.id
+        own["TANSIQ_MINISTRY"] = app.ministry
+        own["TANSIQ_APPLICATION"] = app.application
+        let keys = Set(environment.map { String($0.prefix(while: { $0 != "=" })) })
+        if image == nil, !keys.contains("PATH"), own["PATH"] == nil {
+            own["PATH"] = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        }
+        if runtime.isolation == .runc, !keys.contains("HOME"), own["HOME"] == nil { own["HOME"] = "/data" }
+        environment.removeAll { own[String($0.prefix(while: { $0 != "=" }))] != nil }
+        environment += own.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        let workingDirectory =
+            app.run.workingDirectory ?? image?.config.WorkingDir.flatMap { $0.isEmpty ? nil : $0 }
+        return Launch(
+            id: app.id, command: command, environment: environment, workingDirectory: workingDirectory,
+            resources: app.resources, runAs: app.runAs, rootfs: image?.rootfs,
+            instanceDirectory: instanceDirectory(app.id))
     }
 
-    /// True when the instance's process has ended: for a child of this agent, once its exit
-    /// status arrived; for an adopted one, once /proc no longer shows it.
-    private func hasExited(_ instance: Managed) -> Bool {
-        if processes[instance.id] != nil { return exits[instance.pid] != nil }
-        return !ProcessDriver.isAlive(pid: instance.pid, startTime: instance.startTime)
-    }
+    private func instanceDirectory(_ id: String) -> String { directory.instances + "/" + id }
 
-    /// Stops an instance's process group (SIGTERM, then SIGKILL after 10 s).
-    private func stop(_ id: String, remove: Bool) async {
-        guard let instance = instances[id] else { return }
-        if instance.pid > 0 {
-            await ProcessDriver.stop(pid: instance.pid, startTime: instance.startTime, grace: .seconds(10))
+    private func probe(_ id: String) async {
+        guard let managed = instances[id], let check = managed.assignment.health else { return }
+        let healthy: Bool
+        switch check.probe {
+        case .exec(let command):
+            let environment = (try? launch(for: managed, image: nil).environment) ?? []
+            healthy = await runtime.exec(
+                id, command, environment: environment, timeout: .milliseconds(check.timeout.milliseconds))
+        default:
+            healthy = await Probes.run(check, ports: managed.ports, http: http)
         }
-        processes[id] = nil
-        cgroups.remove(instance: id)
-        if remove {
-            instances[id] = nil
-        } else {
-            instances[id]?.pid = 0
-        }
+        deliver(id, .probed(healthy: healthy))
     }
 
     /// Ports for an assignment: fixed ones as given, the others from the range, apart from the
@@ -274,28 +282,12 @@ actor Supervisor {
                 ports[port.name] = port.port
                 continue
             }
-            if let free = portRange.first(where: { !used.contains($0) && Self.portIsFree($0) }) {
+            if let free = portRange.first(where: { !used.contains($0) && Probes.portIsFree($0) }) {
                 ports[port.name] = free
                 used.insert(free)
             }
         }
         return ports
-    }
-
-    /// True when nothing listens on the port (a bind succeeds).
-    static func portIsFree(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr = in_addr(s_addr: inet_addr("127.0.0.1"))
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
-            }
-        }
     }
 
     /// Whether something changed since the last call.
@@ -304,10 +296,34 @@ actor Supervisor {
         return changedSinceReport
     }
 
+    /// The image digests of the instances here.
+    func imagesInUse() -> Set<String> { Set(instances.values.compactMap { $0.assignment.image?.digest }) }
+
     /// Writes the state file (atomically).
     private func save() {
         changedSinceReport = true
-        guard let data = try? JSONEncoder().encode(instances) else { return }
+        guard let data = try? WireJSON.encoder().encode(instances) else { return }
         try? directory.write(data, to: directory.state, mode: 0o600)
+    }
+
+    /// Removes the directories (logs) of instances gone for longer than `age` seconds.
+    private func collectLogs(olderThan age: TimeInterval) {
+        let fm = FileManager.default
+        for id in (try? fm.contentsOfDirectory(atPath: directory.instances)) ?? [] where instances[id] == nil {
+            let log = instanceDirectory(id) + "/output.log"
+            let modified = (try? fm.attributesOfItem(atPath: log))?[.modificationDate] as? Date ?? .distantPast
+            if Date().timeIntervalSince(modified) > age { try? fm.removeItem(atPath: instanceDirectory(id)) }
+        }
+    }
+
+    /// Keeps a log under `limit` bytes: past it, the log is copied to `.1` and truncated (the
+    /// process appends, so it carries on at the new end).
+    static func rotate(_ log: String, limit: Int64) {
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: log))?[.size] as? Int64, size > limit
+        else { return }
+        let old = log + ".1"
+        try? FileManager.default.removeItem(atPath: old)
+        try? FileManager.default.copyItem(atPath: log, toPath: old)
+        truncate(log, 0)
     }
 }

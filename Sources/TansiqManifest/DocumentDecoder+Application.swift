@@ -6,14 +6,29 @@ extension DocumentDecoder {
 
     func decodeApplicationSpec(_ node: YAMLNode) -> ApplicationSpec? {
         let keys = [
-            "replicas", "priority", "resources", "run", "ports", "health", "placement", "update", "restart",
+            "replicas", "priority", "resources", "image", "run", "ports", "health", "placement", "update", "restart",
             "stopAfterDisconnect",
         ]
         guard let f = r.mapping(node, "spec", allowed: keys) else { return nil }
         let replicas = optional(f, "replicas", default: 1) { r.int($0, $1, in: 0...Self.maxReplicas) }
         let priority = optional(f, "priority", default: Priority.standard) { r.oneOf($0, $1, Priority.self) }
         let resources = f.required("resources").flatMap { decodeRequest($0, f.path("resources")) }
-        let run = f.required("run").flatMap { decodeRun($0, f.path("run")) }
+        let image = optional(f, "image", default: String?.none) { node, path -> String?? in
+            guard let text = r.string(node, path) else { return nil }
+            do throws(QuantityError) {
+                _ = try ImageReference.parse(text)
+                return .some(text)
+            } catch {
+                r.sink.report(node, "\(path): \(error.message)")
+                return nil
+            }
+        }
+        // With an image, `run` (and its command) may be left out: the image's entrypoint and cmd.
+        let hasImage = f.has("image")
+        let run: RunSpec? =
+            hasImage && !f.has("run")
+            ? RunSpec(command: [])
+            : f.required("run").flatMap { decodeRun($0, f.path("run"), commandRequired: !hasImage) }
         let ports = optional(f, "ports", default: [], decodePorts)
         let health = optional(f, "health", default: HealthCheck?.none) { node, path in
             decodeHealth(node, path, ports: ports ?? []).map(Optional.some)
@@ -24,11 +39,11 @@ extension DocumentDecoder {
         let stop = optional(f, "stopAfterDisconnect", default: Span?.none) { node, path in
             positiveSpan(node, path).map(Optional.some)
         }
-        guard let replicas, let priority, let resources, let run, let ports, let health, let placement, let update,
-            let restart, let stop
+        guard let replicas, let priority, let resources, let image, let run, let ports, let health, let placement,
+            let update, let restart, let stop
         else { return nil }
         return ApplicationSpec(
-            replicas: replicas, priority: priority, resources: resources, run: run, ports: ports, health: health,
+            replicas: replicas, priority: priority, resources: resources, image: image, run: run, ports: ports, health: health,
             placement: placement, update: update, restart: restart, stopAfterDisconnect: stop)
     }
 
@@ -41,9 +56,10 @@ extension DocumentDecoder {
         return ResourceRequest(cpuMillis: cpu, memoryBytes: memory, storageBytes: storage)
     }
 
-    private func decodeRun(_ node: YAMLNode, _ path: String) -> RunSpec? {
+    private func decodeRun(_ node: YAMLNode, _ path: String, commandRequired: Bool) -> RunSpec? {
         guard let f = r.mapping(node, path, allowed: ["command", "env", "workingDirectory"]) else { return nil }
-        let command = f.required("command").flatMap { node -> [String]? in
+        let commandNode = commandRequired || f.has("command") ? f.required("command") : nil
+        let command = !commandRequired && commandNode == nil ? [] : commandNode.flatMap { node -> [String]? in
             guard let argv = r.stringList(node, f.path("command"), nonEmpty: true) else { return nil }
             if argv[0].isEmpty {
                 r.sink.report(node, "\(f.path("command"))[0]: the program must not be empty")

@@ -52,5 +52,5 @@ public struct LocatedObject: Sendable, Hashable {
     public func location(of path: String) -> SourceLocation { fields[path] ?? location }
 
     /// The paths `fields` records.
-    static let trackedFields = ["metadata.name", "metadata.ministry", "spec.code", "spec.priority"]
+    static let trackedFields = ["metadata.name", "metadata.ministry", "spec.code", "spec.priority", "spec.image"]
 }

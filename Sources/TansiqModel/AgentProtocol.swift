@@ -103,14 +103,17 @@ public enum AgentProtocol {
         public var labels: [String: String]
         /// How it limits instances.
         public var enforcement: Enforcement
+        /// How it isolates instances; an agent that leaves it out is taken to isolate nothing.
+        public var isolation: Isolation?
         /// Every instance it runs or ran for its current assignments.
         public var instances: [InstanceReport]
 
         /// Creates a status.
         public init(
             capacity: Resources, allocatable: Resources, labels: [String: String], enforcement: Enforcement,
-            instances: [InstanceReport]
+            isolation: Isolation? = nil, instances: [InstanceReport]
         ) {
+            self.isolation = isolation
             self.capacity = capacity
             self.allocatable = allocatable
             self.labels = labels
@@ -128,6 +131,21 @@ public enum AgentProtocol {
         public init(resourceVersion: Int64) { self.resourceVersion = resourceVersion }
     }
 
+    /// The image an assignment runs: the reference as the application names it, and the
+    /// manifest digest the agent pulls and verifies.
+    public struct AssignedImage: Sendable, Hashable, Codable {
+        /// `HOST[:PORT]/PATH[:TAG]` as written in `spec.image`.
+        public var reference: String
+        /// `sha256:HEX` of the manifest (or image index) that the generation runs.
+        public var digest: String
+
+        /// Creates an image.
+        public init(reference: String, digest: String) {
+            self.reference = reference
+            self.digest = digest
+        }
+    }
+
     /// One instance a node must run.
     public struct Assignment: Sendable, Hashable, Codable {
         public var id: String
@@ -135,6 +153,11 @@ public enum AgentProtocol {
         public var application: String
         public var generation: Int64
         public var resources: ResourceRequest
+        /// The image it runs; nil: the node's host runtime.
+        public var image: AssignedImage?
+        /// Its ministry's uid and gid; nil from a controller that gives none (the agent then
+        /// refuses to run it isolated).
+        public var runAs: RunAs?
         public var run: RunSpec
         public var ports: [PortSpec]
         public var health: HealthCheck?
@@ -144,8 +167,11 @@ public enum AgentProtocol {
         /// Creates an assignment.
         public init(
             id: String, ministry: String, application: String, generation: Int64, resources: ResourceRequest,
-            run: RunSpec, ports: [PortSpec], health: HealthCheck?, restart: RestartPolicy, stopAfterDisconnect: Span?
+            run: RunSpec, ports: [PortSpec], health: HealthCheck?, restart: RestartPolicy, stopAfterDisconnect: Span?,
+            image: AssignedImage? = nil, runAs: RunAs? = nil
         ) {
+            self.image = image
+            self.runAs = runAs
             self.id = id
             self.ministry = ministry
             self.application = application

@@ -28,7 +28,10 @@ public struct ApplicationSpec: Sendable, Hashable, Codable {
     public var priority: Priority
     /// Per-instance request.
     public var resources: ResourceRequest
-    /// The process to run.
+    /// The OCI image it runs (`HOST[:PORT]/PATH[:TAG][@sha256:HEX]`), or nil for the node's
+    /// host runtime.
+    public var image: String?
+    /// The process to run; with an image an empty command means the image's entrypoint and cmd.
     public var run: RunSpec
     /// Named ports; port 0 is assigned by the agent.
     public var ports: [PortSpec]
@@ -45,7 +48,8 @@ public struct ApplicationSpec: Sendable, Hashable, Codable {
 
     /// Creates a spec with the manifest defaults.
     public init(
-        replicas: Int = 1, priority: Priority = .standard, resources: ResourceRequest, run: RunSpec,
+        replicas: Int = 1, priority: Priority = .standard, resources: ResourceRequest, image: String? = nil,
+        run: RunSpec,
         ports: [PortSpec] = [], health: HealthCheck? = nil, placement: Placement = Placement(),
         update: UpdateStrategy = UpdateStrategy(), restart: RestartPolicy = RestartPolicy(),
         stopAfterDisconnect: Span? = nil
@@ -53,6 +57,7 @@ public struct ApplicationSpec: Sendable, Hashable, Codable {
         self.replicas = replicas
         self.priority = priority
         self.resources = resources
+        self.image = image
         self.run = run
         self.ports = ports
         self.health = health
@@ -86,12 +91,16 @@ public struct ApplicationStatus: Sendable, Hashable, Codable {
     public var message: String?
     /// When the rollout last made progress (a new instance ready, an old one taken down).
     public var progressAt: Date?
+    /// The manifest digest `spec.image` resolved to when the spec was last applied: what every
+    /// instance of the target generation runs.
+    public var imageDigest: String?
 
     /// Creates a status.
     public init(
         desired: Int, ready: Int, updated: Int, available: Int, currentGeneration: Int64, targetGeneration: Int64,
-        rollout: String, message: String? = nil, progressAt: Date? = nil
+        rollout: String, message: String? = nil, progressAt: Date? = nil, imageDigest: String? = nil
     ) {
+        self.imageDigest = imageDigest
         self.message = message
         self.progressAt = progressAt
         self.desired = desired

@@ -57,6 +57,8 @@ public struct Instance: Sendable, Hashable, Codable {
     public var message: String?
     /// When it was created.
     public var createdAt: Date?
+    /// The image digest it runs (its generation's), when its application has an image.
+    public var imageDigest: String?
     /// When the instance's current accrual interval began (assignment, or a change between
     /// guaranteed and borrowed); nil while it holds nothing.
     public var assignedAt: Date?
@@ -89,7 +91,7 @@ public struct Instance: Sendable, Hashable, Codable {
 extension Instance {
     private enum CodingKeys: String, CodingKey {
         case id, ministry, application, generation, node, phase, reason, guaranteed, priority, resources, ports
-        case exitCode, restarts, message, createdAt, assignedAt
+        case exitCode, restarts, message, createdAt, assignedAt, imageDigest
     }
 
     /// Writes `node` and `reason` as `null` when unset: every instance on the wire has them.
@@ -111,5 +113,6 @@ extension Instance {
         try c.encodeIfPresent(message, forKey: .message)
         try c.encodeIfPresent(createdAt, forKey: .createdAt)
         try c.encodeIfPresent(assignedAt, forKey: .assignedAt)
+        try c.encodeIfPresent(imageDigest, forKey: .imageDigest)
     }
 }

@@ -74,12 +74,15 @@ public struct MinistryStatus: Sendable, Hashable, Codable {
     public var borrowed: Resources
     /// Total request of admitted applications (replicas × resources).
     public var admitted: Resources
+    /// The uid and gid its instances run as (given at creation, never reused).
+    public var runAs: RunAs?
 
     /// Creates a status.
     public init(
         effectiveQuota: Resources, guaranteedInUse: Resources = .zero, borrowed: Resources = .zero,
-        admitted: Resources = .zero
+        admitted: Resources = .zero, runAs: RunAs? = nil
     ) {
+        self.runAs = runAs
         self.effectiveQuota = effectiveQuota
         self.guaranteedInUse = guaranteedInUse
         self.borrowed = borrowed

@@ -45,6 +45,8 @@ public struct Node: Sendable, Hashable, Codable {
     public var enforcement: Enforcement
     /// When its last status arrived.
     public var lastHeartbeat: Date?
+    /// How its agent isolates instances; nil until its first status.
+    public var isolation: Isolation?
 
     /// Creates a node.
     public init(

@@ -10,6 +10,8 @@ public struct Changeset: Sendable, Equatable {
     public var resourceVersion: Int64?
     /// The new last instance serial, when the change hands out ids.
     public var instanceSerial: Int64?
+    /// The new count of ministries ever created, when the change creates one (their uids).
+    public var ministrySerial: Int64?
     /// Object writes and deletions, in order.
     public var mutations: [Mutation]
     /// Audit records appended in the same transaction.
@@ -34,7 +36,7 @@ public struct Changeset: Sendable, Equatable {
 
     /// True when there is nothing to write.
     public var isEmpty: Bool {
-        resourceVersion == nil && instanceSerial == nil && mutations.isEmpty && audit.isEmpty && events.isEmpty
+        resourceVersion == nil && instanceSerial == nil && ministrySerial == nil && mutations.isEmpty && audit.isEmpty && events.isEmpty
             && usage.isEmpty
     }
 }
@@ -78,6 +80,7 @@ extension StoredState {
     public mutating func apply(_ changeset: Changeset) {
         if let rv = changeset.resourceVersion { resourceVersion = rv }
         if let serial = changeset.instanceSerial { instanceSerial = serial }
+        if let serial = changeset.ministrySerial { ministrySerial = serial }
         for mutation in changeset.mutations {
             switch mutation {
             case .putMinistry(let m): ministries[m.metadata.name] = m

@@ -48,6 +48,8 @@ public struct StoredState: Sendable, Equatable {
     public var resourceVersion: Int64 = 0
     /// The last instance serial handed out (ids are never reused).
     public var instanceSerial: Int64 = 0
+    /// How many ministries were ever created (each got a uid of its own, never reused).
+    public var ministrySerial: Int64 = 0
     /// Ministries by name.
     public var ministries: TreeDictionary<String, Ministry> = [:]
     /// Applications by `ministry/name`.

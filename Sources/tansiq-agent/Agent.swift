@@ -23,6 +23,41 @@ struct Agent: AsyncParsableCommand {
     static func main() async { await mainMappingUsageErrors() }
 }
 
+/// How instances run, shared by `join` (which records them in agent.json) and `run` (whose
+/// values, where given, win).
+struct RuntimeFlags: ParsableArguments {
+    @Option(
+        name: .customLong("host-path"),
+        help: "A host directory instances of the host runtime may read (repeatable), besides /usr, /etc and the like.")
+    var hostPaths: [String] = []
+    @Option(name: .customLong("registry-ca"), help: "A PEM file of a CA trusted for registries (repeatable).")
+    var registryCAs: [String] = []
+    @Option(
+        name: .customLong("insecure-registry"), help: "HOST:PORT of a registry reached over plain HTTP (repeatable).")
+    var insecureRegistries: [String] = []
+    @Option(name: .customLong("tmp-size"), help: "Size of each instance's private /tmp (default 64Mi).")
+    var tmpSize: String?
+    @Option(name: .customLong("pids-limit"), help: "Processes each instance may have (default 1024).")
+    var pidsLimit: Int?
+    @Option(
+        name: .customLong("image-cache-size"), help: "Unused images are removed beyond this size (default 10Gi).")
+    var imageCacheSize: String?
+
+    /// `base` with the flags that were given.
+    func options(over base: RuntimeOptions) throws -> RuntimeOptions {
+        try RuntimeOptions.parse(
+            hostPaths: hostPaths.isEmpty ? base.isolation.hostPaths : hostPaths,
+            tmpSize: tmpSize ?? String(base.isolation.tmpBytes), pidsLimit: pidsLimit ?? base.isolation.pidsLimit,
+            imageCacheSize: imageCacheSize ?? String(base.imageCacheBytes),
+            registryCAs: registryCAs.isEmpty ? base.registry.caFiles : registryCAs,
+            insecureRegistries: insecureRegistries.isEmpty ? base.registry.insecure : insecureRegistries)
+    }
+
+    func validate() throws {
+        do { _ = try options(over: RuntimeOptions()) } catch { throw ValidationError("\(error)") }
+    }
+}
+
 func fail(_ message: String) -> ExitCode {
     FileHandle.standardError.write(Data(("tansiq-agent: error: " + message + "\n").utf8))
     return ExitCode(1)
@@ -54,6 +89,7 @@ struct Join: AsyncParsableCommand {
     var portRange: String = "30000-32767"
     @Option(name: .customLong("status-interval"), help: "Seconds between status reports (jittered ±20%).")
     var statusInterval: Double = 5
+    @OptionGroup var runtime: RuntimeFlags
 
     func validate() throws {
         for label in labels where label.split(separator: "=", maxSplits: 1).count != 2 {
@@ -87,7 +123,7 @@ struct Join: AsyncParsableCommand {
                 }, uniquingKeysWith: { _, last in last }),
             capacity: try capacity.map { try Facts.parseResources($0, flag: "--capacity") },
             reserve: try Facts.parseResources(reserve, flag: "--reserve"), portRange: Self.range(portRange)!,
-            statusInterval: statusInterval)
+            statusInterval: statusInterval, runtime: try runtime.options(over: RuntimeOptions()))
         do {
             let offered = try await AgentJoin.run(request, directory: AgentDirectory(path: dataDir))
             print("node \(name) joined \(server), offering \(offered.description)")
@@ -103,13 +139,21 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the node: converge its processes onto its assignments and report its status.",
         discussion: """
-            Talks to the controller over mutual TLS only. Instances keep running when the agent stops or
-            loses the controller; a restarted agent adopts them from its state file.
+            Talks to the controller over mutual TLS only. Every instance runs in a runc container as its
+            ministry's uid, with no capabilities, its own pid, mount, ipc and uts namespaces, a read-only
+            root and a private /tmp; without runc the agent refuses to run, unless --allow-unisolated is
+            given (a development machine only). Instances keep running when the agent stops or loses the
+            controller; a restarted agent adopts them. Runtime flags given here replace those of `join`.
             """)
 
     @Option(name: .customLong("data-dir"), help: "The directory `join` wrote.") var dataDir: String
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
+    @Flag(
+        name: .customLong("allow-unisolated"),
+        help: "Without runc, run instances as bare processes of the agent (a development machine only).")
+    var allowUnisolated = false
+    @OptionGroup var runtime: RuntimeFlags
 
     func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
@@ -126,7 +170,9 @@ struct Run: AsyncParsableCommand {
         }
         let runner: AgentRunner
         do {
-            runner = try AgentRunner(directory: AgentDirectory(path: dataDir), logger: Logger(label: "tansiq-agent"))
+            runner = try AgentRunner(
+                directory: AgentDirectory(path: dataDir), logger: Logger(label: "tansiq-agent"),
+                adjust: runtime.options(over:), allowUnisolated: allowUnisolated)
         } catch {
             throw fail("\(error)")
         }

@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import TansiqController
 import TansiqModel
+import TansiqRegistry
 
 /// `tansiq-controller run`: serve the API.
 struct Run: AsyncParsableCommand {
@@ -29,12 +30,33 @@ struct Run: AsyncParsableCommand {
         help: "How long a node may stay unheard before it is NotReady and its instances are replaced (e.g. 30s).")
     var gracePeriod: String = "30s"
 
+    @Option(
+        name: .customLong("uid-base"),
+        help: "The uid and gid of the first ministry; each ministry created after gets the next, never reused.")
+    var uidBase: Int = Registry.defaultUIDBase
+
+    @Option(name: .customLong("registry-ca"), help: "A PEM file of a CA trusted for registries (repeatable).")
+    var registryCAs: [String] = []
+
+    @Option(
+        name: .customLong("insecure-registry"), help: "HOST:PORT of a registry reached over plain HTTP (repeatable).")
+    var insecureRegistries: [String] = []
+
     func validate() throws {
         guard ListenAddress(listen) != nil else {
             throw ValidationError("--listen \(listen): expected HOST:PORT with a port from 0 to 65535")
         }
         guard let grace = try? Span.parse(gracePeriod), grace.milliseconds >= 1000 else {
             throw ValidationError("--grace-period \(gracePeriod): expected a duration of at least 1s, like 30s")
+        }
+        guard uidBase >= 1000, uidBase <= 2_000_000_000 else {
+            throw ValidationError("--uid-base \(uidBase): expected a uid from 1000 to 2000000000")
+        }
+        for file in registryCAs where !FileManager.default.isReadableFile(atPath: file) {
+            throw ValidationError("--registry-ca \(file): cannot read the file")
+        }
+        for host in insecureRegistries where ListenAddress(host) == nil || host.hasPrefix(":") {
+            throw ValidationError("--insecure-registry \(host): expected HOST:PORT")
         }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError(
@@ -56,7 +78,9 @@ struct Run: AsyncParsableCommand {
         let app: any Service
         do {
             let grace = try Span.parse(gracePeriod).seconds
-            server = try await ControllerServer.open(dataDir: dir, metrics: .bootstrap(), gracePeriod: grace)
+            server = try await ControllerServer.open(
+                dataDir: dir, metrics: .bootstrap(), gracePeriod: grace, uidBase: uidBase,
+                registry: RegistryAccess(caFiles: registryCAs, insecure: insecureRegistries))
             app = try server.application(
                 host: address.host, port: address.port, tls: try ControllerServer.tlsConfiguration(dataDir: dir),
                 logger: logger

@@ -2,20 +2,47 @@ import Foundation
 import Hummingbird
 import TansiqManifest
 import TansiqModel
+import TansiqRegistry
 
 extension Routes {
     func registerApply(_ table: inout RouteTable) {
         table.add(.post, "/v1/apply") { request, context, caller in
             let dryRun = try request.flag("dryRun")
             let objects = try await manifests(in: request)
+            let images = try await resolveImages(of: objects, caller: caller)
             let identities = objects.map(\.object.identity)
             let object = identities.count == 1 ? identities[0] : "\(identities.count) objects"
             return try await mutate(
                 request, context, caller, action: dryRun ? "apply.dry-run" : "apply", object: object, dryRun: dryRun
             ) { registry, now, id throws(APIError) in
-                try registry.planApply(objects, caller: caller, now: now, requestID: id)
+                try registry.planApply(objects, caller: caller, now: now, requestID: id, images: images)
             }
         }
+    }
+
+    /// The digest each `spec.image` of the applications the caller may write names now (a tag
+    /// resolved by the registry, a pinned digest as written). An image that cannot be resolved
+    /// is a 422 naming it, with the registry's answer at `spec.image`.
+    func resolveImages(of objects: [LocatedObject], caller: Caller) async throws -> [String: String] {
+        var digests: [String: String] = [:]
+        for item in objects {
+            guard case .application(let app) = item.object, let image = app.spec.image, digests[image] == nil,
+                Access.canWrite(caller, kind: item.object.kind, ministry: item.object.metadata.ministry)
+            else { continue }
+            do {
+                digests[image] = try await registry.resolve(try ImageReference.parse(image))
+            } catch {
+                throw APIError(
+                    .imageUnavailable, "\(app.key): the image \(image) cannot be resolved to a digest; nothing was applied",
+                    details: [
+                        .init(
+                            path: "documents[\(item.location.document)].spec.image",
+                            line: item.location(of: "spec.image").line, column: item.location(of: "spec.image").column,
+                            message: "\(error)")
+                    ])
+            }
+        }
+        return digests
     }
 
     /// The manifests of a body: a YAML stream, or a JSON array (or object) of manifests. Errors

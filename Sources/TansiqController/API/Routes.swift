@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import TansiqModel
+import TansiqRegistry
 
 /// Every route of the API, registered in one place. Handlers decode, call the cluster, encode:
 /// no business rule lives here. The table of registered routes is what the OpenAPI test checks.
@@ -9,6 +10,8 @@ public struct Routes: Sendable {
     let metrics: ControllerMetrics
     /// Signs node certificates.
     let ca: CertificateAuthority
+    /// Resolves `spec.image` tags to digests at apply.
+    let registry: RegistryClient
     let now: @Sendable () -> Date
 
     /// A route: method and path template as the OpenAPI document writes it.

@@ -10,6 +10,8 @@ public struct APIError: Error, Sendable, Equatable {
         case conflict
         case tooLarge = "too-large"
         case quotaExceeded = "quota-exceeded"
+        /// An image that cannot be resolved to a digest (422).
+        case imageUnavailable = "image-unavailable"
         case rateLimited = "rate-limited"
         case unavailable
 
@@ -22,7 +24,7 @@ public struct APIError: Error, Sendable, Equatable {
             case .notFound: 404
             case .conflict: 409
             case .tooLarge: 413
-            case .quotaExceeded: 422
+            case .quotaExceeded, .imageUnavailable: 422
             case .rateLimited: 429
             case .unavailable: 503
             }

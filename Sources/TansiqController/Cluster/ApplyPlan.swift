@@ -18,9 +18,20 @@ struct ApplyPlan {
 
     /// The cluster's allocatable capacity, for the over-commit warning.
     let allocatable: Resources
+    /// The manifest digest each `spec.image` of the apply resolved to, by reference.
+    let images: [String: String]
+    /// The uid of the next ministry created: `uidBase` plus the ministries created so far.
+    let uidBase: Int
+    private(set) var ministrySerial: Int64
 
-    init(state: StoredState, now: Date, caller: Caller, allocatable: Resources) {
+    init(
+        state: StoredState, now: Date, caller: Caller, allocatable: Resources, images: [String: String] = [:],
+        uidBase: Int = Registry.defaultUIDBase
+    ) {
         self.next = state
+        self.images = images
+        self.uidBase = uidBase
+        self.ministrySerial = state.ministrySerial
         self.allocatable = allocatable
         self.version = state.resourceVersion + 1
         self.serial = state.instanceSerial
@@ -63,7 +74,7 @@ struct ApplyPlan {
         switch object {
         case .ministry(let m): return putMinistry(m)
         case .capacityRequest(let r): return try putCapacityRequest(r)
-        case .application(let a): return putApplication(a)
+        case .application(let a): return try putApplication(a)
         }
     }
 
@@ -97,7 +108,15 @@ struct ApplyPlan {
         guard let meta = stamp(ministry.metadata, over: old?.metadata, specChanged: old?.spec != ministry.spec) else {
             return item(.ministry, old!.metadata, created: false, changed: nil)
         }
-        let stored = Ministry(metadata: meta, spec: ministry.spec)
+        var stored = Ministry(metadata: meta, spec: ministry.spec, status: old?.status)
+        if stored.status?.runAs == nil {
+            // A new ministry's instances run as a uid of its own, never given to another.
+            let uid = uidBase + Int(ministrySerial)
+            ministrySerial += 1
+            var status = stored.status ?? MinistryStatus(effectiveQuota: ministry.spec.quota)
+            status.runAs = RunAs(uid: uid, gid: uid)
+            stored.status = status
+        }
         next.ministries[meta.name] = stored
         mutations.append(.putMinistry(stored))
         if let old,
@@ -136,20 +155,35 @@ struct ApplyPlan {
         return item(.capacityRequest, meta, created: old == nil, changed: meta)
     }
 
-    private mutating func putApplication(_ app: Application) -> ApplyItem {
+    private mutating func putApplication(_ app: Application) throws(APIError) -> ApplyItem {
         let old = next.applications[app.key]
-        guard let meta = stamp(app.metadata, over: old?.metadata, specChanged: old?.spec != app.spec) else {
+        // The image's digest is part of the template: a tag that now names other bytes rolls out.
+        var digest: String?
+        if let image = app.spec.image {
+            guard let resolved = images[image] ?? (old?.spec.image == image ? old?.status?.imageDigest : nil) else {
+                throw APIError(
+                    .invalid, "\(app.key): the image \(image) was not resolved",
+                    details: [.init(path: "spec.image", message: "not resolved to a digest")])
+            }
+            digest = resolved
+        }
+        let digestChanged = old != nil && old?.status?.imageDigest != digest
+        guard
+            let meta = stamp(
+                app.metadata, over: old?.metadata, specChanged: old?.spec != app.spec || digestChanged)
+        else {
             return item(.application, old!.metadata, created: false, changed: nil)
         }
         var stored = Application(metadata: meta, spec: app.spec, status: old?.status)
         var template = app.spec
         template.replicas = old?.spec.replicas ?? app.spec.replicas
-        let templateChanged = old.map { $0.spec != template } ?? false
+        let templateChanged = old.map { $0.spec != template || digestChanged } ?? false
         if old == nil || stored.status == nil {
             stored.status = ApplicationStatus(
                 desired: app.spec.replicas, ready: 0, updated: 0, available: 0,
                 currentGeneration: meta.generation ?? 1, targetGeneration: meta.generation ?? 1, rollout: "Complete")
         }
+        stored.status?.imageDigest = digest
         if templateChanged {
             // A new template: the rollout loop replaces the instances under the update bounds.
             stored.status?.targetGeneration = meta.generation ?? 1
@@ -186,11 +220,12 @@ struct ApplyPlan {
         let generation = app.status?.targetGeneration ?? app.metadata.generation ?? 1
         while current.count < app.spec.replicas {
             serial += 1
-            let instance = Instance(
+            var instance = Instance(
                 id: "\(ministry)-\(app.metadata.name)-\(serial)", ministry: ministry, application: app.metadata.name,
                 generation: generation,
                 phase: .pending, reason: "waiting to be scheduled", guaranteed: false, priority: app.spec.priority,
                 resources: app.spec.resources, createdAt: now)
+            instance.imageDigest = app.status?.imageDigest
             next.put(instance)
             mutations.append(.putInstance(instance))
             current.append(instance)

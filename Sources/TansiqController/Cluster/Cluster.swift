@@ -42,13 +42,14 @@ public actor Cluster {
     /// `gracePeriod` unheard; `onCommit` sees the state after every commit.
     public init(
         store: any Store, startedAt: Date = Date(), gracePeriod: TimeInterval = Registry.defaultGracePeriod,
-        onCommit: @escaping @Sendable (StoredState) -> Void = { _ in }
+        uidBase: Int = Registry.defaultUIDBase, onCommit: @escaping @Sendable (StoredState) -> Void = { _ in }
     ) async throws {
         self.store = store
         self.onCommit = onCommit
         self.heartbeats = Heartbeats(startedAt: startedAt)
         var registry = Registry(state: try await store.load())
         registry.gracePeriod = gracePeriod
+        registry.uidBase = uidBase
         self.registry = registry
         self.watch = AssignmentWatch(baseline: registry.state.resourceVersion)
         onCommit(registry.state)

@@ -33,8 +33,11 @@ extension Registry {
     /// Throws `APIError` with `forbidden` (a document outside the caller's role), `invalid`
     /// (references, duplicates, priorities), `conflict` (a stale `metadata.resourceVersion`, a
     /// decided capacity request changed) or `quota-exceeded` (with the numbers).
+    /// `images` gives the digest each `spec.image` resolved to (the route resolves them before
+    /// planning, as planning does no I/O).
     public func planApply(
-        _ objects: [LocatedObject], caller: Caller, now: Date, requestID: String, createOnly: Bool = false
+        _ objects: [LocatedObject], caller: Caller, now: Date, requestID: String, createOnly: Bool = false,
+        images: [String: String] = [:]
     ) throws(APIError) -> Outcome<ApplyResult> {
         for item in objects
         where !Access.canWrite(caller, kind: item.object.kind, ministry: item.object.metadata.ministry) {
@@ -48,7 +51,9 @@ extension Registry {
             throw APIError(
                 .invalid, "the manifests do not fit the cluster", details: diagnostics.map(APIError.Detail.init))
         }
-        var plan = ApplyPlan(state: state, now: RFC3339.truncated(now), caller: caller, allocatable: allocatable)
+        var plan = ApplyPlan(
+            state: state, now: RFC3339.truncated(now), caller: caller, allocatable: allocatable, images: images,
+            uidBase: uidBase)
         for item in objects {
             try plan.checkVersion(item)
             if createOnly, plan.exists(item.object) {
@@ -71,10 +76,11 @@ extension Registry {
                 result: item.action)
         }
         let changed = !plan.mutations.isEmpty
-        let changeset = Changeset(
+        var changeset = Changeset(
             basedOn: state.resourceVersion, resourceVersion: changed ? plan.version : nil,
             instanceSerial: plan.serial == state.instanceSerial ? nil : plan.serial, mutations: plan.mutations,
             audit: audit, events: plan.events)
+        if plan.ministrySerial != state.ministrySerial { changeset.ministrySerial = plan.ministrySerial }
         return Outcome(changeset: changeset, value: ApplyResult(items: items.compactMap { $0 }, warnings: warnings))
     }
 

@@ -43,11 +43,15 @@ extension Registry {
             resourceVersion: version,
             instances: instances.compactMap { instance in
                 guard let app = state.applications["\(instance.ministry)/\(instance.application)"] else { return nil }
+                let image = app.spec.image.flatMap { reference in
+                    instance.imageDigest.map { AgentProtocol.AssignedImage(reference: reference, digest: $0) }
+                }
                 return AgentProtocol.Assignment(
                     id: instance.id, ministry: instance.ministry, application: instance.application,
                     generation: instance.generation, resources: instance.resources, run: app.spec.run,
                     ports: app.spec.ports, health: app.spec.health, restart: app.spec.restart,
-                    stopAfterDisconnect: app.spec.stopAfterDisconnect)
+                    stopAfterDisconnect: app.spec.stopAfterDisconnect, image: image,
+                    runAs: state.ministries[instance.ministry]?.status?.runAs)
             })
     }
 
@@ -118,6 +122,7 @@ extension Registry {
         node.allocatable = status.allocatable
         node.agentLabels = status.labels
         node.enforcement = status.enforcement
+        node.isolation = status.isolation ?? Isolation.none
         node.mergeLabels()
         if node.phase == .joining || node.phase == .notReady { node.phase = .ready }
         if node != before { mutations.append(.putNode(node)) }

@@ -114,7 +114,8 @@ extension Registry {
         }
         ministry.status = MinistryStatus(
             effectiveQuota: effectiveQuota(of: ministry, now: now), guaranteedInUse: guaranteed, borrowed: borrowed,
-            admitted: Self.admitted(of: name, in: state).values.reduce(Resources.zero) { $0 + $1.total })
+            admitted: Self.admitted(of: name, in: state).values.reduce(Resources.zero) { $0 + $1.total },
+            runAs: ministry.status?.runAs)
         return ministry
     }
 
@@ -132,7 +133,8 @@ extension Registry {
             desired: app.spec.replicas, ready: ready.count, updated: active.filter { $0.generation == target }.count,
             available: ready.filter { $0.generation == target }.count,
             currentGeneration: active.map(\.generation).min() ?? target, targetGeneration: target,
-            rollout: stored?.rollout ?? "Complete", message: stored?.message, progressAt: stored?.progressAt)
+            rollout: stored?.rollout ?? "Complete", message: stored?.message, progressAt: stored?.progressAt,
+            imageDigest: stored?.imageDigest)
         return app
     }
 }

@@ -81,11 +81,12 @@ extension Registry {
                     break
                 }
                 serial += 1
-                let instance = Instance(
+                var instance = Instance(
                     id: "\(ministry)-\(app.metadata.name)-\(serial)", ministry: ministry,
                     application: app.metadata.name,
                     generation: target, phase: .pending, reason: "rolling out generation \(target)", guaranteed: false,
                     priority: app.spec.priority, resources: app.spec.resources, createdAt: stamp)
+                instance.imageDigest = app.status?.imageDigest
                 mutations.append(.putInstance(instance))
                 active.append(instance)
                 ledger.add(ministry, request, guaranteed: true)

@@ -13,6 +13,11 @@ public struct Registry: Sendable {
     /// How long a node may stay unheard before it is NotReady.
     public var gracePeriod: TimeInterval = Registry.defaultGracePeriod
 
+    /// The uid (and gid) of the first ministry; each new one gets the next (`run --uid-base`).
+    public var uidBase: Int = Registry.defaultUIDBase
+    /// DESIGN's default uid base.
+    public static let defaultUIDBase = 200_000
+
     /// The cluster's allocatable capacity: the sum over Ready nodes; zero until nodes join.
     public private(set) var allocatable: Resources = .zero
 
@@ -105,10 +110,12 @@ extension Instance {
     /// A new Pending instance that takes `self`'s place: same application, generation and
     /// request, a new id from `serial` (ids are never reused).
     func replacement(serial: Int64, reason: String, at time: Date) -> Instance {
-        Instance(
+        var instance = Instance(
             id: "\(ministry)-\(application)-\(serial)", ministry: ministry, application: application,
             generation: generation, phase: .pending, reason: reason, guaranteed: false, priority: priority,
             resources: resources, createdAt: time)
+        instance.imageDigest = imageDigest
+        return instance
     }
 }
 

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import ServiceLifecycle
+import TansiqRegistry
 import TansiqStore
 
 /// The controller as a Hummingbird application: the API over HTTPS (TLS 1.2 or later), the
@@ -21,32 +22,36 @@ public struct ControllerServer {
     /// Builds the routes over `cluster`; `ca` signs node certificates; `now` is the clock every
     /// decision reads.
     public init(
-        cluster: Cluster, metrics: ControllerMetrics, ca: CertificateAuthority,
+        cluster: Cluster, metrics: ControllerMetrics, ca: CertificateAuthority, registry: RegistryClient,
         now: @escaping @Sendable () -> Date = Date.init
     ) {
         self.cluster = cluster
         self.metrics = metrics
         let router = Router(context: ControllerContext.self)
         router.add(middleware: APIMiddleware(metrics: metrics, cluster: cluster, now: now))
-        self.routes = Routes(cluster: cluster, metrics: metrics, ca: ca, now: now).register(on: router)
+        self.routes = Routes(cluster: cluster, metrics: metrics, ca: ca, registry: registry, now: now).register(
+            on: router)
         self.router = router
     }
 
     /// Opens the data directory's store and builds the server over it.
     public static func open(
-        dataDir: DataDirectory, metrics: ControllerMetrics, gracePeriod: TimeInterval = Registry.defaultGracePeriod
+        dataDir: DataDirectory, metrics: ControllerMetrics, gracePeriod: TimeInterval = Registry.defaultGracePeriod,
+        uidBase: Int = Registry.defaultUIDBase, registry: RegistryAccess = RegistryAccess()
     ) async throws -> ControllerServer {
         guard dataDir.isInitialised else { throw DataDirectoryError.notInitialised(dataDir.path) }
         let store = try SQLiteStore(path: dataDir.database)
-        let cluster = try await Cluster(store: store, gracePeriod: gracePeriod) { state in
+        let cluster = try await Cluster(store: store, gracePeriod: gracePeriod, uidBase: uidBase) { state in
             metrics.objects(
                 ministries: state.ministries.count, applications: state.applications.count,
                 capacityRequests: state.capacityRequests.count, instances: state.instances.count,
                 tokens: state.tokens.count)
         }
+        // Ministries created before uids were given get theirs now, once.
+        _ = try await cluster.systemChange(by: "uid-assignment", at: Date()) { $0.planRunAsForOlderMinistries() }
         let ca = try CertificateAuthority(
             certificatePEM: try dataDir.read(dataDir.caCertificate), keyPEM: try dataDir.read(dataDir.caKey))
-        return ControllerServer(cluster: cluster, metrics: metrics, ca: ca)
+        return ControllerServer(cluster: cluster, metrics: metrics, ca: ca, registry: try RegistryClient(access: registry))
     }
 
     /// The TLS configuration of the data directory: serving certificate, then the CA; TLS 1.2+;

@@ -49,6 +49,10 @@ public final class SQLiteStore: Store {
         migrator.registerMigration("v4-usage") { db in
             try UsageTable.create(db)
         }
+        migrator.registerMigration("v5-ministry-serial") { db in
+            // Ministries created before uids existed get theirs when the controller starts.
+            try db.execute(sql: "INSERT INTO meta VALUES ('ministry_serial', 0)")
+        }
         return migrator
     }
 
@@ -58,6 +62,7 @@ public final class SQLiteStore: Store {
                 var state = StoredState()
                 state.resourceVersion = try MetaTable.get("resource_version", in: db)
                 state.instanceSerial = try MetaTable.get("instance_serial", in: db)
+                state.ministrySerial = try MetaTable.get("ministry_serial", in: db)
                 state.ministries = TreeDictionary(try MinistriesTable.table.all(in: db, decoder: decoder))
                 state.applications = TreeDictionary(try ApplicationsTable.table.all(in: db, decoder: decoder))
                 state.capacityRequests = TreeDictionary(
@@ -89,6 +94,12 @@ public final class SQLiteStore: Store {
                         throw StoreError.conflict("instance serial \(serial) goes backwards")
                     }
                     try MetaTable.set("instance_serial", serial, in: db)
+                }
+                if let serial = changeset.ministrySerial {
+                    guard serial >= (try MetaTable.get("ministry_serial", in: db)) else {
+                        throw StoreError.conflict("ministry serial \(serial) goes backwards")
+                    }
+                    try MetaTable.set("ministry_serial", serial, in: db)
                 }
                 for mutation in changeset.mutations {
                     try Self.write(mutation, in: db, encoder: encoder)

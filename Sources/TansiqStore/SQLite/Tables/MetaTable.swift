@@ -1,6 +1,6 @@
 import GRDB
 
-/// `meta`: the store's counters (`resource_version`, `instance_serial`).
+/// `meta`: the store's counters (`resource_version`, `instance_serial`, `ministry_serial`).
 enum MetaTable {
     static func create(_ db: Database) throws {
         try db.execute(sql: "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL)")
