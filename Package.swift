@@ -175,7 +175,8 @@ let package = Package(
         .testTarget(
             name: "TansiqControllerTests",
             dependencies: [
-                "TansiqController", "TansiqStore", "TansiqModel", "TansiqManifest", "tansiq-controller", "tansiq-agent",
+                "TansiqController", "TansiqStore", "TansiqModel", "TansiqManifest", "TansiqRegistry", "tansiq-controller",
+                "tansiq-agent",
                 "tansiq-demo-service",
                 "TansiqTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -195,6 +196,7 @@ let package = Package(
         .target(
             name: "TansiqTestSupport",
             dependencies: [
+                "TansiqCommand",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),

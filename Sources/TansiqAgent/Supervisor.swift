@@ -148,6 +148,7 @@ actor Supervisor {
     /// An instance's process ended: its runtime resources are released, then its lifecycle decides.
     private func ended(_ id: String, _ report: ExitReport) async {
         instances[id]?.process = nil
+        save()
         await runtime.release(id)
         deliver(id, .exited(status: report.status, oomKilled: report.oomKilled))
     }
@@ -219,6 +220,7 @@ actor Supervisor {
                 return await runtime.release(id)
             }
             instances[id]?.process = process
+            save()
             deliver(id, .started)
         } catch {
             await runtime.release(id)

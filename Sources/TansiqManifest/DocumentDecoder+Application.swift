@@ -43,7 +43,8 @@ extension DocumentDecoder {
             let update, let restart, let stop
         else { return nil }
         return ApplicationSpec(
-            replicas: replicas, priority: priority, resources: resources, image: image, run: run, ports: ports, health: health,
+            replicas: replicas, priority: priority, resources: resources, image: image, run: run, ports: ports,
+            health: health,
             placement: placement, update: update, restart: restart, stopAfterDisconnect: stop)
     }
 
@@ -59,14 +60,17 @@ extension DocumentDecoder {
     private func decodeRun(_ node: YAMLNode, _ path: String, commandRequired: Bool) -> RunSpec? {
         guard let f = r.mapping(node, path, allowed: ["command", "env", "workingDirectory"]) else { return nil }
         let commandNode = commandRequired || f.has("command") ? f.required("command") : nil
-        let command = !commandRequired && commandNode == nil ? [] : commandNode.flatMap { node -> [String]? in
-            guard let argv = r.stringList(node, f.path("command"), nonEmpty: true) else { return nil }
-            if argv[0].isEmpty {
-                r.sink.report(node, "\(f.path("command"))[0]: the program must not be empty")
-                return nil
+        let command =
+            !commandRequired && commandNode == nil
+            ? []
+            : commandNode.flatMap { node -> [String]? in
+                guard let argv = r.stringList(node, f.path("command"), nonEmpty: true) else { return nil }
+                if argv[0].isEmpty {
+                    r.sink.report(node, "\(f.path("command"))[0]: the program must not be empty")
+                    return nil
+                }
+                return argv
             }
-            return argv
-        }
         let env = optional(f, "env", default: [:], decodeEnv)
         let directory = optional(f, "workingDirectory", default: String?.none) { node, path -> String?? in
             guard let dir = r.string(node, path) else { return nil }

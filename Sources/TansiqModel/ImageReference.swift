@@ -49,7 +49,8 @@ public struct ImageReference: Sendable, Hashable, CustomStringConvertible {
         }
         guard let slash = rest.firstIndex(of: "/") else {
             throw QuantityError(
-                "\"\(text)\" names no registry; write HOST[:PORT]/PATH[:TAG] (e.g. registry.gov.example/finance/app:1.0)")
+                "\"\(text)\" names no registry; write HOST[:PORT]/PATH[:TAG] (e.g. registry.gov.example/finance/app:1.0)"
+            )
         }
         let registry = String(rest[..<slash])
         guard isRegistry(registry) else {

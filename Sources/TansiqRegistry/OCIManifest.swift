@@ -78,7 +78,8 @@ public struct ImageManifest: Sendable, Hashable, Codable {
             throw RegistryError.invalid("the manifest is not a JSON image manifest: \(error)")
         }
         if manifest.mediaType == nil {
-            manifest.mediaType = contentType.map { String($0.split(separator: ";")[0]) }
+            manifest.mediaType =
+                contentType.map { String($0.split(separator: ";")[0]) }
                 ?? (manifest.manifests != nil ? MediaType.ociIndex : MediaType.ociManifest)
         }
         guard manifest.schemaVersion == 2 else {

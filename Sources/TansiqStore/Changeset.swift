@@ -36,7 +36,8 @@ public struct Changeset: Sendable, Equatable {
 
     /// True when there is nothing to write.
     public var isEmpty: Bool {
-        resourceVersion == nil && instanceSerial == nil && ministrySerial == nil && mutations.isEmpty && audit.isEmpty && events.isEmpty
+        resourceVersion == nil && instanceSerial == nil && ministrySerial == nil && mutations.isEmpty && audit.isEmpty
+            && events.isEmpty
             && usage.isEmpty
     }
 }

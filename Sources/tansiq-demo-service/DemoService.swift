@@ -11,7 +11,8 @@ struct DemoService: AsyncParsableCommand {
         abstract: "A small HTTP service that says which instance it is, with health and memory misbehaviour on demand.",
         discussion: """
             Listens on 127.0.0.1 and $PORT_HTTP (or --port). GET / answers {"instance", "ministry",
-            "application", "name", "pid"} from $TANSIQ_INSTANCE, $TANSIQ_MINISTRY and $TANSIQ_APPLICATION;
+            "application", "name", "pid", "uid", "started"} from $TANSIQ_INSTANCE, $TANSIQ_MINISTRY and
+            $TANSIQ_APPLICATION ("started" is unique to each start of the process);
             GET /healthz answers 200, or 503 with --fail-health.
             """)
 
@@ -35,7 +36,8 @@ struct DemoService: AsyncParsableCommand {
         let identity: [String: String] = [
             "instance": environment["TANSIQ_INSTANCE"] ?? "", "ministry": environment["TANSIQ_MINISTRY"] ?? "",
             "application": environment["TANSIQ_APPLICATION"] ?? "", "name": name,
-            "pid": String(ProcessInfo.processInfo.processIdentifier),
+            "pid": String(ProcessInfo.processInfo.processIdentifier), "uid": String(getuid()),
+            "started": UUID().uuidString,
         ]
         let body = try JSONSerialization.data(withJSONObject: identity, options: [.sortedKeys])
         let router = Router()

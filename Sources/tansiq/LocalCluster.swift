@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TansiqCommand
 import TansiqModel
 
 /// The processes of `tansiq dev up`: a controller and its agents, children of this process,
@@ -9,6 +10,8 @@ final class LocalCluster: @unchecked Sendable {
     let port: Int
     let agentCount: Int
     let binaries: URL
+    /// runc, where it is installed: the agents then run instances isolated.
+    let runc: String?
     private var controller: Process?
     private var agents: [Process] = []
     private var server: String { "https://127.0.0.1:\(port)" }
@@ -19,7 +22,11 @@ final class LocalCluster: @unchecked Sendable {
         self.dataDir = dataDir
         self.port = port
         self.agentCount = agents
-        binaries = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        // Beside this executable however it was started (by its name from PATH, or by a path).
+        binaries = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        runc = ["/usr/sbin/runc", "/usr/bin/runc", "/usr/local/sbin/runc", "/usr/local/bin/runc"].first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
         for binary in ["tansiq-controller", "tansiq-agent", "tansiq-demo-service"]
         where !FileManager.default.isExecutableFile(atPath: binaries.appendingPathComponent(binary).path) {
             throw CLIError.failed(
@@ -29,11 +36,14 @@ final class LocalCluster: @unchecked Sendable {
     }
 
     /// Runs a binary to completion; its output.
-    private func runToEnd(_ binary: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    private func runToEnd(
+        _ binary: String, _ arguments: [String], absolute: Bool = false
+    ) throws -> (status: Int32, output: String) {
         let process = Process()
-        process.executableURL = binaries.appendingPathComponent(binary)
+        process.executableURL =
+            absolute ? URL(fileURLWithPath: binary) : binaries.appendingPathComponent(binary)
         process.arguments = arguments
-        let log = dataDir + "/\(binary)-\(arguments.first ?? "run").txt"
+        let log = dataDir + "/\((binary as NSString).lastPathComponent)-\(arguments.first ?? "run").txt"
         FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         process.standardOutput = handle
@@ -104,9 +114,14 @@ final class LocalCluster: @unchecked Sendable {
                 }
             }
             agents.append(
-                try spawn("tansiq-agent", ["run", "--data-dir", dir], log: dataDir + "/agent-\(index).log", path: true))
+                try spawn(
+                    "tansiq-agent", ["run", "--data-dir", dir] + runtimeFlags, log: dataDir + "/agent-\(index).log",
+                    path: true))
         }
         Output.line("\(agentCount) agents running (logs: \(dataDir)/agent-N.log)")
+        if runc == nil {
+            Output.line("runc is not installed: the agents run instances unisolated (--allow-unisolated)")
+        }
     }
 
     var connection: Connection {
@@ -197,17 +212,24 @@ final class LocalCluster: @unchecked Sendable {
             + phases.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
     }
 
-    /// Stops the agents and every instance they started, then the controller.
+    /// How the agents run instances: isolated under runc, showing the example services what they
+    /// need of this build (its directory and the Swift runtime's libraries); unisolated without runc.
+    private var runtimeFlags: [String] {
+        guard runc != nil else { return ["--allow-unisolated"] }
+        let demo = binaries.appendingPathComponent("tansiq-demo-service").path
+        return ([binaries.path] + HostLibraries.directories(of: demo)).flatMap { ["--host-path", $0] }
+    }
+
+    /// Stops the agents and every instance they started, then the controller. (A stopped agent
+    /// leaves its instances running, as on a real node; the local cluster takes them down.)
     func stop() async {
-        for (index, agent) in agents.enumerated() {
+        for agent in agents {
             if agent.isRunning { kill(agent.processIdentifier, SIGTERM) }
             agent.waitUntilExit()
-            for pid in instancePids(agentDir(index)) { kill(-pid, SIGTERM) }
         }
+        for index in 0..<agents.count { stopInstances(of: agentDir(index), signal: SIGTERM) }
         try? await Task.sleep(for: .seconds(1))
-        for index in 0..<agents.count {
-            for pid in instancePids(agentDir(index)) { kill(-pid, SIGKILL) }
-        }
+        for index in 0..<agents.count { stopInstances(of: agentDir(index), signal: SIGKILL) }
         if let controller, controller.isRunning {
             kill(controller.processIdentifier, SIGTERM)
             let deadline = Date().addingTimeInterval(20)
@@ -218,10 +240,27 @@ final class LocalCluster: @unchecked Sendable {
         Output.line("stopped; the cluster's data is in \(dataDir) (`tansiq dev up` again reuses it)")
     }
 
-    private func instancePids(_ dir: String) -> [Int32] {
-        guard let data = FileManager.default.contents(atPath: dir + "/state.json"),
-            let state = try? JSONSerialization.jsonObject(with: data) as? [String: [String: Any]]
-        else { return [] }
-        return state.values.compactMap { ($0["pid"] as? Int).map(Int32.init) }.filter { $0 > 0 }
+    /// Signals the instances an agent's state file records: their containers through runc
+    /// (SIGKILL also removes them), or their process groups when they ran unisolated.
+    private func stopInstances(of dir: String, signal: Int32) {
+        struct Saved: Decodable {
+            struct Process: Decodable { var pid: Int32 }
+            var process: Process?
+        }
+        let state =
+            FileManager.default.contents(atPath: dir + "/state.json").flatMap {
+                try? JSONDecoder().decode([String: Saved].self, from: $0)
+            } ?? [:]
+        for (id, saved) in state {
+            guard let pid = saved.process?.pid, pid > 0 else { continue }
+            if let runc {
+                let root = ["--root", dir + "/runc"]
+                _ = try? runToEnd(
+                    runc, root + ["kill", "--all", id, signal == SIGKILL ? "KILL" : "TERM"], absolute: true)
+                if signal == SIGKILL { _ = try? runToEnd(runc, root + ["delete", "--force", id], absolute: true) }
+            } else {
+                kill(-pid, signal)
+            }
+        }
     }
 }

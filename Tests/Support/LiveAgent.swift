@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import SwiftASN1
+import TansiqCommand
 import X509
 
 /// A real `tansiq-agent` process joined to a `LiveController`.
@@ -12,9 +13,18 @@ public final class LiveAgent: @unchecked Sendable {
     private var process: Process?
     private let log: URL
 
-    /// Joins `live` as `name` in `zone`, with a declared share of the host and its own ports.
+    /// What the host runtime must show instances that run this build's binaries: the products
+    /// directory and the Swift runtime's libraries.
+    public static let hostPaths: [String] = {
+        let demo = productsDirectory.appendingPathComponent("tansiq-demo-service").path
+        return [productsDirectory.path] + HostLibraries.directories(of: demo)
+    }()
+
+    /// Joins `live` as `name` in `zone`, with a declared share of the host and its own ports;
+    /// `extra` join flags are added.
     public init(
-        _ live: LiveController, name: String, zone: String, ports: ClosedRange<Int>, statusInterval: Double = 1
+        _ live: LiveController, name: String, zone: String, ports: ClosedRange<Int>, statusInterval: Double = 1,
+        extra: [String] = []
     ) throws {
         self.name = name
         dataDir = live.dataDir + "-agent-\(name)"
@@ -26,7 +36,7 @@ public final class LiveAgent: @unchecked Sendable {
                 "--name", name, "--data-dir", dataDir, "--label", "zone=\(zone)",
                 "--capacity", "cpu=2,memory=2Gi,storage=10Gi,instances=20",
                 "--port-range", "\(ports.lowerBound)-\(ports.upperBound)", "--status-interval", String(statusInterval),
-            ])
+            ] + Self.hostPaths.flatMap { ["--host-path", $0] } + extra)
         guard joined.status == 0 else { throw LiveError.failed("join \(name): \(joined.stderr)") }
         try start()
     }
@@ -40,7 +50,10 @@ public final class LiveAgent: @unchecked Sendable {
         try handle.seekToEnd()
         let process = Process()
         process.executableURL = productsDirectory.appendingPathComponent("tansiq-agent")
-        process.arguments = ["run", "--data-dir", dataDir, "--log-level", "info"]
+        // Without runc (a development machine), instances run unisolated; the isolation tests
+        // are disabled there.
+        process.arguments =
+            ["run", "--data-dir", dataDir, "--log-level", "info"] + (HostFacts.hasRunc ? [] : ["--allow-unisolated"])
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
@@ -62,18 +75,40 @@ public final class LiveAgent: @unchecked Sendable {
         self.process = nil
     }
 
-    /// The pids of the instances the agent's state file records, by instance id.
+    /// The pids of the instances the agent's state file records as running, by instance id.
     public var instancePids: [String: Int32] {
+        struct Saved: Decodable {
+            struct Process: Decodable { var pid: Int32 }
+            var process: Process?
+        }
         guard let data = FileManager.default.contents(atPath: dataDir + "/state.json"),
-            let state = try? JSONSerialization.jsonObject(with: data) as? [String: [String: Any]]
+            let state = try? JSONDecoder().decode([String: Saved].self, from: data)
         else { return [:] }
-        return state.compactMapValues { ($0["pid"] as? Int).map(Int32.init) }.filter { $0.value > 0 }
+        return state.compactMapValues { $0.process?.pid }
+    }
+
+    /// The runc containers of this agent (`runc list`), by id, with their status.
+    public var containers: [String: String] {
+        struct Container: Decodable {
+            var id: String
+            var status: String
+        }
+        guard
+            let listed = try? runProcess(
+                URL(fileURLWithPath: "/usr/sbin/runc"), ["--root", dataDir + "/runc", "list", "--format", "json"]),
+            let containers = try? JSONDecoder().decode([Container]?.self, from: Data(listed.stdout.utf8))
+        else { return [:] }
+        return Dictionary((containers ?? []).map { ($0.id, $0.status) }, uniquingKeysWith: { a, _ in a })
     }
 
     /// Stops the agent and every instance it started, and removes its directory.
     public func shutdown() {
         stop()
-        for pid in instancePids.values { kill(-pid, SIGKILL) }
+        for id in containers.keys {
+            _ = try? runProcess(
+                URL(fileURLWithPath: "/usr/sbin/runc"), ["--root", dataDir + "/runc", "delete", "--force", id])
+        }
+        for pid in instancePids.values { kill(pid, SIGKILL) }
         try? FileManager.default.removeItem(atPath: dataDir)
         try? FileManager.default.removeItem(at: log)
     }

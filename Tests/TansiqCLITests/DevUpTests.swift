@@ -56,14 +56,18 @@ struct DevUpTests {
         }
         #expect(left.isEmpty, "controller or agents left behind: pids \(left)")
         // The instances the agents started, by the pids their state files recorded.
+        struct Saved: Decodable {
+            struct Process: Decodable { var pid: Int32 }
+            var process: Process?
+        }
         for index in 0..<3 {
             let state = dataDir + "/agent-\(index)/state.json"
-            let json = FileManager.default.contents(atPath: state).flatMap {
-                try? JSONSerialization.jsonObject(with: $0) as? [String: [String: Any]]
+            let saved = FileManager.default.contents(atPath: state).flatMap {
+                try? JSONDecoder().decode([String: Saved].self, from: $0)
             }
-            for (id, instance) in json ?? [:] {
-                guard let pid = instance["pid"] as? Int, pid > 0 else { continue }
-                #expect(kill(Int32(pid), 0) != 0, "instance \(id) (pid \(pid)) left running")
+            for (id, instance) in saved ?? [:] {
+                guard let pid = instance.process?.pid, pid > 0 else { continue }
+                #expect(!HostFacts.isRunning(pid), "instance \(id) (pid \(pid)) left running")
             }
         }
         #expect((try String(contentsOf: output, encoding: .utf8)).contains("stopped; the cluster's data is in"))

@@ -14,6 +14,7 @@ struct HelpGoldenTests {
             ("tansiq", ["get", "--help"], "tansiq-get.txt"), ("tansiq", ["dev", "up", "--help"], "tansiq-dev-up.txt"),
             ("tansiq-controller", ["run", "--help"], "tansiq-controller-run.txt"),
             ("tansiq-agent", ["join", "--help"], "tansiq-agent-join.txt"),
+            ("tansiq-agent", ["run", "--help"], "tansiq-agent-run.txt"),
         ])
     func help(binary: String, arguments: [String], file: String) throws {
         let result = try run(binary, arguments)

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import TansiqModel
+import TansiqRegistry
 import TansiqStore
 import Testing
 
@@ -99,7 +100,9 @@ struct Harness: Sendable {
 
     /// Runs `body` against the router in-process.
     func test(_ body: @escaping @Sendable (Client) async throws -> Void) async throws {
-        let server = ControllerServer(cluster: cluster, metrics: .bootstrap(), ca: Self.ca)
+        let server = ControllerServer(
+            cluster: cluster, metrics: .bootstrap(), ca: Self.ca, registry: try RegistryClient(access: RegistryAccess())
+        )
         let app = Application(router: server.testRouter)
         let tokens = self.tokens
         try await app.test(.router) { client in

@@ -1,4 +1,5 @@
 import Foundation
+import TansiqRegistry
 import TansiqStore
 import TansiqTestSupport
 import Testing
@@ -28,7 +29,10 @@ struct OpenAPITests {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let cluster = try await Cluster(store: try SQLiteStore(path: dir.appendingPathComponent("tansiq.db").path))
         let served = Set(
-            ControllerServer(cluster: cluster, metrics: .bootstrap(), ca: Harness.ca).routes.map {
+            ControllerServer(
+                cluster: cluster, metrics: .bootstrap(), ca: Harness.ca,
+                registry: try RegistryClient(access: RegistryAccess())
+            ).routes.map {
                 "\($0.method) \($0.path)"
             })
         let documented = try Self.documented()

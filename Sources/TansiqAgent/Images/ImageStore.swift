@@ -82,7 +82,9 @@ actor ImageStore {
         try await registry.session { try await self.pull(assigned, over: $0) }
     }
 
-    private func pull(_ assigned: AgentProtocol.AssignedImage, over registry: RegistrySession) async throws
+    private func pull(
+        _ assigned: AgentProtocol.AssignedImage, over registry: RegistrySession
+    ) async throws
         -> PulledImage
     {
         let reference = try ImageReference.parse(assigned.reference).pinned(to: assigned.digest)
@@ -168,7 +170,8 @@ actor ImageStore {
         let actual = "sha256:" + hasher.finalize().map { String(format: "%02x", $0) }.joined()
         guard actual == digest else {
             unlink(file)
-            throw RegistryError.invalid("stored blob \(digest) does not match its digest (it hashes to \(actual)): removed")
+            throw RegistryError.invalid(
+                "stored blob \(digest) does not match its digest (it hashes to \(actual)): removed")
         }
     }
 

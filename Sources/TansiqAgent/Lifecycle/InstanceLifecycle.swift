@@ -259,7 +259,8 @@ public struct InstanceLifecycle: Sendable, Hashable, Codable {
             dueAt = nil
             return []
         }
-        let delay = min(spec.restart.maxBackoff.seconds, spec.restart.backoff.seconds * pow(2, Double(min(backoffStep, 30))))
+        let delay = min(
+            spec.restart.maxBackoff.seconds, spec.restart.backoff.seconds * pow(2, Double(min(backoffStep, 30))))
         backoffStep += 1
         dueAt = now.addingTimeInterval(delay)
         message = (message.map { $0 + "; " } ?? "") + "restarting in \(Self.seconds(delay))"

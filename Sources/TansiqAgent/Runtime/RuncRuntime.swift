@@ -93,7 +93,8 @@ struct RuncRuntime: InstanceRuntime {
             let containerPid = Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)),
             let startTime = StartedProcess.startTime(of: containerPid)
         else {
-            throw AgentError.io("runc could not start it: \(Self.lastError(in: runcLog) ?? "exit \(status?.code ?? -1)")")
+            throw AgentError.io(
+                "runc could not start it: \(Self.lastError(in: runcLog) ?? "exit \(status?.code ?? -1)")")
         }
         return StartedProcess(pid: containerPid, startTime: startTime)
     }

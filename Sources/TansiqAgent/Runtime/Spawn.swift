@@ -71,8 +71,8 @@ enum Spawn {
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = environment.map { strdup($0) } + [nil]
         defer {
-            cArgs.forEach { free($0) }
-            cEnv.forEach { free($0) }
+            for arg in cArgs { free(arg) }
+            for variable in cEnv { free(variable) }
         }
         var pid: pid_t = 0
         let status = posix_spawn(&pid, argv[0], &actions, &attributes, cArgs, cEnv)

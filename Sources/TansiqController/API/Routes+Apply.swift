@@ -33,7 +33,8 @@ extension Routes {
                 digests[image] = try await registry.resolve(try ImageReference.parse(image))
             } catch {
                 throw APIError(
-                    .imageUnavailable, "\(app.key): the image \(image) cannot be resolved to a digest; nothing was applied",
+                    .imageUnavailable,
+                    "\(app.key): the image \(image) cannot be resolved to a digest; nothing was applied",
                     details: [
                         .init(
                             path: "documents[\(item.location.document)].spec.image",

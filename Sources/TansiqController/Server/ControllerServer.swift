@@ -51,7 +51,8 @@ public struct ControllerServer {
         _ = try await cluster.systemChange(by: "uid-assignment", at: Date()) { $0.planRunAsForOlderMinistries() }
         let ca = try CertificateAuthority(
             certificatePEM: try dataDir.read(dataDir.caCertificate), keyPEM: try dataDir.read(dataDir.caKey))
-        return ControllerServer(cluster: cluster, metrics: metrics, ca: ca, registry: try RegistryClient(access: registry))
+        return ControllerServer(
+            cluster: cluster, metrics: metrics, ca: ca, registry: try RegistryClient(access: registry))
     }
 
     /// The TLS configuration of the data directory: serving certificate, then the CA; TLS 1.2+;
