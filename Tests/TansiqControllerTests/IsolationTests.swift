@@ -225,7 +225,8 @@ struct IsolationTests {
                         try await Self.instance(live, "flaky")?["phase"] as? String == "Healthy"
                     }, "\(agent.output)")
                 let id = try await Self.instance(live, "flaky")?["id"] as? String ?? ""
-                FileManager.default.createFile(atPath: agent.dataDir + "/instances/\(id)/data/unhealthy", contents: nil)
+                _ = FileManager.default.createFile(
+                    atPath: agent.dataDir + "/instances/\(id)/data/unhealthy", contents: nil)
                 var sawUnhealthy = false
                 #expect(
                     try await LiveLoopTests.eventually(.seconds(20)) {
