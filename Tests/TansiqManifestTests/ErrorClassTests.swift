@@ -111,6 +111,12 @@ struct ErrorClassTests {
             "test.yaml:17:24: error: spec.health.tcp.port: \"web\" is not a port of spec.ports (http)"
         ),
         (
+            "an image without a registry says how to write one",
+            healthMinistry + "\n---\n" + app("image: finance/e-payment:1.4"),
+            "test.yaml:16:10: error: spec.image: \"finance/e-payment:1.4\": \"finance\" is not a registry host; write "
+                + "HOST[:PORT]/PATH[:TAG] (a host has a dot or a port, or is localhost)"
+        ),
+        (
             "a document that is not a mapping says so",
             "- just\n- a list\n",
             "test.yaml:1:1: error: document: expected a mapping, got a list"
