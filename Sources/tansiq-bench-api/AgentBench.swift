@@ -6,11 +6,16 @@ import TansiqTestSupport
 struct AgentBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "agent",
-        abstract: "Agent binary size, idle RSS with 0 and 10 instances, idle CPU, assignment-to-process-started time.",
+        abstract:
+            "Agent binary size, idle RSS with 0 and 10 isolated instances, idle CPU, apply-to-process-started time "
+            + "for the host runtime and for images (cold pull, cached).",
         discussion: """
-            Runs a controller and one tansiq-agent (both built beside this binary) on loopback. Reads the
-            agent's resident memory and CPU time from /proc; times each start from the apply that
-            creates a one-replica application to the moment its process writes its first line.
+            Runs a controller and one tansiq-agent (both built beside this binary) on loopback; where
+            docker-registry, skopeo and umoci are installed, also a registry with the demo image. Reads
+            the agent's resident memory and CPU time from /proc (its own process only: containers are
+            not its children's memory, and runc exits once a container runs); times each start from the
+            apply that creates a one-replica application to the moment its process touches a file in
+            its /data.
             """)
 
     @Option(name: .customLong("idle-seconds"), help: "How long idle CPU is measured.")
@@ -36,11 +41,54 @@ struct AgentBench: AsyncParsableCommand {
         return ticks / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
+    /// Starts `count` one-replica applications one after another; for each, the milliseconds from
+    /// its apply to the moment its process (a shell, first thing) touched a file in its /data,
+    /// read from the file's modification time.
+    static func starts(
+        _ live: LiveController, _ agent: LiveAgent, count: Int, prefix: String, image: String?
+    ) async throws -> [Double] {
+        var latencies: [Double] = []
+        for index in 0..<count {
+            let app = """
+                apiVersion: tansiq/v1
+                kind: Application
+                metadata: {name: \(prefix)-\(index), ministry: bench}
+                spec:
+                  resources: {cpu: 10m, memory: 32Mi}\(image.map { "\n  image: \($0)" } ?? "")
+                  run: {command: ["/bin/sh", "-c", ": > /data/started; exec sleep 3600"]}
+                """
+            let applied = Date().timeIntervalSince1970
+            let reply = try await live.call(
+                .POST, "/v1/apply", token: live.operatorToken, body: app, contentType: "application/yaml")
+            guard reply.status == 200 else { throw LiveError.failed("apply: \(reply.body)") }
+            let deadline = Date().addingTimeInterval(120)
+            var started: Double?
+            while started == nil && Date() < deadline {
+                let dirs = (try? FileManager.default.contentsOfDirectory(atPath: agent.dataDir + "/instances")) ?? []
+                if let dir = dirs.first(where: { $0.hasPrefix("bench-\(prefix)-\(index)-") }) {
+                    var info = stat()
+                    if stat(agent.dataDir + "/instances/\(dir)/data/started", &info) == 0 {
+                        started = Double(info.st_mtim.tv_sec) + Double(info.st_mtim.tv_nsec) / 1e9
+                    }
+                }
+                if started == nil { try await Task.sleep(for: .milliseconds(2)) }
+            }
+            guard let started else { throw LiveError.failed("\(prefix)-\(index) did not start within 120 s") }
+            latencies.append((started - applied) * 1000)
+        }
+        return latencies
+    }
+
     func run() async throws {
         let binary = productsDirectory.appendingPathComponent("tansiq-agent").path
         let size = ((try? FileManager.default.attributesOfItem(atPath: binary))?[.size] as? Int) ?? 0
-        try await LiveController.with(arguments: ["--grace-period", "10s"]) { live in
-            let agent = try LiveAgent(live, name: "bench-node", zone: "z1", ports: 33000...33999, statusInterval: 5)
+        let registry = HostFacts.hasRegistryTools ? try LiveRegistry() : nil
+        defer { registry?.shutdown() }
+        let imageReference = try registry.map { "\($0.host)/bench/demo@" + (try $0.pushDemo("bench/demo", tag: "1")) }
+        let insecure = registry.map { ["--insecure-registry", $0.host] } ?? []
+        try await LiveController.with(arguments: ["--grace-period", "10s"] + insecure) { live in
+            let agent = try LiveAgent(
+                live, name: "bench-node", zone: "z1", ports: 33000...33999, statusInterval: 5, extra: insecure)
             defer { agent.shutdown() }
             guard let pid = agent.pid else { throw LiveError.failed("the agent did not start") }
             _ = try await live.call(
@@ -49,49 +97,32 @@ struct AgentBench: AsyncParsableCommand {
             try await Task.sleep(for: .seconds(5))
             let rssIdle = Self.rss(pid)
 
-            let marks = FileManager.default.temporaryDirectory.appendingPathComponent("tansiq-agent-bench-\(getpid())")
-            try FileManager.default.createDirectory(at: marks, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(at: marks) }
-            var latencies: [Double] = []
-            for index in 0..<starts {
-                let mark = marks.appendingPathComponent("\(index)").path
-                let app = """
-                    apiVersion: tansiq/v1
-                    kind: Application
-                    metadata: {name: start-\(index), ministry: bench}
-                    spec:
-                      resources: {cpu: 10m, memory: 16Mi}
-                      run: {command: ["/bin/sh", "-c", "date +%s.%N > \(mark); exec sleep 3600"]}
-                    """
-                let applied = Date().timeIntervalSince1970
-                let reply = try await live.call(
-                    .POST, "/v1/apply", token: live.operatorToken, body: app, contentType: "application/yaml")
-                guard reply.status == 200 else { throw LiveError.failed("apply: \(reply.body)") }
-                let deadline = Date().addingTimeInterval(10)
-                var started: Double?
-                while started == nil && Date() < deadline {
-                    started = (try? String(contentsOfFile: mark, encoding: .utf8))
-                        .flatMap { Double($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-                    if started == nil { try await Task.sleep(for: .milliseconds(2)) }
-                }
-                guard let started else { throw LiveError.failed("start-\(index) did not start within 10 s") }
-                latencies.append((started - applied) * 1000)
-            }
+            var latencies = try await Self.starts(live, agent, count: starts, prefix: "start", image: nil)
             // Ten instances running, for the loaded memory and the idle CPU.
             for index in 10..<starts {
                 _ = try await live.call(
                     .DELETE, "/v1/ministries/bench/applications/start-\(index)", token: live.operatorToken)
             }
+            let hostRuntime = latencies
+            latencies = []
             try await Task.sleep(for: .seconds(5))
             let running = agent.instancePids.count
             let rssTen = Self.rss(pid)
             let cpuBefore = Self.cpuSeconds(pid)
             try await Task.sleep(for: .seconds(idleSeconds))
             let cpuShare = (Self.cpuSeconds(pid) - cpuBefore) / Double(idleSeconds) * 100
-            let sorted = latencies.sorted()
-            func pct(_ p: Double) -> Double {
-                (sorted[max(0, min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1))] * 100)
-                    .rounded() / 100
+            func pct(_ p: Double, _ values: [Double]) -> Double {
+                let sorted = values.sorted()
+                guard !sorted.isEmpty else { return 0 }
+                return (sorted[max(0, min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1))]
+                    * 100).rounded() / 100
+            }
+            // Images: a cold pull from a registry on loopback, then starts of the cached image.
+            var coldPull: Double?
+            var cached: [Double] = []
+            if let reference = imageReference {
+                coldPull = try await Self.starts(live, agent, count: 1, prefix: "cold", image: reference).first
+                cached = try await Self.starts(live, agent, count: starts, prefix: "cached", image: reference)
             }
             let mib = { (bytes: Int) in String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
             print("agent binary \(binary): \(mib(size))")
@@ -99,12 +130,27 @@ struct AgentBench: AsyncParsableCommand {
             print(
                 "idle CPU over \(idleSeconds) s with \(running) instances: \(String(format: "%.2f", cpuShare)) % of a core"
             )
-            print("apply → process started, \(starts) applications: p50 \(pct(50)) ms  p99 \(pct(99)) ms")
-            let json: [String: Any] = [
+            print(
+                "apply → process started, host runtime under runc, \(starts) applications: "
+                    + "p50 \(pct(50, hostRuntime)) ms  p99 \(pct(99, hostRuntime)) ms")
+            if let coldPull {
+                print("apply → process started, image pulled cold from a loopback registry: \(Int(coldPull)) ms")
+                print(
+                    "apply → process started, image cached, \(starts) applications: "
+                        + "p50 \(pct(50, cached)) ms  p99 \(pct(99, cached)) ms")
+            } else {
+                print("images: not measured (docker-registry, skopeo or umoci missing)")
+            }
+            var json: [String: Any] = [
                 "benchmark": "agent", "binaryBytes": size, "rssIdleBytes": rssIdle, "rssTenBytes": rssTen,
-                "instances": running, "idleCPUPercent": (cpuShare * 100).rounded() / 100, "startP50Ms": pct(50),
-                "startP99Ms": pct(99),
+                "instances": running, "idleCPUPercent": (cpuShare * 100).rounded() / 100,
+                "startP50Ms": pct(50, hostRuntime), "startP99Ms": pct(99, hostRuntime),
             ]
+            if let coldPull {
+                json["coldPullMs"] = coldPull.rounded()
+                json["cachedStartP50Ms"] = pct(50, cached)
+                json["cachedStartP99Ms"] = pct(99, cached)
+            }
             print(
                 String(
                     decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self))

@@ -76,9 +76,10 @@ struct Apply: AsyncParsableCommand {
         let json = answer as? [String: Any]
         for item in json?["items"] as? [[String: Any]] ?? [] {
             let name = [item["ministry"] as? String, item["name"] as? String].compactMap { $0 }.joined(separator: "/")
+            let digest = (item["imageDigest"] as? String).map { " (image \($0))" } ?? ""
             Output.line(
-                "\(item["kind"] as? String ?? "")/\(name) \(item["action"] as? String ?? "")\(dryRun ? " (dry run)" : "")"
-            )
+                "\(item["kind"] as? String ?? "")/\(name) \(item["action"] as? String ?? "")\(digest)"
+                    + (dryRun ? " (dry run)" : ""))
         }
         for warning in json?["warnings"] as? [String] ?? [] { Output.error("warning: \(warning)") }
         return manifests.objects.compactMap {

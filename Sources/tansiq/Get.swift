@@ -83,24 +83,25 @@ struct Get: AsyncParsableCommand {
         switch resource {
         case .nodes:
             return [
-                ["NAME", "PHASE", "CORDONED", "CPU", "MEMORY", "ALLOCATED CPU", "ZONE"] + (wide ? ["ENFORCEMENT"] : [])
+                ["NAME", "PHASE", "CORDONED", "CPU", "MEMORY", "ALLOCATED CPU", "ZONE", "ISOLATION"]
+                    + (wide ? ["ENFORCEMENT"] : [])
             ]
                 + items.map { n in
                     [
                         s(n["name"]), s(n["phase"]), yes(n["cordoned"]), res(n["allocatable"], "cpu"),
                         res(n["allocatable"], "memory"), res(n["allocated"], "cpu"),
-                        s((n["labels"] as? [String: String])?["zone"]),
+                        s((n["labels"] as? [String: String])?["zone"]), s(n["isolation"]),
                     ] + (wide ? [s(n["enforcement"])] : [])
                 }
         case .apps:
-            return [["MINISTRY", "NAME", "READY", "UP-TO-DATE", "ROLLOUT", "PRIORITY"]]
+            return [["MINISTRY", "NAME", "READY", "UP-TO-DATE", "ROLLOUT", "PRIORITY"] + (wide ? ["IMAGE", "DIGEST"] : [])]
                 + items.map { a in
                     let status = a["status"] as? [String: Any]
                     let spec = a["spec"] as? [String: Any]
                     return [
                         meta(a, "ministry"), meta(a, "name"), "\(s(status?["ready"]))/\(s(status?["desired"]))",
                         s(status?["updated"]), s(status?["rollout"]), s(spec?["priority"]),
-                    ]
+                    ] + (wide ? [s(spec?["image"]), s(status?["imageDigest"])] : [])
                 }
         case .instances:
             return [

@@ -172,7 +172,9 @@ struct ApplyPlan {
             let meta = stamp(
                 app.metadata, over: old?.metadata, specChanged: old?.spec != app.spec || digestChanged)
         else {
-            return item(.application, old!.metadata, created: false, changed: nil)
+            var unchanged = item(.application, old!.metadata, created: false, changed: nil)
+            unchanged.imageDigest = digest
+            return unchanged
         }
         var stored = Application(metadata: meta, spec: app.spec, status: old?.status)
         var template = app.spec
@@ -207,7 +209,9 @@ struct ApplyPlan {
         if old == nil || (!templateChanged && stored.status?.rollout != "Progressing") {
             reconcileInstances(of: stored)
         }
-        return item(.application, meta, created: old == nil, changed: meta)
+        var answer = item(.application, meta, created: old == nil, changed: meta)
+        answer.imageDigest = digest
+        return answer
     }
 
     /// Records the desired instances when the template has not changed: `replicas` of them, new

@@ -16,6 +16,8 @@ public struct ApplyItem: Sendable, Codable, Equatable {
     public var action: String
     /// The object's version after the apply.
     public var resourceVersion: Int64
+    /// For an application with an image: the digest its tag resolved to (what its instances run).
+    public var imageDigest: String?
 }
 
 /// An apply's answer.
