@@ -57,7 +57,7 @@ let package = Package(
         .target(
             name: "TansiqController",
             dependencies: [
-                "TansiqModel", "TansiqManifest", "TansiqScheduler", "TansiqStore", "TansiqRegistry",
+                "TansiqModel", "TansiqAPI", "TansiqManifest", "TansiqScheduler", "TansiqStore", "TansiqRegistry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -85,10 +85,25 @@ let package = Package(
         .executableTarget(
             name: "tansiq-bench-api",
             dependencies: [
-                "TansiqTestSupport",
+                "TansiqTestSupport", "TansiqAPI", "TansiqModel",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        // Every request and answer of the HTTP API and the agent protocol, and the typed client the
+        // CLI, the agent, the gateway and the tests share.
+        .target(
+            name: "TansiqAPI",
+            dependencies: [
+                "TansiqModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
         // What the agent needs of the system beyond Glibc: zlib (image layers) and prctl.
@@ -109,7 +124,7 @@ let package = Package(
         .target(
             name: "TansiqAgent",
             dependencies: [
-                "TansiqModel", "TansiqRegistry", "CAgentSystem",
+                "TansiqModel", "TansiqAPI", "TansiqRegistry", "CAgentSystem",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -124,7 +139,7 @@ let package = Package(
         .executableTarget(
             name: "tansiq-agent",
             dependencies: [
-                "TansiqAgent", "TansiqModel", "TansiqCommand",
+                "TansiqAgent", "TansiqAPI", "TansiqModel", "TansiqCommand",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -146,7 +161,7 @@ let package = Package(
         .executableTarget(
             name: "tansiq",
             dependencies: [
-                "TansiqModel", "TansiqManifest", "TansiqCommand", "TansiqScheduler",
+                "TansiqModel", "TansiqAPI", "TansiqManifest", "TansiqCommand", "TansiqScheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -159,7 +174,7 @@ let package = Package(
         .executableTarget(
             name: "tansiq-controller",
             dependencies: [
-                "TansiqController", "TansiqCommand", "TansiqModel", "TansiqRegistry",
+                "TansiqController", "TansiqAPI", "TansiqCommand", "TansiqModel", "TansiqRegistry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -175,7 +190,8 @@ let package = Package(
         .testTarget(
             name: "TansiqControllerTests",
             dependencies: [
-                "TansiqController", "TansiqStore", "TansiqModel", "TansiqManifest", "TansiqRegistry", "tansiq-controller",
+                "TansiqController", "TansiqAPI", "TansiqStore", "TansiqModel", "TansiqManifest", "TansiqRegistry",
+                "tansiq-controller",
                 "tansiq-agent",
                 "tansiq-demo-service",
                 "TansiqTestSupport",
@@ -196,7 +212,7 @@ let package = Package(
         .target(
             name: "TansiqTestSupport",
             dependencies: [
-                "TansiqCommand",
+                "TansiqCommand", "TansiqAPI", "TansiqModel",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOCore", package: "swift-nio"),

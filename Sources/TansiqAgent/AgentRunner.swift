@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import Logging
 import Synchronization
+import TansiqAPI
 import TansiqModel
 import TansiqRegistry
 import X509

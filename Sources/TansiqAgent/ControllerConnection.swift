@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import TansiqAPI
 import TansiqModel
 
 /// The agent's calls to the controller, over mutual TLS with the node's certificate, trusting

@@ -3,6 +3,7 @@ import Crypto
 import Foundation
 import NIOCore
 import NIOSSL
+import TansiqAPI
 import TansiqModel
 import X509
 

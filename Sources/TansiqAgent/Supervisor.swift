@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import TansiqAPI
 import TansiqModel
 import TansiqRegistry
 

@@ -114,7 +114,8 @@ struct AgentBench: AsyncParsableCommand {
             func pct(_ p: Double, _ values: [Double]) -> Double {
                 let sorted = values.sorted()
                 guard !sorted.isEmpty else { return 0 }
-                return (sorted[max(0, min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1))]
+                return
+                    (sorted[max(0, min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1))]
                     * 100).rounded() / 100
             }
             // Images: a cold pull from a registry on loopback, then starts of the cached image.

@@ -94,7 +94,9 @@ struct Get: AsyncParsableCommand {
                     ] + (wide ? [s(n["enforcement"])] : [])
                 }
         case .apps:
-            return [["MINISTRY", "NAME", "READY", "UP-TO-DATE", "ROLLOUT", "PRIORITY"] + (wide ? ["IMAGE", "DIGEST"] : [])]
+            return [
+                ["MINISTRY", "NAME", "READY", "UP-TO-DATE", "ROLLOUT", "PRIORITY"] + (wide ? ["IMAGE", "DIGEST"] : [])
+            ]
                 + items.map { a in
                     let status = a["status"] as? [String: Any]
                     let spec = a["spec"] as? [String: Any]

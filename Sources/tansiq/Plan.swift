@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TansiqAPI
 import TansiqManifest
 import TansiqModel
 import TansiqScheduler

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import TansiqAPI
 import TansiqModel
 import TansiqRegistry
 

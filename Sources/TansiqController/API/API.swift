@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import TansiqAPI
 import TansiqModel
 
 /// Shared pieces of the HTTP layer: limits, JSON answers and the error envelope.
@@ -18,11 +19,12 @@ public enum API {
     }
 
     /// `{"items": [...]}`.
-    static func list<T: Encodable>(_ items: [T]) throws -> Response { try json(Items(items: items)) }
+    static func list<T: Codable & Sendable>(_ items: [T]) throws -> Response { try json(ItemList(items: items)) }
 
     /// The error envelope of DESIGN.md.
     static func error(_ error: APIError, requestID: String) -> Response {
-        let envelope = Envelope(error: .init(code: error.code.rawValue, message: error.message, details: error.details))
+        let envelope = ErrorEnvelope(
+            error: .init(code: error.code.rawValue, message: error.message, details: error.details))
         let data = (try? WireJSON.encoder().encode(envelope)) ?? Data("{}".utf8)
         var headers: HTTPFields = [.contentType: "application/json"]
         headers[.requestID] = requestID
@@ -30,17 +32,6 @@ public enum API {
         return Response(
             status: HTTPResponse.Status(code: error.code.status), headers: headers,
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
-    }
-
-    struct Items<T: Encodable>: Encodable { var items: [T] }
-
-    struct Envelope: Encodable {
-        struct Body: Encodable {
-            var code: String
-            var message: String
-            var details: [APIError.Detail]
-        }
-        var error: Body
     }
 
     /// Reads the whole body, refusing more than `limit` bytes with 413.

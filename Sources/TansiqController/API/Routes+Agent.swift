@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Metrics
+import TansiqAPI
 import TansiqModel
 
 extension Routes {

@@ -1,14 +1,9 @@
 import Foundation
 import Hummingbird
+import TansiqAPI
 import TansiqModel
 
 extension Routes {
-    /// `GET /v1/audit` answer: a page of the log and where the next one starts.
-    struct AuditPage: Encodable {
-        var items: [AuditRecord]
-        var next: Int64
-    }
-
     func registerAudit(_ table: inout RouteTable) {
         table.add(.get, "/v1/audit") { request, _, caller in
             try require(Access.canReadAll(caller), caller, "read the audit log")
@@ -23,7 +18,7 @@ extension Routes {
         table.open(.get, "/healthz") { _, _ in try API.json(["status": "ok"]) }
         table.open(.get, "/readyz") { _, _ in
             let version = await cluster.current.state.resourceVersion
-            return try API.json(ReadyStatus(status: "ready", resourceVersion: version))
+            return try API.json(Readiness(status: "ready", resourceVersion: version))
         }
         table.add(.get, "/metrics") { _, _, caller in
             try require(Access.canReadAll(caller), caller, "read metrics")
@@ -41,10 +36,5 @@ extension Routes {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.render())))
         }
-    }
-
-    struct ReadyStatus: Encodable {
-        var status: String
-        var resourceVersion: Int64
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import TansiqAPI
 import TansiqModel
 
 extension Routes {

@@ -1,30 +1,7 @@
 import Foundation
 import Hummingbird
+import TansiqAPI
 import TansiqModel
-
-/// `GET /v1/capacity`: allocatable, allocated and free capacity, in all and by datacentre and zone.
-public struct CapacityReport: Sendable, Codable, Equatable {
-    /// One datacentre and zone.
-    public struct Domain: Sendable, Codable, Equatable {
-        public var datacentre: String
-        public var zone: String
-        public var nodes: Int
-        public var allocatable: Resources
-        public var allocated: Resources
-        public var free: Resources
-    }
-
-    /// Totals over Ready nodes.
-    public struct Total: Sendable, Codable, Equatable {
-        public var nodes: Int
-        public var allocatable: Resources
-        public var allocated: Resources
-        public var free: Resources
-    }
-
-    public var total: Total
-    public var items: [Domain]
-}
 
 extension CapacityReport {
     /// Totals and domains of Ready nodes, by the `datacentre` and `zone` labels (`-` when unset).

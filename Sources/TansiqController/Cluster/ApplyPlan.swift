@@ -1,4 +1,5 @@
 import Foundation
+import TansiqAPI
 import TansiqManifest
 import TansiqModel
 import TansiqScheduler

@@ -1,32 +1,9 @@
 import Foundation
+import TansiqAPI
 import TansiqManifest
 import TansiqModel
 import TansiqScheduler
 import TansiqStore
-
-/// One line of an apply's answer.
-public struct ApplyItem: Sendable, Codable, Equatable {
-    /// The kind.
-    public var kind: String
-    /// The owning ministry, for owned kinds.
-    public var ministry: String?
-    /// The name.
-    public var name: String
-    /// `created`, `configured` or `unchanged`.
-    public var action: String
-    /// The object's version after the apply.
-    public var resourceVersion: Int64
-    /// For an application with an image: the digest its tag resolved to (what its instances run).
-    public var imageDigest: String?
-}
-
-/// An apply's answer.
-public struct ApplyResult: Sendable, Codable, Equatable {
-    /// One item per document, in order.
-    public var items: [ApplyItem]
-    /// Things the caller should know that did not stop the apply.
-    public var warnings: [String]
-}
 
 extension Registry {
     /// Plans an apply: every document is authorised, checked against the cluster and the

@@ -1,16 +1,7 @@
 import Foundation
+import TansiqAPI
 import TansiqModel
 import TansiqStore
-
-/// An object that was deleted or decided.
-public struct ChangeResult: Sendable, Codable, Equatable {
-    /// `Kind/ministry/name`.
-    public var object: String
-    /// `deleted`, `approved`, `denied`, `revoked`.
-    public var action: String
-    /// The cluster version after the change.
-    public var resourceVersion: Int64
-}
 
 extension Registry {
     /// A changeset that moves the version and records one audited action.

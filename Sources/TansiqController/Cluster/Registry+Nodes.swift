@@ -1,4 +1,5 @@
 import Foundation
+import TansiqAPI
 import TansiqModel
 import TansiqStore
 
@@ -140,13 +141,6 @@ extension Registry {
         }
         return mutations.isEmpty ? nil : Changeset(basedOn: state.resourceVersion, mutations: mutations)
     }
-}
-
-/// `PATCH /v1/nodes/{name}` body: operator labels (a null value removes one) and taints (the
-/// list replaces the node's).
-public struct NodePatch: Sendable, Decodable {
-    public var labels: [String: String?]?
-    public var taints: [Taint]?
 }
 
 extension Registry {

@@ -1,56 +1,8 @@
 import Foundation
+import TansiqAPI
 import TansiqModel
 import TansiqScheduler
 import TansiqStore
-
-/// `GET /v1/quotas`.
-public struct QuotaReport: Sendable, Codable, Equatable {
-    /// One ministry's quota and use.
-    public struct Item: Sendable, Codable, Equatable {
-        public var ministry: String
-        public var cohort: String?
-        /// `spec.quota`.
-        public var nominal: Resources
-        /// Nominal plus active grants.
-        public var effective: Resources
-        /// Most it may borrow from its cohort now.
-        public var borrowingLimit: Resources
-        /// Replicas × resources of its applications.
-        public var admitted: Resources
-        /// Placed instances within its quota.
-        public var guaranteedInUse: Resources
-        /// Placed instances beyond it, borrowed from the cohort.
-        public var borrowed: Resources
-        /// What it lends the cohort now.
-        public var lendable: Resources
-        /// Effective quota not yet admitted to an application.
-        public var free: Resources
-    }
-
-    /// One cohort's pool.
-    public struct Cohort: Sendable, Codable, Equatable {
-        public var name: String
-        public var members: [String]
-        /// What its members lend.
-        public var pool: Resources
-        /// What its members borrow.
-        public var borrowed: Resources
-    }
-
-    /// Quotas against the cluster.
-    public struct Overcommit: Sendable, Codable, Equatable {
-        /// The sum of effective quotas.
-        public var quotas: Resources
-        /// The sum of Ready nodes' allocatable capacity.
-        public var allocatable: Resources
-        /// How far the quotas exceed the capacity (zero when they fit).
-        public var shortfall: Resources
-    }
-
-    public var items: [Item]
-    public var cohorts: [Cohort]
-    public var overcommit: Overcommit
-}
 
 /// The shortfall of capacity behind the quotas.
 enum Overcommit {

@@ -1,34 +1,14 @@
 import Foundation
+import TansiqAPI
 import TansiqModel
 import TansiqStore
 
-/// `POST /v1/tokens` and `POST /v1/bootstrap-tokens` answer this; the token is shown once.
-public struct IssuedToken: Sendable, Codable, Equatable {
-    public var id: String
-    public var token: String
-    public var expiresAt: Date
-}
-
-/// A token as lists show it: never the secret nor its hash.
-public struct TokenView: Sendable, Codable, Equatable {
-    public var id: String
-    public var subject: String
-    public var role: Role
-    public var ministry: String?
-    public var createdAt: Date
-    public var expiresAt: Date
-    public var revokedAt: Date?
-    public var createdBy: String
-
+extension TokenView {
     init(_ record: TokenRecord) {
-        id = record.id
-        subject = record.subject
-        role = record.role
-        ministry = record.ministry
-        createdAt = record.createdAt
-        expiresAt = record.expiresAt
-        revokedAt = record.revokedAt
-        createdBy = record.createdBy
+        self.init(
+            id: record.id, subject: record.subject, role: record.role, ministry: record.ministry,
+            createdAt: record.createdAt, expiresAt: record.expiresAt, revokedAt: record.revokedAt,
+            createdBy: record.createdBy)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TansiqAPI
 import TansiqModel
 import TansiqStore
 
@@ -46,61 +47,33 @@ enum UsageAccounting {
     }
 }
 
-/// `GET /v1/usage`: what each ministry used in a period.
-public struct UsageReport: Sendable, Codable, Equatable {
-    /// Exact totals in integer units, and the same in hours for people.
-    public struct Amounts: Sendable, Codable, Equatable {
-        public var cpuMillicoreSeconds: Int64 = 0
-        public var memoryByteSeconds: Int64 = 0
-        public var storageByteSeconds: Int64 = 0
-        public var instanceSeconds: Int64 = 0
-        public var cpuCoreHours: Double = 0
-        public var memoryGiBHours: Double = 0
-        public var storageGiBHours: Double = 0
-        public var instanceHours: Double = 0
-
-        mutating func add(_ other: Amounts) {
-            cpuMillicoreSeconds += other.cpuMillicoreSeconds
-            memoryByteSeconds += other.memoryByteSeconds
-            storageByteSeconds += other.storageByteSeconds
-            instanceSeconds += other.instanceSeconds
-            hours()
-        }
-
-        /// Adds `seconds` of one instance's request: whole seconds times integer units, exact.
-        mutating func add(seconds: Int64, cpuMillis: Int64, memoryBytes: Int64, storageBytes: Int64) {
-            cpuMillicoreSeconds += cpuMillis * seconds
-            memoryByteSeconds += memoryBytes * seconds
-            storageByteSeconds += storageBytes * seconds
-            instanceSeconds += seconds
-            hours()
-        }
-
-        private mutating func hours() {
-            cpuCoreHours = Double(cpuMillicoreSeconds) / 1000 / 3600
-            memoryGiBHours = Double(memoryByteSeconds) / Double(1 << 30) / 3600
-            storageGiBHours = Double(storageByteSeconds) / Double(1 << 30) / 3600
-            instanceHours = Double(instanceSeconds) / 3600
-        }
+extension UsageReport.Amounts {
+    mutating func add(_ other: Self) {
+        cpuMillicoreSeconds += other.cpuMillicoreSeconds
+        memoryByteSeconds += other.memoryByteSeconds
+        storageByteSeconds += other.storageByteSeconds
+        instanceSeconds += other.instanceSeconds
+        hours()
     }
 
-    /// One ministry's use.
-    public struct Item: Sendable, Codable, Equatable {
-        public var ministry: String
-        public var cpuCoreHours: Double
-        public var memoryGiBHours: Double
-        public var storageGiBHours: Double
-        public var instanceHours: Double
-        public var all: Amounts
-        public var guaranteed: Amounts
-        public var borrowed: Amounts
+    /// Adds `seconds` of one instance's request: whole seconds times integer units, exact.
+    mutating func add(seconds: Int64, cpuMillis: Int64, memoryBytes: Int64, storageBytes: Int64) {
+        cpuMillicoreSeconds += cpuMillis * seconds
+        memoryByteSeconds += memoryBytes * seconds
+        storageByteSeconds += storageBytes * seconds
+        instanceSeconds += seconds
+        hours()
     }
 
-    public var from: Date
-    public var to: Date
-    public var items: [Item]
-    public var total: Item
+    private mutating func hours() {
+        cpuCoreHours = Double(cpuMillicoreSeconds) / 1000 / 3600
+        memoryGiBHours = Double(memoryByteSeconds) / Double(1 << 30) / 3600
+        storageGiBHours = Double(storageByteSeconds) / Double(1 << 30) / 3600
+        instanceHours = Double(instanceSeconds) / 3600
+    }
+}
 
+extension UsageReport {
     /// The report over `[from, to)` of closed `records` and of the intervals still open on
     /// `instances` at `now`, for `ministries` (every one listed, zeros included).
     static func compute(

@@ -1,4 +1,5 @@
 import Foundation
+import TansiqModel
 
 /// The public agent protocol of DESIGN.md: what any agent sends and receives. Quantities are
 /// canonical strings on the wire; `instances` is an integer.
