@@ -1,5 +1,4 @@
 import AsyncHTTPClient
-import Crypto
 import Foundation
 import Logging
 import Synchronization
@@ -153,12 +152,8 @@ public final class AgentRunner: Sendable {
                 let life = certificate.notValidAfter.timeIntervalSince(certificate.notValidBefore)
                 if certificate.notValidAfter.timeIntervalSinceNow < life / 3 {
                     do {
-                        let key = try P256.Signing.PrivateKey(
-                            pemRepresentation: try String(contentsOfFile: directory.key, encoding: .utf8))
-                        let csr = try CertificateSigningRequest(
-                            version: .v1, subject: try DistinguishedName { CommonName(config.name) },
-                            privateKey: .init(key), attributes: .init(), signatureAlgorithm: .ecdsaWithSHA256)
-                        let renewed = try await connection.renew(csr: try csr.serializeAsPEM().pemString)
+                        let key = try NodeKey(pem: try String(contentsOfFile: directory.key, encoding: .utf8))
+                        let renewed = try await connection.renew(csr: try key.csr(commonName: config.name))
                         try directory.write(Data(renewed.certificate.utf8), to: directory.certificate, mode: 0o644)
                         try connection.reload(directory)
                         logger.info("certificate renewed")

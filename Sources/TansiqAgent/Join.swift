@@ -1,8 +1,4 @@
-import AsyncHTTPClient
-import Crypto
 import Foundation
-import NIOCore
-import NIOSSL
 import TansiqAPI
 import TansiqModel
 import X509
@@ -67,10 +63,7 @@ public enum AgentJoin {
         try FileManager.default.createDirectory(
             atPath: directory.path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let caPEM = try ca.serializeAsPEM().pemString + "\n"
-        let key = P256.Signing.PrivateKey()
-        let csr = try CertificateSigningRequest(
-            version: .v1, subject: try DistinguishedName { CommonName(request.name) }, privateKey: .init(key),
-            attributes: .init(), signatureAlgorithm: .ecdsaWithSHA256)
+        let key = NodeKey()
         let measured = Facts.measure(dataDir: directory.path)
         let declared = request.capacity ?? ResourceLimits()
         let capacity = Resources(
@@ -80,36 +73,26 @@ public enum AgentJoin {
             instances: declared.instances ?? measured.instances)
         let offered = Facts.allocatable(capacity, reserve: request.reserve)
         let body = AgentProtocol.JoinRequest(
-            name: request.name, csr: try csr.serializeAsPEM().pemString, labels: request.labels, capacity: offered)
-
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .certificates([try NIOSSLCertificate(bytes: Array(caPEM.utf8), format: .pem)])
-        tls.certificateVerification = .noHostnameVerification
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
-        var http = HTTPClientRequest(url: request.server + "/v1/agent/join")
-        http.method = .POST
-        http.headers.add(name: "Authorization", value: "Bearer \(request.token)")
-        http.headers.add(name: "Content-Type", value: "application/json")
-        http.body = .bytes(ByteBuffer(bytes: try WireJSON.encoder().encode(body)))
-        let answer: String
-        let code: UInt
+            name: request.name, csr: try key.csr(commonName: request.name), labels: request.labels, capacity: offered)
+        let client = try TansiqClient(server: request.server, trust: .caPEM(caPEM), token: request.token)
+        let certificates: AgentProtocol.Certificates
         do {
-            let response = try await client.execute(http, timeout: .seconds(30))
-            answer = String(buffer: try await response.body.collect(upTo: 1 << 20))
-            code = response.status.code
-            try? await client.shutdown()
+            certificates = try await client.join(body)
+            await client.shutdown()
+        } catch ClientError.refused(let failure) {
+            await client.shutdown()
+            switch failure.status {
+            case 401:
+                throw AgentError.refused("the controller refused the bootstrap token (unknown, expired or revoked)")
+            case 409:
+                throw AgentError.refused("node \(request.name) has already joined; an operator must remove it first")
+            default: throw AgentError.refused("the controller refused the join: \(failure.status) \(failure)")
+            }
         } catch {
-            try? await client.shutdown()
+            await client.shutdown()
             throw AgentError.refused("the join request failed: \(error)")
         }
-        switch code {
-        case 201: break
-        case 401: throw AgentError.refused("the controller refused the bootstrap token (unknown, expired or revoked)")
-        case 409: throw AgentError.refused("node \(request.name) has already joined; an operator must remove it first")
-        default: throw AgentError.refused("the controller refused the join: \(code) \(answer)")
-        }
-        let certificates = try WireJSON.decoder().decode(AgentProtocol.Certificates.self, from: Data(answer.utf8))
-        try directory.write(Data(key.pemRepresentation.utf8), to: directory.key, mode: 0o600)
+        try directory.write(Data(key.pem.utf8), to: directory.key, mode: 0o600)
         try directory.write(Data(certificates.certificate.utf8), to: directory.certificate, mode: 0o644)
         try directory.write(Data(caPEM.utf8), to: directory.ca, mode: 0o644)
         let config = AgentConfig(

@@ -39,7 +39,7 @@ enum BenchWorkload {
                 if index >= 32 { try await group.next() }
                 group.addTask {
                     let reply = try await node.join(
-                        token: live.bootstrapToken, using: live.client, labels: ["zone": zone(of: node)])
+                        token: live.bootstrapToken, labels: ["zone": zone(of: node)])
                     guard reply.status == 201 else { throw LiveError.failed("join: \(reply.status) \(reply.body)") }
                 }
             }

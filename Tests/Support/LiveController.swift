@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import TansiqAPI
 
 /// A real `tansiq-controller` process: `init` in a fresh data directory, then `run` on a free
 /// loopback port. Every wait is bounded.
@@ -17,7 +18,7 @@ public final class LiveController: @unchecked Sendable {
     private var process: Process?
     private var stdoutURL: URL
     private var stderrURL: URL
-    /// An HTTPS client that trusts the cluster CA.
+    /// A plain HTTP client, for what instances serve.
     public let client: HTTPClient
 
     /// Extra arguments of `run`.
@@ -35,10 +36,9 @@ public final class LiveController: @unchecked Sendable {
         guard initRun.status == 0 else { throw LiveError.failed("init: \(initRun.stderr)") }
         operatorToken = try String(contentsOfFile: dataDir + "/operator.token", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(dataDir + "/ca.crt"))
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        client = HTTPClient(eventLoopGroupProvider: .singleton)
         try await start()
+        api = try TansiqClient(server: baseURL, trust: .caFile(dataDir + "/ca.crt"))
     }
 
     /// Runs `body` with a new live controller, and always shuts it down after.
@@ -119,24 +119,30 @@ public final class LiveController: @unchecked Sendable {
     public func shutdown() async {
         _ = try? await stop(signal: SIGKILL)
         try? await client.shutdown()
+        await api?.shutdown()
         try? FileManager.default.removeItem(atPath: dataDir)
         try? FileManager.default.removeItem(at: stdoutURL)
         try? FileManager.default.removeItem(at: stderrURL)
     }
 
-    /// One HTTPS call: status and body.
+    /// The API client of this controller (trusting the cluster CA; tokens are given per call).
+    public private(set) var api: TansiqClient?
+
+    /// A typed API client calling as `token`; shut it down after.
+    public func client(token: String) throws -> TansiqClient {
+        try TansiqClient(server: baseURL, trust: .caFile(dataDir + "/ca.crt"), token: token)
+    }
+
+    /// One HTTPS call through the API client: status and body.
     public func call(
         _ method: HTTPMethod, _ path: String, token: String?, body: String? = nil,
         contentType: String = "application/json", timeout: Int64 = 30
     ) async throws -> Reply {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = method
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        if let body {
-            request.headers.add(name: "Content-Type", value: contentType)
-            request.body = .bytes(ByteBuffer(string: body))
-        }
-        return try await Reply(client.execute(request, timeout: .seconds(timeout)))
+        guard let api else { throw LiveError.failed("the controller has not started") }
+        let response = try await api.send(
+            method, path, body: body.map { Data($0.utf8) }, contentType: contentType,
+            headers: token.map { [("Authorization", "Bearer \($0)")] } ?? [], timeout: .seconds(timeout))
+        return Reply(status: response.status, body: response.text)
     }
 }
 

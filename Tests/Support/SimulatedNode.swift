@@ -4,18 +4,19 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import TansiqAPI
 import X509
 
-/// A node that speaks the agent protocol over real mutual TLS: its own P-256 key, a CSR with its
-/// name, and, once joined, an HTTPS client that presents its certificate.
+/// A node that speaks the agent protocol over real mutual TLS through the API client: its own
+/// P-256 key, a CSR with its name, and, once joined, a client that presents its certificate.
 public final class SimulatedNode: @unchecked Sendable {
     /// The node's name.
     public let name: String
     /// Its private key.
-    public let key = P256.Signing.PrivateKey()
+    public let key = NodeKey()
     /// Its certificate (PEM), once joined.
     public private(set) var certificatePEM = ""
-    private var client: HTTPClient?
+    private var client: TansiqClient?
     private let baseURL: String
     private let caPath: String
 
@@ -27,59 +28,45 @@ public final class SimulatedNode: @unchecked Sendable {
     }
 
     /// A PEM CSR for `commonName` signed by this node's key.
-    public func csr(commonName: String? = nil) throws -> String {
-        let subject = try DistinguishedName { CommonName(commonName ?? name) }
-        let request = try CertificateSigningRequest(
-            version: .v1, subject: subject, privateKey: .init(key), attributes: .init(),
-            signatureAlgorithm: .ecdsaWithSHA256)
-        return try request.serializeAsPEM().pemString
-    }
+    public func csr(commonName: String? = nil) throws -> String { try key.csr(commonName: commonName ?? name) }
 
-    /// `POST /v1/agent/join` with `token` through `http` (a client that trusts the CA); on 201
-    /// keeps the certificate and opens the mTLS client.
+    /// `POST /v1/agent/join` with `token`; on 201 keeps the certificate and opens the mTLS client.
     public func join(
-        token: String, using http: HTTPClient, labels: [String: String] = [:], capacity: [String: Any]? = nil,
-        csr: String? = nil
+        token: String, labels: [String: String] = [:], capacity: [String: Any]? = nil, csr: String? = nil
     ) async throws -> Reply {
         let body: [String: Any] = [
             "name": name, "csr": try csr ?? self.csr(), "labels": labels,
             "capacity": capacity ?? ["cpu": "4", "memory": "8Gi", "storage": "100Gi", "instances": 50],
         ]
-        var request = HTTPClientRequest(url: baseURL + "/v1/agent/join")
-        request.method = .POST
-        request.headers.add(name: "Authorization", value: "Bearer \(token)")
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: body)))
-        let reply = try await Reply(http.execute(request, timeout: .seconds(30)))
+        let joining = try TansiqClient(server: baseURL, trust: .caFile(caPath), token: token)
+        let response = try await joining.send(
+            .POST, "/v1/agent/join", body: try JSONSerialization.data(withJSONObject: body), timeout: .seconds(30))
+        await joining.shutdown()
+        let reply = Reply(status: response.status, body: response.text)
         if reply.status == 201, let certificate = (reply.json as? [String: Any])?["certificate"] as? String {
-            try adopt(certificate)
+            try await adopt(certificate)
         }
         return reply
     }
 
     /// Uses `certificatePEM` from now on (after a join or a renewal).
-    public func adopt(_ certificatePEM: String) throws {
+    public func adopt(_ certificatePEM: String) async throws {
         self.certificatePEM = certificatePEM
-        var tls = TLSConfiguration.makeClientConfiguration()
-        tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caPath))
-        tls.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(certificatePEM.utf8)).map { .certificate($0) }
-        tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(key.pemRepresentation.utf8), format: .pem))
         let old = client
-        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
-        try? old?.syncShutdown()
+        client = try TansiqClient(
+            server: baseURL, trust: .caFile(caPath),
+            identity: .init(certificatePEM: certificatePEM, keyPEM: key.pem))
+        await old?.shutdown()
     }
 
     /// An mTLS call as this node.
     public func call(_ method: HTTPMethod, _ path: String, json: Any? = nil, timeout: Int64 = 70) async throws -> Reply
     {
         guard let client else { throw LiveError.failed("node \(name) has not joined") }
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = method
-        if let json {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: json)))
-        }
-        return try await Reply(client.execute(request, timeout: .seconds(timeout)))
+        let response = try await client.send(
+            method, path, body: try json.map { try JSONSerialization.data(withJSONObject: $0) },
+            timeout: .seconds(timeout))
+        return Reply(status: response.status, body: response.text)
     }
 
     /// A status body: the join's capacity, the given labels and instance reports.
@@ -118,15 +105,7 @@ public final class SimulatedNode: @unchecked Sendable {
 
     /// Closes the mTLS client.
     public func shutdown() async {
-        try? await client?.shutdown()
+        await client?.shutdown()
         client = nil
-    }
-}
-
-extension Reply {
-    /// Reads a response whole.
-    init(_ response: HTTPClientResponse) async throws {
-        let bytes = try await response.body.collect(upTo: 64 << 20)
-        self.init(status: Int(response.status.code), body: String(buffer: bytes))
     }
 }

@@ -12,7 +12,7 @@ struct PlanTests {
             var reporters: [Task<Void, Never>] = []
             for (index, node) in nodes.enumerated() {
                 #expect(
-                    try await node.join(token: live.bootstrapToken, using: live.client, labels: ["zone": "z\(index)"])
+                    try await node.join(token: live.bootstrapToken, labels: ["zone": "z\(index)"])
                         .status == 201)
                 reporters.append(node.keepReporting(every: .milliseconds(300), labels: ["zone": "z\(index)"]))
             }

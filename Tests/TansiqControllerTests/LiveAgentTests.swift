@@ -20,7 +20,7 @@ struct LiveAgentTests {
     func joins() async throws {
         try await LiveController.with { live in
             let a = live.node("node-a")
-            let joined = try await a.join(token: live.bootstrapToken, using: live.client, labels: ["zone": "z1"])
+            let joined = try await a.join(token: live.bootstrapToken, labels: ["zone": "z1"])
             #expect(joined.status == 201, "\(joined.body)")
             let certificate = try Certificate(pemEncoded: a.certificatePEM)
             #expect(certificate.subject.description.contains("CN=node-a"))
@@ -29,26 +29,26 @@ struct LiveAgentTests {
             let ca = (joined.json as? [String: Any])?["caCertificate"] as? String
             #expect(ca == (try String(contentsOfFile: live.dataDir + "/ca.crt", encoding: .utf8)))
 
-            let again = try await live.node("node-a").join(token: live.bootstrapToken, using: live.client)
+            let again = try await live.node("node-a").join(token: live.bootstrapToken)
             #expect(again.status == 409)
             #expect(again.errorCode == "conflict")
 
             let (revokedID, revoked) = try await Self.bootstrap(live)
             #expect(try await live.call(.DELETE, "/v1/tokens/\(revokedID)", token: live.operatorToken).status == 200)
-            #expect(try await live.node("node-b").join(token: revoked, using: live.client).status == 401)
+            #expect(try await live.node("node-b").join(token: revoked).status == 401)
             let (_, brief) = try await Self.bootstrap(live, ttl: "1s")
             try await Task.sleep(for: .milliseconds(1100))
-            #expect(try await live.node("node-b").join(token: brief, using: live.client).status == 401)
-            #expect(try await live.node("node-b").join(token: live.operatorToken, using: live.client).status == 401)
+            #expect(try await live.node("node-b").join(token: brief).status == 401)
+            #expect(try await live.node("node-b").join(token: live.operatorToken).status == 401)
 
             let c = live.node("node-c")
             let wrongName = try await c.join(
-                token: live.bootstrapToken, using: live.client, csr: try c.csr(commonName: "node-x"))
+                token: live.bootstrapToken, csr: try c.csr(commonName: "node-x"))
             #expect(wrongName.status == 400)
-            let badLabel = try await c.join(token: live.bootstrapToken, using: live.client, labels: ["bad key": "x"])
+            let badLabel = try await c.join(token: live.bootstrapToken, labels: ["bad key": "x"])
             #expect(badLabel.status == 400)
             let (_, fresh) = try await Self.bootstrap(live)
-            #expect(try await c.join(token: fresh, using: live.client).status == 201, "a token serves many nodes")
+            #expect(try await c.join(token: fresh).status == 201, "a token serves many nodes")
 
             let nodes = try await live.call(.GET, "/v1/nodes", token: live.operatorToken)
             #expect(nodes.items.map { $0["name"] as? String } == ["node-a", "node-c"])
@@ -67,8 +67,8 @@ struct LiveAgentTests {
         try await LiveController.with { live in
             let a = live.node("node-a")
             let b = live.node("node-b")
-            #expect(try await a.join(token: live.bootstrapToken, using: live.client).status == 201)
-            #expect(try await b.join(token: live.bootstrapToken, using: live.client).status == 201)
+            #expect(try await a.join(token: live.bootstrapToken).status == 201)
+            #expect(try await b.join(token: live.bootstrapToken).status == 201)
             #expect(try await a.call(.PUT, "/v1/agent/nodes/node-a/status", json: SimulatedNode.status()).status == 200)
             #expect(try await a.call(.PUT, "/v1/agent/nodes/node-b/status", json: SimulatedNode.status()).status == 403)
             #expect(try await a.call(.GET, "/v1/agent/nodes/node-b/assignments?wait=0").status == 403)
@@ -82,7 +82,7 @@ struct LiveAgentTests {
             #expect(renewed.status == 200, "\(renewed.body)")
             let pem = (renewed.json as? [String: Any])?["certificate"] as? String ?? ""
             #expect(pem != a.certificatePEM)
-            try a.adopt(pem)
+            try await a.adopt(pem)
             #expect(try await a.call(.PUT, "/v1/agent/nodes/node-a/status", json: SimulatedNode.status()).status == 200)
             let foreign = try await a.call(
                 .POST, "/v1/agent/nodes/node-a/renew", json: ["csr": try a.csr(commonName: "node-b")])
@@ -103,7 +103,7 @@ struct LiveAgentTests {
     func identicalStatusesWriteNothing() async throws {
         try await LiveController.with { live in
             let a = live.node("node-a")
-            #expect(try await a.join(token: live.bootstrapToken, using: live.client).status == 201)
+            #expect(try await a.join(token: live.bootstrapToken).status == 201)
             let status = SimulatedNode.status(labels: ["zone": "z1"])
             #expect(try await a.call(.PUT, "/v1/agent/nodes/node-a/status", json: status).status == 200)
             try await Task.sleep(for: .milliseconds(200))  // the first status's batch is committed
@@ -131,7 +131,7 @@ struct LiveAgentTests {
             let nodes = (0..<200).map { live.node("sim-\($0)") }
             try await withThrowingTaskGroup(of: Int.self) { group in
                 for node in nodes {
-                    group.addTask { try await node.join(token: live.bootstrapToken, using: live.client).status }
+                    group.addTask { try await node.join(token: live.bootstrapToken).status }
                 }
                 for try await status in group { #expect(status == 201, "\(live.stderr.suffix(600))") }
             }
@@ -168,7 +168,7 @@ struct LiveAgentTests {
         try await LiveController.with { live in
             let a = live.node("node-a")
             #expect(
-                try await a.join(token: live.bootstrapToken, using: live.client, labels: ["zone": "z1"]).status == 201)
+                try await a.join(token: live.bootstrapToken, labels: ["zone": "z1"]).status == 201)
             let ready = SimulatedNode.status(labels: ["zone": "z1"])
             #expect(try await a.call(.PUT, "/v1/agent/nodes/node-a/status", json: ready).status == 200)
             #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)

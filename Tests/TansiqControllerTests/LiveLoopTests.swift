@@ -12,7 +12,7 @@ struct LiveLoopTests {
         var nodes: [SimulatedNode] = []
         for (name, zone) in zones {
             let node = live.node(name)
-            let joined = try await node.join(token: live.bootstrapToken, using: live.client, labels: ["zone": zone])
+            let joined = try await node.join(token: live.bootstrapToken, labels: ["zone": zone])
             guard joined.status == 201 else { throw LiveError.failed("join \(name): \(joined.body)") }
             try await node.reportAssigned(labels: ["zone": zone])
             nodes.append(node)
