@@ -16,7 +16,11 @@ struct DocumentDecoder {
     }
 
     private func decodeEnvelope(_ root: YAMLNode) -> ManifestObject? {
-        guard let doc = r.mapping(root, "", allowed: ["apiVersion", "kind", "metadata", "spec"]) else { return nil }
+        // `status` and the controller's metadata (generation, times) are what `tansiq get -o yaml`
+        // prints: accepted and ignored, so that its output applies back unchanged.
+        guard let doc = r.mapping(root, "", allowed: ["apiVersion", "kind", "metadata", "spec", "status"]) else {
+            return nil
+        }
         if let node = doc.required("apiVersion"), let version = r.string(node, "apiVersion"), version != apiVersion {
             r.sink.report(node, "apiVersion: \"\(version)\" is not supported; use \(apiVersion)")
         }
@@ -48,8 +52,8 @@ struct DocumentDecoder {
     }
 
     private func decodeMetadata(_ node: YAMLNode, owned: Bool) -> ObjectMeta? {
-        let allowed =
-            owned ? ["name", "ministry", "labels", "resourceVersion"] : ["name", "labels", "resourceVersion"]
+        let readOnly = ["resourceVersion", "generation", "createdAt", "updatedAt"]
+        let allowed = (owned ? ["name", "ministry", "labels"] : ["name", "labels"]) + readOnly
         guard let m = r.mapping(node, "metadata", allowed: allowed) else { return nil }
         let name = m.required("name").flatMap { r.dnsLabel($0, m.path("name")) }
         var ministry: String?

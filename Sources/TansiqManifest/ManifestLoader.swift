@@ -9,17 +9,28 @@ public struct LoadResult: Sendable {
     public var diagnostics: [Diagnostic]
     /// Paths that could not be read, each with the reason.
     public var unreadable: [String]
-    /// The files read, in order.
+    /// The files read, in order (`-` for standard input).
     public var files: [String]
+    /// The text of each file read, in the same order.
+    public var texts: [String] = []
 }
 
 /// Reads manifest files and directories.
 public enum ManifestLoader {
     /// Reads each path: a file as it is, a directory recursively (`.yaml` and `.yml` files, sorted
-    /// by path). Parses every document, then checks the set as a whole against `cluster`.
-    public static func load(paths: [String], cluster: ClusterFacts = ClusterFacts()) -> LoadResult {
+    /// by path), `-` as standard input (`standardInput`, read once). Parses every document, then
+    /// checks the set as a whole against `cluster`.
+    public static func load(
+        paths: [String], cluster: ClusterFacts = ClusterFacts(), standardInput: () -> Data? = { nil }
+    ) -> LoadResult {
         var result = LoadResult(objects: [], diagnostics: [], unreadable: [], files: [])
+        var stdin: Data?
         for path in paths {
+            if path == "-" {
+                if stdin == nil { stdin = standardInput() ?? Data() }
+                result.files.append("-")
+                continue
+            }
             switch files(at: path) {
             case .success(let found):
                 if found.isEmpty { result.unreadable.append("\(path): no .yaml or .yml files in this directory") }
@@ -29,7 +40,7 @@ public enum ManifestLoader {
             }
         }
         for file in result.files {
-            guard let data = FileManager.default.contents(atPath: file) else {
+            guard let data = file == "-" ? stdin : FileManager.default.contents(atPath: file) else {
                 result.unreadable.append("\(file): cannot be read")
                 continue
             }
@@ -37,14 +48,16 @@ public enum ManifestLoader {
                 result.diagnostics.append(Diagnostic(file: file, line: 1, column: 1, message: "not valid UTF-8 text"))
                 continue
             }
-            let parsed = ManifestParser.parse(text, file: file)
+            result.texts.append(text)
+            let parsed = ManifestParser.parse(text, file: file == "-" ? "<stdin>" : file)
             result.objects += parsed.objects
             result.diagnostics += parsed.diagnostics
         }
         result.diagnostics += ManifestSetValidator.validate(result.objects, cluster: cluster)
         // File order, then position: a reader goes through each file once, top to bottom.
         let order = Dictionary(
-            result.files.enumerated().map { ($0.element, $0.offset) }, uniquingKeysWith: { a, _ in a })
+            result.files.enumerated().map { ($0.element == "-" ? "<stdin>" : $0.element, $0.offset) },
+            uniquingKeysWith: { a, _ in a })
         result.diagnostics = result.diagnostics.enumerated().sorted { a, b in
             let ka = (order[a.element.file] ?? Int.max, a.element.line, a.element.column, a.offset)
             let kb = (order[b.element.file] ?? Int.max, b.element.line, b.element.column, b.offset)

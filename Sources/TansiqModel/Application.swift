@@ -94,6 +94,9 @@ public struct ApplicationStatus: Sendable, Hashable, Codable {
     /// The manifest digest `spec.image` resolved to when the spec was last applied: what every
     /// instance of the target generation runs.
     public var imageDigest: String?
+    /// The last templates applied, newest last (kept in the store for `rollout history` and
+    /// `rollout undo`; the API's application view leaves them out).
+    public var revisions: [Revision]?
 
     /// Creates a status.
     public init(
@@ -111,4 +114,30 @@ public struct ApplicationStatus: Sendable, Hashable, Codable {
         self.targetGeneration = targetGeneration
         self.rollout = rollout
     }
+}
+
+/// One generation's template as it was applied: what `tansiq rollout history` lists and
+/// `rollout undo` applies again.
+public struct Revision: Sendable, Hashable, Codable {
+    /// The generation it made.
+    public var generation: Int64
+    /// The spec as applied.
+    public var spec: ApplicationSpec
+    /// The digest its image resolved to.
+    public var imageDigest: String?
+    /// Who applied it.
+    public var appliedBy: String
+    /// When.
+    public var appliedAt: Date
+
+    public init(generation: Int64, spec: ApplicationSpec, imageDigest: String?, appliedBy: String, appliedAt: Date) {
+        self.generation = generation
+        self.spec = spec
+        self.imageDigest = imageDigest
+        self.appliedBy = appliedBy
+        self.appliedAt = appliedAt
+    }
+
+    /// How many revisions an application keeps.
+    public static let kept = 10
 }

@@ -116,6 +116,14 @@ public struct Resources: Sendable, Hashable, Codable {
     }
 }
 
+extension Resources {
+    /// `cpu 2, memory 4Gi, storage 0, instances 3`: for sentences and pages.
+    public var summary: String {
+        "cpu \(Quantity.formatCPU(cpuMillis)), memory \(Quantity.formatBytes(memoryBytes)), "
+            + "storage \(Quantity.formatBytes(storageBytes)), instances \(instances)"
+    }
+}
+
 extension Resources: CustomStringConvertible {
     /// `cpu=500m memory=512Mi storage=0 instances=1`.
     public var description: String {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TansiqAPI
 import TansiqManifest
 import TansiqModel
 
@@ -39,77 +40,71 @@ struct Apply: AsyncParsableCommand {
     }
 
     /// What the manifests may refer to: the ministries the caller can read in the cluster.
-    static func facts(_ client: APIClient) async throws -> ClusterFacts {
-        let answer = try await client.json(.GET, "/v1/ministries") as? [String: Any]
-        let data = try JSONSerialization.data(withJSONObject: answer?["items"] ?? [])
-        let ministries = (try? WireJSON.decoder().decode([Ministry].self, from: data)) ?? []
+    static func facts(_ client: TansiqClient) async throws -> ClusterFacts {
+        let ministries = try await client.ministries().items
         // A ministry role sees only its own ministry: references to others are the controller's to judge.
         return ClusterFacts(
             ministries: Dictionary(ministries.map { ($0.metadata.name, $0) }, uniquingKeysWith: { a, _ in a }),
             complete: false)
     }
 
-    /// The manifests of `paths`, checked locally against `cluster`: exit 2 with every error when invalid.
+    /// The manifests of `paths` (`-` reads stdin), checked locally against `cluster`: exit 2
+    /// with every error when invalid.
     static func load(
         _ paths: [String], cluster: ClusterFacts = ClusterFacts()
     ) throws -> (
         objects: [LocatedObject], text: String
     ) {
-        let result = ManifestLoader.load(paths: paths, cluster: cluster)
+        let result = ManifestLoader.load(
+            paths: paths, cluster: cluster, standardInput: { FileHandle.standardInput.readDataToEndOfFile() })
         let diagnostics = result.diagnostics
         for line in result.unreadable { Output.error(line) }
         for diagnostic in diagnostics { Output.error(diagnostic.description) }
         if !result.unreadable.isEmpty { throw ExitCode(1) }
         if !diagnostics.isEmpty { throw ExitCode(2) }
-        let text = result.files.compactMap { try? String(contentsOfFile: $0, encoding: .utf8) }
-            .joined(separator: "\n---\n")
-        return (result.objects, text)
+        // Each file's documents, apart: a file may end without a newline or with `...`.
+        return (result.objects, result.texts.map { $0.hasSuffix("\n") ? $0 : $0 + "\n" }.joined(separator: "---\n"))
     }
 
     /// Applies; prints a line per object; returns the applied applications (`ministry/name`).
     static func apply(
-        _ manifests: (objects: [LocatedObject], text: String), client: APIClient, dryRun: Bool
+        _ manifests: (objects: [LocatedObject], text: String), client: TansiqClient, dryRun: Bool
     ) async throws -> [String] {
-        let answer = try await client.json(
-            .POST, "/v1/apply" + (dryRun ? "?dryRun=true" : ""), body: Data(manifests.text.utf8),
-            contentType: "application/yaml")
-        let json = answer as? [String: Any]
-        for item in json?["items"] as? [[String: Any]] ?? [] {
-            let name = [item["ministry"] as? String, item["name"] as? String].compactMap { $0 }.joined(separator: "/")
-            let digest = (item["imageDigest"] as? String).map { " (image \($0))" } ?? ""
-            Output.line(
-                "\(item["kind"] as? String ?? "")/\(name) \(item["action"] as? String ?? "")\(digest)"
-                    + (dryRun ? " (dry run)" : ""))
+        let result = try await client.apply(yaml: manifests.text, dryRun: dryRun)
+        for item in result.items {
+            let name = [item.ministry, item.name].compactMap { $0 }.joined(separator: "/")
+            let digest = item.imageDigest.map { " (image \($0))" } ?? ""
+            Output.line("\(item.kind)/\(name) \(item.action)\(digest)" + (dryRun ? " (dry run)" : ""))
         }
-        for warning in json?["warnings"] as? [String] ?? [] { Output.error("warning: \(warning)") }
+        for warning in result.warnings { Output.error("warning: \(warning)") }
         return manifests.objects.compactMap {
             guard case .application(let app) = $0.object else { return nil }
             return app.key
         }
     }
 
-    /// Waits until every application has its replicas ready, printing a progress line as it moves.
-    static func waitReady(_ apps: [String], client: APIClient, until deadline: Date) async throws {
-        var last = ""
+    /// Waits until every application has its replicas ready and no rollout in progress,
+    /// showing their progress (one line rewritten on a terminal, a line per change otherwise).
+    static func waitReady(_ apps: [String], client: TansiqClient, until deadline: Date) async throws {
+        var progress = Progress()
         while true {
-            var lines: [String] = []
+            var parts: [String] = []
             var done = true
             for key in apps {
-                let parts = key.split(separator: "/", maxSplits: 1).map(String.init)
-                let app = try await client.json(.GET, "/v1/ministries/\(parts[0])/applications/\(parts[1])")
-                let status = (app as? [String: Any])?["status"] as? [String: Any]
-                let ready = status?["ready"] as? Int ?? 0
-                let desired = status?["desired"] as? Int ?? 0
-                if ready < desired || status?["rollout"] as? String == "Progressing" { done = false }
-                lines.append("\(key) \(ready)/\(desired)")
+                let pair = key.split(separator: "/", maxSplits: 1).map(String.init)
+                let status = try await client.application(ministry: pair[0], name: pair[1]).status
+                let ready = status?.ready ?? 0
+                let desired = status?.desired ?? 0
+                if ready < desired || status?.rollout == "Progressing" { done = false }
+                parts.append("\(key) \(ready)/\(desired)")
             }
-            let line = lines.joined(separator: "  ")
-            if line != last {
-                Output.line("waiting: \(line)")
-                last = line
+            let line = "waiting: " + parts.joined(separator: "  ")
+            if done {
+                progress.finish(line)
+                return
             }
-            if done { return }
-            if Date() > deadline { throw CLIError.failed("--wait timed out: \(line)") }
+            progress.update(line)
+            if Date() > deadline { throw CLIError.failed("--wait timed out: \(parts.joined(separator: "  "))") }
             try await Task.sleep(for: .milliseconds(500))
         }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TansiqAPI
 import Yams
 
 /// `--server`, `--ca`, `--token`, `--context`: where the controller is and who is calling.
@@ -12,10 +13,10 @@ struct ConnectionOptions: ParsableArguments {
 
     /// Runs `body` with a client of the resolved connection; a CLIError is printed and becomes
     /// the exit status (1, or 2 for invalid input the controller refused).
-    func withClient(_ body: (APIClient) async throws -> Void) async throws {
+    func withClient(_ body: (TansiqClient) async throws -> Void) async throws {
         let connection = try resolve()
         try await Output.run {
-            let client = try APIClient(connection)
+            let client = try connection.client()
             do {
                 try await body(client)
             } catch {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TansiqAPI
 import TansiqManifest
 import TansiqModel
 
@@ -28,10 +29,14 @@ struct Delete: AsyncParsableCommand {
 
     func run() async throws {
         try await connection.withClient { client in
-            var paths: [(path: String, label: String)] = []
+            var targets: [(label: String, delete: () async throws -> ChangeResult)] = []
             if filename.isEmpty {
-                paths = [
-                    ("/v1/ministries/\(ministry!)/applications/\(target[1])", "Application/\(ministry!)/\(target[1])")
+                let (ministry, name) = (ministry!, target[1])
+                targets = [
+                    (
+                        "Application/\(ministry)/\(name)",
+                        { try await client.deleteApplication(ministry: ministry, name: name) }
+                    )
                 ]
             } else {
                 let objects = try Apply.load(filename, cluster: try await Apply.facts(client)).objects
@@ -46,21 +51,24 @@ struct Delete: AsyncParsableCommand {
                     let meta = item.object.metadata
                     switch item.object {
                     case .application:
-                        paths.append(
-                            ("/v1/ministries/\(meta.ministry ?? "")/applications/\(meta.name)", item.object.identity))
-                    case .capacityRequest: paths.append(("/v1/capacity-requests/\(meta.name)", item.object.identity))
-                    case .ministry: paths.append(("/v1/ministries/\(meta.name)", item.object.identity))
+                        targets.append(
+                            (
+                                item.object.identity,
+                                { try await client.deleteApplication(ministry: meta.ministry ?? "", name: meta.name) }
+                            ))
+                    case .capacityRequest:
+                        targets.append((item.object.identity, { try await client.deleteCapacityRequest(meta.name) }))
+                    case .ministry:
+                        targets.append((item.object.identity, { try await client.deleteMinistry(meta.name) }))
                     }
                 }
             }
-            for (path, label) in paths {
-                let (status, body) = try await client.send(.DELETE, path)
-                if status == 404 {
+            for (label, delete) in targets {
+                if try await client.unlessNotFound({ try await delete() }) == nil {
                     Output.line("\(label) not found")
-                    continue
+                } else {
+                    Output.line("\(label) deleted")
                 }
-                guard (200..<300).contains(status) else { throw CLIError.refused(status: status, body: body) }
-                Output.line("\(label) deleted")
             }
         }
     }

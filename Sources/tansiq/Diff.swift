@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
+import TansiqAPI
 import TansiqManifest
 import TansiqModel
-import Yams
 
 /// `tansiq diff -f FILE|DIR`: what applying would change, as a unified diff per object.
 struct Diff: AsyncParsableCommand {
@@ -19,39 +19,32 @@ struct Diff: AsyncParsableCommand {
             try await connection.withClient { client in
                 let manifests = try Apply.load(files.filename, cluster: try await Apply.facts(client))
                 // The controller's dry run: refusals (quota, roles, references) show as errors.
-                _ = try await client.json(
-                    .POST, "/v1/apply?dryRun=true", body: Data(manifests.text.utf8), contentType: "application/yaml")
+                _ = try await client.apply(yaml: manifests.text, dryRun: true)
                 for item in manifests.objects {
                     let meta = item.object.metadata
-                    let path: String
-                    let wanted: any Encodable
+                    let current: String
+                    let desired: String
                     switch item.object {
                     case .ministry(let m):
-                        path = "/v1/ministries/\(meta.name)"
-                        wanted = m.spec
+                        current =
+                            try await client.unlessNotFound { try await client.ministry(meta.name) }
+                            .map { try Render.yaml($0.spec) } ?? ""
+                        desired = try Render.yaml(m.spec)
                     case .application(let a):
-                        path = "/v1/ministries/\(meta.ministry ?? "")/applications/\(meta.name)"
-                        wanted = a.spec
+                        current =
+                            try await client.unlessNotFound {
+                                try await client.application(ministry: meta.ministry ?? "", name: meta.name)
+                            }.map { try Render.yaml($0.spec) } ?? ""
+                        desired = try Render.yaml(a.spec)
                     case .capacityRequest(let r):
-                        path = "/v1/capacity-requests/\(meta.name)"
-                        wanted = r.spec
+                        current =
+                            try await client.unlessNotFound { try await client.capacityRequest(meta.name) }
+                            .map { try Render.yaml($0.spec) } ?? ""
+                        desired = try Render.yaml(r.spec)
                     }
-                    let (status, body) = try await client.send(.GET, path)
-                    let current: String
-                    if status == 404 {
-                        current = ""
-                    } else if status == 200 {
-                        let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
-                        current = try Self.yaml(object?["spec"] ?? [:])
-                    } else {
-                        throw CLIError.refused(status: status, body: body)
-                    }
-                    let desired = try Self.yaml(
-                        try JSONSerialization.jsonObject(with: try WireJSON.encoder().encode(AnyEncodable(wanted))))
                     guard current != desired else { continue }
                     changed = true
-                    let label =
-                        "\(item.object.kind.rawValue)/\([meta.ministry, meta.name].compactMap { $0 }.joined(separator: "/"))"
+                    let label = item.object.identity
                     Output.line("--- \(label) (cluster)\n+++ \(label) (manifest)")
                     for line in LineDiff.lines(from: current, to: desired) { Output.line(line) }
                 }
@@ -61,17 +54,6 @@ struct Diff: AsyncParsableCommand {
         }
         if changed { throw ExitCode(1) }
     }
-
-    static func yaml(_ object: Any) throws -> String {
-        try Yams.dump(object: object, sortKeys: true)
-    }
-}
-
-/// Lets a spec of any kind be encoded.
-struct AnyEncodable: Encodable {
-    let value: any Encodable
-    init(_ value: any Encodable) { self.value = value }
-    func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
 }
 
 /// A line diff (longest common subsequence): unchanged lines with ` `, removed `-`, added `+`.

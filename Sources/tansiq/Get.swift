@@ -1,166 +1,252 @@
 import ArgumentParser
 import Foundation
-import Yams
+import TansiqAPI
+import TansiqModel
 
-/// `tansiq get nodes|apps|instances|ministries|requests|tokens [-m MINISTRY | -A] [-o table|wide|json|yaml]`.
+/// `tansiq get TYPE [NAME ...] [-m M | -A] [-l SELECTOR] [-w] [-o FORMAT] [--sort-by F] [--no-headers] [--lang ar|en]`.
 struct Get: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List objects the caller may read.",
-        discussion: "Tables have aligned columns; -o json and -o yaml print the controller's objects as they are.")
+        abstract: "List objects the caller may read, or some of them by name.",
+        discussion:
+            "TYPE: nodes, apps (applications), instances, ministries, requests (capacity-requests), tokens or "
+            + "bootstrap-tokens; singular forms work too. Tables have aligned columns; -o json and -o yaml print the "
+            + "API's objects exactly (integers as integers, text as text), and the appliable kinds as manifests, so "
+            + "that `get app NAME -m M -o yaml | tansiq apply -f -` applies back; -o name prints TYPE/NAME lines. "
+            + "-l filters by labels on the controller (k=v, k!=v, k, !k, comma-separated); an instance's labels are "
+            + "its application's. --sort-by takes a field path of the printed object (.metadata.name, .phase). -w "
+            + "prints the list, then a line for each object that changes, until interrupted.")
 
-    enum Resource: String, ExpressibleByArgument, CaseIterable {
-        case nodes, apps, instances, ministries, requests, tokens
+    enum Resource: String, CaseIterable {
+        case nodes, apps, instances, ministries, requests, tokens, bootstrapTokens = "bootstrap-tokens"
+
+        init?(word: String) {
+            let aliases: [String: Resource] = [
+                "node": .nodes, "nodes": .nodes, "no": .nodes, "app": .apps, "apps": .apps, "application": .apps,
+                "applications": .apps, "instance": .instances, "instances": .instances, "ministry": .ministries,
+                "ministries": .ministries, "request": .requests, "requests": .requests,
+                "capacity-request": .requests, "capacity-requests": .requests, "token": .tokens, "tokens": .tokens,
+                "bootstrap-token": .bootstrapTokens, "bootstrap-tokens": .bootstrapTokens,
+            ]
+            guard let resource = aliases[word.lowercased()] else { return nil }
+            self = resource
+        }
     }
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
-        case table, wide, json, yaml
+        case table, wide, json, yaml, name
     }
 
     @OptionGroup var connection: ConnectionOptions
-    @Argument(help: "nodes, apps, instances, ministries, requests or tokens.") var resource: Resource
+    @Argument(help: "nodes, apps, instances, ministries, requests, tokens or bootstrap-tokens.") var type: String
+    @Argument(help: "Names (or instance ids) to show; all when none.") var names: [String] = []
     @Option(name: [.customShort("m"), .customLong("ministry")], help: "Only this ministry.") var ministry: String?
     @Flag(name: [.customShort("A"), .customLong("all-ministries")], help: "Every ministry the caller may read.")
     var all = false
-    @Option(name: [.customShort("o"), .customLong("output")], help: "table, wide, json or yaml.") var output: Format =
-        .table
+    @Option(name: [.customShort("l"), .customLong("selector")], help: "A label selector: k=v,k!=v,k,!k.")
+    var selector: String?
+    @Option(name: [.customShort("o"), .customLong("output")], help: "table, wide, json, yaml or name.")
+    var output: Format = .table
+    @Option(name: .customLong("sort-by"), help: "A field path of the printed object, e.g. .metadata.name.")
+    var sortBy: String?
+    @Flag(name: .customLong("no-headers"), help: "Tables without their header line.") var noHeaders = false
+    @Flag(name: [.customShort("w"), .customLong("watch")], help: "After the list, a line per change.")
+    var watch = false
+    @OptionGroup var language: LanguageOption
+
+    var resource: Resource { Resource(word: type)! }
 
     func validate() throws {
+        guard Resource(word: type) != nil else {
+            throw ValidationError(
+                "\(type): not a type; nodes, apps, instances, ministries, requests, tokens or bootstrap-tokens")
+        }
         if resource == .apps && ministry == nil && !all {
             throw ValidationError("apps belong to a ministry: pass -m MINISTRY or -A")
+        }
+        if let selector {
+            do throws(QuantityError) { _ = try LabelSelector(selector) } catch {
+                throw ValidationError("-l \(selector): \(error.message)")
+            }
+        }
+        if watch && (output == .json || output == .yaml) {
+            throw ValidationError("-w prints lines: use -o table, wide or name")
         }
     }
 
     func run() async throws {
         try await connection.withClient { client in
-            let items = try await fetch(client)
-            switch output {
-            case .json:
-                let data = try JSONSerialization.data(
-                    withJSONObject: ["items": items], options: [.prettyPrinted, .sortedKeys])
-                Output.line(String(decoding: data, as: UTF8.self))
-            case .yaml:
-                Output.line(try Yams.dump(object: ["items": items], sortKeys: true), terminator: "")
-            case .table, .wide:
-                Output.line(Table.render(Self.rows(resource, items, wide: output == .wide)), terminator: "")
+            let names = try await language.names(client)
+            switch resource {
+            case .nodes: try await show(client, names, Node.self) { try await fetchNodes(client, $0) }
+            case .apps: try await show(client, names, Application.self) { try await fetchApps(client, $0) }
+            case .instances:
+                try await show(client, names, Instance.self) {
+                    try await list(client, "/v1/instances", [("ministry", ministry)], $0)
+                }
+            case .ministries:
+                try await show(client, names, Ministry.self) {
+                    var got: ItemList<Ministry> = try await list(client, "/v1/ministries", [], $0)
+                    got.items = got.items.filter { ministry == nil || $0.metadata.name == ministry }
+                    return got
+                }
+            case .requests:
+                try await show(client, names, CapacityRequest.self) {
+                    try await list(client, "/v1/capacity-requests", [("ministry", ministry)], $0)
+                }
+            case .tokens, .bootstrapTokens:
+                let bootstrap = resource == .bootstrapTokens
+                try await show(client, names, TokenView.self) { after in
+                    var got: ItemList<TokenView> = try await list(client, "/v1/tokens", [], after)
+                    got.items = got.items.filter { ($0.role == .bootstrap) == bootstrap }
+                    return got
+                }
             }
         }
     }
 
-    func fetch(_ client: APIClient) async throws -> [[String: Any]] {
-        func list(_ path: String) async throws -> [[String: Any]] {
-            ((try await client.json(.GET, path)) as? [String: Any])?["items"] as? [[String: Any]] ?? []
+    /// A list route with the selector, and a watch once `after` is set.
+    func list<Item: Listed & Codable>(
+        _ client: TansiqClient, _ path: String, _ query: [(String, String?)], _ after: Int64?
+    ) async throws -> ItemList<Item> {
+        var pairs = query + [("labelSelector", selector)]
+        if let after { pairs += [("watch", "true"), ("after", String(after)), ("wait", "30")] }
+        return try await client.call(.GET, path + TansiqClient.query(pairs), timeout: .seconds(75))
+    }
+
+    func fetchNodes(_ client: TansiqClient, _ after: Int64?) async throws -> ItemList<Node> {
+        try await list(client, "/v1/nodes", [], after)
+    }
+
+    func fetchApps(_ client: TansiqClient, _ after: Int64?) async throws -> ItemList<Application> {
+        var ministries = ministry.map { [$0] } ?? []
+        if ministry == nil { ministries = try await client.ministries().items.map(\.metadata.name) }
+        var all = ItemList<Application>(items: [])
+        for (index, ministry) in ministries.enumerated() {
+            // Watching many ministries: the first waits for a change, the others are read after it.
+            let part: ItemList<Application> = try await list(
+                client, "/v1/ministries/\(TansiqClient.escape(ministry))/applications", [],
+                index == 0 ? after : nil)
+            all.items += part.items
+            all.resourceVersion = max(all.resourceVersion ?? 0, part.resourceVersion ?? 0)
         }
-        switch resource {
-        case .nodes: return try await list("/v1/nodes")
-        case .ministries: return try await list("/v1/ministries").filter { ministry == nil || name($0) == ministry }
-        case .requests: return try await list("/v1/capacity-requests" + (ministry.map { "?ministry=\($0)" } ?? ""))
-        case .tokens: return try await list("/v1/tokens")
-        case .instances: return try await list("/v1/instances" + (ministry.map { "?ministry=\($0)" } ?? ""))
-        case .apps:
-            var ministries = ministry.map { [$0] } ?? []
-            if ministry == nil { ministries = try await list("/v1/ministries").map(name) }
-            var apps: [[String: Any]] = []
-            for ministry in ministries { apps += try await list("/v1/ministries/\(ministry)/applications") }
-            return apps
+        return all
+    }
+
+    /// Fetches, filters by name, sorts and prints; with -w, then prints what changes.
+    func show<Item: Listed & Codable>(
+        _ client: TansiqClient, _ ministryNames: MinistryNames, _: Item.Type,
+        _ fetch: (Int64?) async throws -> ItemList<Item>
+    ) async throws {
+        var page = try await fetch(nil)
+        var items = try select(page.items)
+        if items.isEmpty, !names.isEmpty {
+            throw CLIError.failed("no \(Item.kindName) named \(names.joined(separator: ", "))")
+        }
+        switch output {
+        case .json, .yaml:
+            try Printed.print(items.map { AnyEncodable($0.printable) }, single: names.count == 1, format: output)
+            return
+        case .name:
+            for item in items { Output.line("\(Item.kindName)/\(item.listName)") }
+        case .table, .wide:
+            let rows = items.map { $0.row(wide: output == .wide, names: ministryNames) }
+            Output.line(Table.render((noHeaders ? [] : [Item.header(wide: output == .wide)]) + rows), terminator: "")
+        }
+        guard watch else { return }
+        var seen = Dictionary(
+            items.map { ($0.listName, $0.row(wide: true, names: ministryNames)) }, uniquingKeysWith: { a, _ in a })
+        while true {
+            page = try await fetch(page.resourceVersion ?? 0)
+            items = try select(page.items)
+            var now: [String: [String]] = [:]
+            for item in items {
+                let row = item.row(wide: true, names: ministryNames)
+                now[item.listName] = row
+                guard seen[item.listName] != row else { continue }
+                if output == .name {
+                    Output.line("\(Item.kindName)/\(item.listName)")
+                } else {
+                    Output.line(Table.render([item.row(wide: output == .wide, names: ministryNames)]), terminator: "")
+                }
+            }
+            for gone in seen.keys.sorted() where now[gone] == nil { Output.line("\(Item.kindName)/\(gone) deleted") }
+            seen = now
         }
     }
 
-    func name(_ object: [String: Any]) -> String { (object["metadata"] as? [String: Any])?["name"] as? String ?? "" }
-
-    /// Header and rows of a resource's table.
-    static func rows(_ resource: Resource, _ items: [[String: Any]], wide: Bool) -> [[String]] {
-        func s(_ any: Any?) -> String {
-            switch any {
-            case let text as String: return text
-            case let number as Int: return String(number)
-            case nil, is NSNull: return "-"
-            default: return "\(any!)"
-            }
+    /// The named ones (all when no names), sorted by `--sort-by`.
+    func select<Item: Listed>(_ items: [Item]) throws -> [Item] {
+        var chosen = names.isEmpty ? items : items.filter { names.contains($0.listName) }
+        if let sortBy {
+            let keyed = try chosen.map { ($0, try FieldPath.value(sortBy, of: $0.printable)) }
+            chosen = keyed.sorted { FieldPath.less($0.1, $1.1) }.map(\.0)
         }
-        func yes(_ any: Any?) -> String { (any as? Bool) == true ? "yes" : "no" }
-        func meta(_ item: [String: Any], _ key: String) -> String { s((item["metadata"] as? [String: Any])?[key]) }
-        func res(_ item: Any?, _ key: String) -> String { s((item as? [String: Any])?[key]) }
-        switch resource {
-        case .nodes:
-            return [
-                ["NAME", "PHASE", "CORDONED", "CPU", "MEMORY", "ALLOCATED CPU", "ZONE", "ISOLATION"]
-                    + (wide ? ["ENFORCEMENT"] : [])
-            ]
-                + items.map { n in
-                    [
-                        s(n["name"]), s(n["phase"]), yes(n["cordoned"]), res(n["allocatable"], "cpu"),
-                        res(n["allocatable"], "memory"), res(n["allocated"], "cpu"),
-                        s((n["labels"] as? [String: String])?["zone"]), s(n["isolation"]),
-                    ] + (wide ? [s(n["enforcement"])] : [])
-                }
-        case .apps:
-            return [
-                ["MINISTRY", "NAME", "READY", "UP-TO-DATE", "ROLLOUT", "PRIORITY"] + (wide ? ["IMAGE", "DIGEST"] : [])
-            ]
-                + items.map { a in
-                    let status = a["status"] as? [String: Any]
-                    let spec = a["spec"] as? [String: Any]
-                    return [
-                        meta(a, "ministry"), meta(a, "name"), "\(s(status?["ready"]))/\(s(status?["desired"]))",
-                        s(status?["updated"]), s(status?["rollout"]), s(spec?["priority"]),
-                    ] + (wide ? [s(spec?["image"]), s(status?["imageDigest"])] : [])
-                }
-        case .instances:
-            return [
-                ["ID", "MINISTRY", "APPLICATION", "NODE", "PHASE", "GUARANTEED"] + (wide ? ["PORTS", "REASON"] : [])
-            ]
-                + items.map { i in
-                    [
-                        s(i["id"]), s(i["ministry"]), s(i["application"]), s(i["node"]), s(i["phase"]),
-                        yes(i["guaranteed"]),
-                    ]
-                        + (wide
-                            ? [
-                                (i["ports"] as? [String: Int] ?? [:]).sorted { $0.key < $1.key }.map {
-                                    "\($0.key)=\($0.value)"
-                                }
-                                .joined(separator: ","), s(i["reason"]),
-                            ] : [])
-                }
-        case .ministries:
-            return [["NAME", "CODE", "COHORT", "QUOTA CPU", "EFFECTIVE CPU", "ADMITTED CPU"]]
-                + items.map { m in
-                    let spec = m["spec"] as? [String: Any]
-                    let status = m["status"] as? [String: Any]
-                    return [
-                        meta(m, "name"), s(spec?["code"]), s(spec?["cohort"]), res(spec?["quota"], "cpu"),
-                        res(status?["effectiveQuota"], "cpu"), res(status?["admitted"], "cpu"),
-                    ]
-                }
-        case .requests:
-            return [["NAME", "MINISTRY", "PHASE", "REQUESTED BY", "DECIDED BY", "REASON"]]
-                + items.map { r in
-                    let status = r["status"] as? [String: Any]
-                    return [
-                        meta(r, "name"), meta(r, "ministry"), s(status?["phase"]), s(status?["requestedBy"]),
-                        s(status?["decidedBy"]), s((r["spec"] as? [String: Any])?["reason"]),
-                    ]
-                }
-        case .tokens:
-            return [["ID", "SUBJECT", "ROLE", "MINISTRY", "EXPIRES", "REVOKED"]]
-                + items.map { t in
-                    [s(t["id"]), s(t["subject"]), s(t["role"]), s(t["ministry"]), s(t["expiresAt"]), s(t["revokedAt"])]
-                }
-        }
+        return chosen
     }
 }
 
-/// Aligned columns, two spaces apart.
-enum Table {
-    static func render(_ rows: [[String]]) -> String {
-        guard let header = rows.first else { return "" }
-        let widths = header.indices.map { column in
-            rows.map { $0.indices.contains(column) ? $0[column].count : 0 }.max() ?? 0
+/// `--lang ar|en` (or `TANSIQ_LANG`): tables name ministries by their display names.
+struct LanguageOption: ParsableArguments {
+    @Option(name: .customLong("lang"), help: "ar or en: tables name ministries by their Arabic or English names.")
+    var lang: String?
+
+    func validate() throws {
+        if let lang, !["ar", "en"].contains(lang) { throw ValidationError("--lang \(lang): ar or en") }
+    }
+
+    var language: String? {
+        lang ?? ProcessInfo.processInfo.environment["TANSIQ_LANG"].flatMap { ["ar", "en"].contains($0) ? $0 : nil }
+    }
+
+    /// The display names of the ministries the caller may read, when a language is asked for.
+    func names(_ client: TansiqClient) async throws -> MinistryNames {
+        var names = MinistryNames(language: language)
+        if language != nil {
+            for ministry in try await client.ministries().items {
+                names.display[ministry.metadata.name] = ministry.spec.displayName
+            }
         }
-        return rows.map { row in
-            row.enumerated().map { index, cell in
-                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }.joined(separator: "\n") + "\n"
+        return names
+    }
+}
+
+/// Lets any encodable value be encoded.
+struct AnyEncodable: Encodable {
+    let value: any Encodable
+    init(_ value: any Encodable) { self.value = value }
+    func encode(to encoder: any Encoder) throws { try value.encode(to: encoder) }
+}
+
+/// `--sort-by` paths: `.a.b` over the JSON of a printed object.
+enum FieldPath {
+    static func value(_ path: String, of object: any Encodable) throws -> JSONValue {
+        let data = try WireJSON.encoder().encode(AnyEncodable(object))
+        var value = try WireJSON.decoder().decode(JSONValue.self, from: data)
+        for key in path.split(separator: ".") {
+            guard case .object(let fields) = value else { return .null }
+            value = fields[String(key)] ?? .null
+        }
+        return value
+    }
+
+    /// Numbers by value, everything else by its text; missing values last.
+    static func less(_ a: JSONValue, _ b: JSONValue) -> Bool {
+        switch (a, b) {
+        case (.int(let x), .int(let y)): return x < y
+        case (.double(let x), .double(let y)): return x < y
+        case (.null, _): return false
+        case (_, .null): return true
+        default: return text(a) < text(b)
+        }
+    }
+
+    static func text(_ value: JSONValue) -> String {
+        switch value {
+        case .string(let s): s
+        case .int(let i): String(i)
+        case .double(let d): String(d)
+        case .bool(let b): String(b)
+        default: ""
+        }
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TansiqAPI
 import TansiqCommand
 import TansiqModel
 
@@ -93,14 +94,13 @@ final class LocalCluster: @unchecked Sendable {
         }
         Output.line("controller listening on \(server) (log: \(log))")
         try saveContext()
-        let client = try APIClient(connection)
+        let client = try connection.client()
         defer { Task { await client.shutdown() } }
         for index in 0..<agentCount {
             let zone = "zone-" + String(UnicodeScalar(UInt8(97 + index)))
             let dir = agentDir(index)
             if !FileManager.default.fileExists(atPath: dir + "/agent.json") {
-                let issued = try await client.json(.POST, "/v1/bootstrap-tokens", body: Data(#"{"ttl": "1h"}"#.utf8))
-                let token = (issued as? [String: Any])?["token"] as? String ?? ""
+                let token = try await client.issueToken(TokenRequest(ttl: "1h"), bootstrap: true).token
                 let joined = try runToEnd(
                     "tansiq-agent",
                     [
@@ -150,7 +150,7 @@ final class LocalCluster: @unchecked Sendable {
     }
 
     func applyAndWait(_ path: String, timeout: TimeInterval) async throws {
-        let client = try APIClient(connection)
+        let client = try connection.client()
         defer { Task { await client.shutdown() } }
         let manifests = try Apply.load([path], cluster: try await Apply.facts(client))
         let apps = try await Apply.apply(manifests, client: client, dryRun: false)
@@ -159,8 +159,10 @@ final class LocalCluster: @unchecked Sendable {
         } catch let error as CLIError {
             Output.error("warning: \(error)")
         }
-        let instances = ((try await client.json(.GET, "/v1/instances")) as? [String: Any])?["items"] as? [[String: Any]]
-        Output.line(Table.render(Get.rows(.instances, instances ?? [], wide: true)), terminator: "")
+        let instances = try await client.instances().items
+        Output.line(
+            Table.render([Instance.header(wide: true)] + instances.map { $0.row(wide: true, names: MinistryNames()) }),
+            terminator: "")
         Output.line("API: \(server)  ·  `tansiq get nodes`, `tansiq get apps -A`  ·  Ctrl-C stops the cluster")
     }
 
@@ -176,7 +178,7 @@ final class LocalCluster: @unchecked Sendable {
             return source
         }
         defer { for source in sources { source.cancel() } }
-        let client = try APIClient(connection)
+        let client = try connection.client()
         defer { Task { await client.shutdown() } }
         let stopped = Task { for await _ in stop { return } }
         var last = ""
@@ -201,13 +203,12 @@ final class LocalCluster: @unchecked Sendable {
         }
     }
 
-    private func summary(_ client: APIClient) async throws -> String {
-        let nodes = ((try await client.json(.GET, "/v1/nodes")) as? [String: Any])?["items"] as? [[String: Any]] ?? []
-        let instances =
-            ((try await client.json(.GET, "/v1/instances")) as? [String: Any])?["items"] as? [[String: Any]] ?? []
+    private func summary(_ client: TansiqClient) async throws -> String {
+        let nodes = try await client.nodes().items
+        let instances = try await client.instances().items
         var phases: [String: Int] = [:]
-        for instance in instances { phases[instance["phase"] as? String ?? "?", default: 0] += 1 }
-        let ready = nodes.filter { $0["phase"] as? String == "Ready" }.count
+        for instance in instances { phases[instance.phase.rawValue, default: 0] += 1 }
+        let ready = nodes.filter { $0.phase == .ready }.count
         return "nodes \(ready)/\(nodes.count) Ready · instances "
             + phases.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
     }

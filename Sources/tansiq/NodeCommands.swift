@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TansiqAPI
 import TansiqModel
 
 /// `tansiq node cordon|uncordon|drain|remove|label|taint NAME ...`.
@@ -37,54 +38,48 @@ struct NodeCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await connection.withClient { client in
-            let path = "/v1/nodes/\(name)"
             switch verb {
             case .cordon, .uncordon:
-                _ = try await client.json(.POST, path + "/" + verb.rawValue)
+                _ = try await client.nodeAction(name, verb.rawValue)
                 Output.line("node \(name) \(verb == .cordon ? "cordoned" : "uncordoned")")
             case .remove:
-                _ = try await client.json(.DELETE, path)
+                _ = try await client.deleteNode(name)
                 Output.line("node \(name) removed")
             case .label:
-                var labels: [String: Any] = [:]
+                var labels: [String: String?] = [:]
                 for value in values {
                     if value.hasSuffix("-") {
-                        labels[String(value.dropLast())] = NSNull()
+                        labels[String(value.dropLast())] = .some(nil)
                     } else {
                         let pair = value.split(separator: "=", maxSplits: 1).map(String.init)
                         labels[pair[0]] = pair.count > 1 ? pair[1] : ""
                     }
                 }
-                _ = try await client.json(
-                    .PATCH, path, body: try JSONSerialization.data(withJSONObject: ["labels": labels]))
+                _ = try await client.patchNode(name, NodePatch(labels: labels))
                 Output.line("node \(name) labelled")
             case .taint:
-                let taints = values.map { value -> [String: String] in
+                let taints = values.map { value -> Taint in
                     let parts = value.split(separator: ":").map(String.init)
                     let pair = parts[0].split(separator: "=", maxSplits: 1).map(String.init)
-                    return ["key": pair[0], "value": pair.count > 1 ? pair[1] : "", "effect": parts[1]]
+                    return Taint(
+                        key: pair[0], value: pair.count > 1 ? pair[1] : "", effect: TaintEffect(rawValue: parts[1])!)
                 }
-                _ = try await client.json(
-                    .PATCH, path, body: try JSONSerialization.data(withJSONObject: ["taints": taints]))
+                _ = try await client.patchNode(name, NodePatch(taints: taints))
                 Output.line("node \(name) tainted")
             case .drain:
-                _ = try await client.json(.POST, path + "/drain")
+                _ = try await client.nodeAction(name, "drain")
                 Output.line("node \(name) draining")
                 let deadline = Date().addingTimeInterval((try? Span.parseSeconds(timeout)) ?? 600)
-                var last = ""
+                var progress = Progress()
                 while true {
-                    let node = try await client.json(.GET, path) as? [String: Any]
-                    let allocated = (node?["allocated"] as? [String: Any])?["instances"] as? Int ?? 0
-                    let line = "node \(name): \(allocated) instance(s) left"
-                    if line != last {
-                        Output.line(line)
-                        last = line
-                    }
-                    if node?["draining"] as? Bool == false {
-                        Output.line("node \(name) drained (still cordoned)")
+                    let node = try await client.node(name)
+                    let left = node.allocated.instances
+                    if !node.draining {
+                        progress.finish("node \(name) drained (still cordoned)")
                         return
                     }
-                    if Date() > deadline { throw CLIError.failed("drain of \(name) timed out: \(allocated) left") }
+                    progress.update("node \(name): \(left) instance(s) left")
+                    if Date() > deadline { throw CLIError.failed("drain of \(name) timed out: \(left) left") }
                     try await Task.sleep(for: .milliseconds(500))
                 }
             }

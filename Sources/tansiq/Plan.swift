@@ -23,8 +23,7 @@ struct Plan: AsyncParsableCommand {
     func run() async throws {
         try await connection.withClient { client in
             let manifests = try Apply.load(files.filename, cluster: try await Apply.facts(client))
-            let data = try JSONSerialization.data(withJSONObject: try await client.json(.GET, "/v1/snapshot"))
-            let cluster = try WireJSON.decoder().decode(ClusterSnapshot.self, from: data)
+            let cluster = try await client.snapshot()
             let (snapshot, pending) = Self.whatIf(cluster, manifests.objects.map(\.object))
             let plan = Scheduler.plan(snapshot, pending)
             for line in Self.report(plan, snapshot: snapshot, pending: pending) { Output.line(line) }

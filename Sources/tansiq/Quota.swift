@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TansiqAPI
 
 /// `tansiq quota [MINISTRY]`: quota, admitted, guaranteed in use, borrowed, free.
 struct QuotaCommand: AsyncParsableCommand {
@@ -11,24 +12,22 @@ struct QuotaCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await connection.withClient { client in
-            let report = try await client.json(.GET, "/v1/quotas") as? [String: Any]
+            let report = try await client.quotas()
             var rows = [["MINISTRY", "COHORT", "EFFECTIVE", "ADMITTED", "IN USE", "BORROWED", "FREE", ""]]
-            for item in report?["items"] as? [[String: Any]] ?? []
-            where ministry == nil || item["ministry"] as? String == ministry {
-                let cpu = { (key: String) in ((item[key] as? [String: Any])?["cpu"] as? String) ?? "0" }
-                let share = Bar.share(cpu("admitted"), of: cpu("effective"))
+            for item in report.items where ministry == nil || item.ministry == ministry {
                 rows.append([
-                    item["ministry"] as? String ?? "", item["cohort"] as? String ?? "-", cpu("effective"),
-                    cpu("admitted"),
-                    cpu("guaranteedInUse"), cpu("borrowed"), cpu("free"), Bar.render(share),
+                    item.ministry, item.cohort ?? "-", Cell.cpu(item.effective.cpuMillis),
+                    Cell.cpu(item.admitted.cpuMillis), Cell.cpu(item.guaranteedInUse.cpuMillis),
+                    Cell.cpu(item.borrowed.cpuMillis), Cell.cpu(item.free.cpuMillis),
+                    Bar.render(Bar.share(item.admitted.cpuMillis, of: item.effective.cpuMillis)),
                 ])
             }
             Output.line(Table.render(rows), terminator: "")
-            let shortfall = (report?["overcommit"] as? [String: Any])?["shortfall"] as? [String: Any]
-            if let cpu = shortfall?["cpu"] as? String, cpu != "0" {
+            let shortfall = report.overcommit.shortfall
+            if shortfall.cpuMillis > 0 || shortfall.memoryBytes > 0 {
                 Output.line(
-                    "quotas exceed the cluster's allocatable capacity by cpu \(cpu), memory \(shortfall?["memory"] as? String ?? "0")"
-                )
+                    "quotas exceed the cluster's allocatable capacity by cpu \(Cell.cpu(shortfall.cpuMillis)), "
+                        + "memory \(Cell.bytes(shortfall.memoryBytes))")
             }
         }
     }
@@ -44,23 +43,17 @@ struct CapacityCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await connection.withClient { client in
-            let report = try await client.json(.GET, "/v1/capacity") as? [String: Any]
+            let report = try await client.capacity()
             var rows = [["DATACENTRE", "ZONE", "NODES", "CPU", "ALLOCATED", "FREE", "MEMORY", "FREE MEMORY", ""]]
-            let domains =
-                (report?["items"] as? [[String: Any]] ?? []) + [
-                    ((report?["total"] as? [String: Any]) ?? [:]).merging(["datacentre": "all", "zone": ""]) { a, _ in a
-                    }
-                ]
-            for domain in domains {
-                let value = { (group: String, key: String) in
-                    ((domain[group] as? [String: Any])?[key] as? String) ?? "0"
-                }
+            let total = CapacityReport.Domain(
+                datacentre: "all", zone: "", nodes: report.total.nodes, allocatable: report.total.allocatable,
+                allocated: report.total.allocated, free: report.total.free)
+            for domain in report.items + [total] {
                 rows.append([
-                    domain["datacentre"] as? String ?? "", domain["zone"] as? String ?? "",
-                    String(domain["nodes"] as? Int ?? 0),
-                    value("allocatable", "cpu"), value("allocated", "cpu"), value("free", "cpu"),
-                    value("allocatable", "memory"), value("free", "memory"),
-                    Bar.render(Bar.share(value("allocated", "cpu"), of: value("allocatable", "cpu"))),
+                    domain.datacentre, domain.zone, String(domain.nodes), Cell.cpu(domain.allocatable.cpuMillis),
+                    Cell.cpu(domain.allocated.cpuMillis), Cell.cpu(domain.free.cpuMillis),
+                    Cell.bytes(domain.allocatable.memoryBytes), Cell.bytes(domain.free.memoryBytes),
+                    Bar.render(Bar.share(domain.allocated.cpuMillis, of: domain.allocatable.cpuMillis)),
                 ])
             }
             Output.line(Table.render(rows), terminator: "")
@@ -70,14 +63,8 @@ struct CapacityCommand: AsyncParsableCommand {
 
 /// A small bar of a share: `[#####.....]  50%`.
 enum Bar {
-    /// `part / whole` of cpu quantities (`500m`, `2`).
-    static func share(_ part: String, of whole: String) -> Double {
-        func millis(_ text: String) -> Double {
-            text.hasSuffix("m") ? Double(text.dropLast()) ?? 0 : (Double(text) ?? 0) * 1000
-        }
-        let total = millis(whole)
-        return total > 0 ? millis(part) / total : 0
-    }
+    /// `part / whole`, 0 for an empty whole.
+    static func share(_ part: Int64, of whole: Int64) -> Double { whole > 0 ? Double(part) / Double(whole) : 0 }
 
     static func render(_ share: Double) -> String {
         let filled = max(0, min(10, Int((share * 10).rounded())))

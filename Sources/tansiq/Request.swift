@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import TansiqAPI
+import TansiqModel
 
 /// `tansiq request capacity|approve|deny`.
 struct RequestCommand: AsyncParsableCommand {
@@ -31,19 +33,14 @@ struct RequestCapacity: AsyncParsableCommand {
 
     func run() async throws {
         try await connection.withClient { client in
-            var add: [String: Any] = [:]
-            add["cpu"] = cpu
-            add["memory"] = memory
-            add["storage"] = storage
-            add["instances"] = instances
-            var spec: [String: Any] = ["add": add, "reason": reason]
-            spec["until"] = until
-            var metadata: [String: Any] = ["ministry": ministry]
-            metadata["name"] = name
-            let body = try JSONSerialization.data(withJSONObject: ["metadata": metadata, "spec": spec])
-            let created = try await client.json(.POST, "/v1/capacity-requests", body: body) as? [String: Any]
-            let filed = (created?["metadata"] as? [String: Any])?["name"] as? String ?? ""
-            Output.line("capacity request \(filed) filed for \(ministry); an operator approves or denies it")
+            let body = FiledRequest(
+                metadata: .init(name: name, ministry: ministry),
+                spec: .init(
+                    add: .init(cpu: cpu, memory: memory, storage: storage, instances: instances), reason: reason,
+                    until: until))
+            let created: CapacityRequest = try await client.call(.POST, "/v1/capacity-requests", json: body)
+            Output.line(
+                "capacity request \(created.metadata.name) filed for \(ministry); an operator approves or denies it")
         }
     }
 }
@@ -56,8 +53,7 @@ struct DecisionOptions: ParsableArguments {
 
     func decide(_ verb: String) async throws {
         try await connection.withClient { client in
-            let body = try JSONSerialization.data(withJSONObject: comment.map { ["comment": $0] } ?? [:])
-            _ = try await client.json(.POST, "/v1/capacity-requests/\(name)/\(verb)", body: body)
+            _ = try await client.decide(name, approve: verb == "approve", comment: comment)
             Output.line("capacity request \(name) \(verb == "approve" ? "approved" : "denied")")
         }
     }
@@ -77,4 +73,26 @@ struct RequestDeny: AsyncParsableCommand {
         commandName: "deny", abstract: "Deny a pending request (an operator other than its requester).")
     @OptionGroup var options: DecisionOptions
     func run() async throws { try await options.decide("deny") }
+}
+
+/// The body of `POST /v1/capacity-requests` as the CLI files it: quantities as written (the
+/// controller checks them), the name left to the controller when not given.
+struct FiledRequest: Encodable {
+    struct Metadata: Encodable {
+        var name: String?
+        var ministry: String
+    }
+    struct Add: Encodable {
+        var cpu: String?
+        var memory: String?
+        var storage: String?
+        var instances: Int?
+    }
+    struct Spec: Encodable {
+        var add: Add
+        var reason: String
+        var until: String?
+    }
+    var metadata: Metadata
+    var spec: Spec
 }

@@ -14,13 +14,16 @@ struct Tansiq: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Validate.self, Apply.self, Diff.self, Plan.self, Delete.self, Get.self, Describe.self, NodeCommand.self,
-            CapacityCommand.self,
-            QuotaCommand.self,
-            RequestCommand.self, UsageCommand.self, TokenCommand.self, ConfigCommand.self, Dev.self,
+            Validate.self, Apply.self, Diff.self, Plan.self, Delete.self, Get.self, Describe.self, EventsCommand.self,
+            AuditCommand.self, RolloutCommand.self, ScaleCommand.self, NodeCommand.self, CapacityCommand.self,
+            QuotaCommand.self, RequestCommand.self, UsageCommand.self, TokenCommand.self, ConfigCommand.self,
+            Dev.self, CompletionCommand.self,
         ]
     )
 
     /// Runs the command with DESIGN.md's exit codes (usage errors 2).
-    static func main() async { await mainMappingUsageErrors() }
+    static func main() async {
+        Output.prepare()
+        await mainMappingUsageErrors()
+    }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import TansiqAPI
+import TansiqModel
 
 /// `tansiq usage [--from TIME --to TIME] [-o table|json|csv]`: showback per ministry.
 struct UsageCommand: AsyncParsableCommand {
@@ -15,31 +17,33 @@ struct UsageCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await connection.withClient { client in
-            var query = [from.map { "from=\($0)" }, to.map { "to=\($0)" }].compactMap { $0 }
-            if output == .csv { query.append("format=csv") }
-            let path = "/v1/usage" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
-            let (status, body) = try await client.send(.GET, path)
-            guard status == 200 else { throw CLIError.refused(status: status, body: body) }
+            let from = try from.map { try Self.time($0, "--from") }
+            let to = try to.map { try Self.time($0, "--to") }
             switch output {
-            case .csv, .json: Output.line(String(decoding: body, as: UTF8.self), terminator: "")
+            case .csv: Output.line(try await client.usageCSV(from: from, to: to), terminator: "")
+            case .json: Output.line(try Render.json(try await client.usage(from: from, to: to)))
             case .table:
-                let report = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
+                let report = try await client.usage(from: from, to: to)
                 var rows = [
                     ["MINISTRY", "CPU CORE-H", "MEMORY GIB-H", "STORAGE GIB-H", "INSTANCE-H", "BORROWED CPU CORE-H"]
                 ]
-                for item in (report?["items"] as? [[String: Any]] ?? []) + [report?["total"] as? [String: Any] ?? [:]] {
-                    let number = { (value: Any?) in
-                        String(format: "%.2f", (value as? Double) ?? Double(value as? Int ?? 0))
-                    }
+                for item in report.items + [report.total] {
+                    let number = { (value: Double) in String(format: "%.2f", value) }
                     rows.append([
-                        item["ministry"] as? String ?? "", number(item["cpuCoreHours"]), number(item["memoryGiBHours"]),
-                        number(item["storageGiBHours"]), number(item["instanceHours"]),
-                        number((item["borrowed"] as? [String: Any])?["cpuCoreHours"]),
+                        item.ministry, number(item.cpuCoreHours), number(item.memoryGiBHours),
+                        number(item.storageGiBHours), number(item.instanceHours), number(item.borrowed.cpuCoreHours),
                     ])
                 }
                 Output.line(Table.render(rows), terminator: "")
             }
         }
+    }
+
+    static func time(_ text: String, _ flag: String) throws -> Date {
+        guard let date = RFC3339.parse(text) else {
+            throw ValidationError("\(flag) \(text): not an RFC 3339 time (2027-01-01T00:00:00Z)")
+        }
+        return date
     }
 }
 
@@ -53,25 +57,33 @@ struct TokenCommand: AsyncParsableCommand {
 /// `tansiq token create --subject WHO --role ROLE [-m MINISTRY] [--ttl 30d]`.
 struct TokenCreate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "create", abstract: "Issue a token; it is printed once.")
+        commandName: "create",
+        abstract: "Issue a token (or, with --bootstrap, an agents' join token); it is printed once.")
     @OptionGroup var connection: ConnectionOptions
-    @Option(help: "Who it is for.") var subject: String
-    @Option(help: "operator, ministry-admin, ministry-viewer or auditor.") var role: String
+    @Option(help: "Who it is for.") var subject: String?
+    @Option(help: "operator, ministry-admin, ministry-viewer or auditor.") var role: String?
+    @Flag(help: "A bootstrap token, for agents to join with (`tansiq-agent join --token`).") var bootstrap = false
     @Option(name: [.customShort("m"), .customLong("ministry")], help: "The ministry of a ministry role.") var ministry:
         String?
-    @Option(help: "Lifetime, e.g. 30d, 12h.") var ttl: String = "30d"
+    @Option(help: "Lifetime, e.g. 30d, 12h (default 30d; 24h with --bootstrap).") var ttl: String?
+
+    func validate() throws {
+        if !bootstrap, subject == nil || role == nil {
+            throw ValidationError("a token names --subject and --role (or is --bootstrap, for agents)")
+        }
+    }
 
     func run() async throws {
         try await connection.withClient { client in
-            var body: [String: Any] = ["subject": subject, "role": role, "ttl": ttl]
-            body["ministry"] = ministry
             let issued =
-                try await client.json(.POST, "/v1/tokens", body: try JSONSerialization.data(withJSONObject: body))
-                as? [String: Any]
-            Output.line(issued?["token"] as? String ?? "")
+                bootstrap
+                ? try await client.issueToken(TokenRequest(ttl: ttl ?? "24h"), bootstrap: true)
+                : try await client.issueToken(
+                    TokenRequest(subject: subject, role: role, ministry: ministry, ttl: ttl ?? "30d"))
+            Output.line(issued.token)
             Output.error(
-                "token \(issued?["id"] as? String ?? "") for \(subject) (\(role)), expires \(issued?["expiresAt"] as? String ?? "")"
-            )
+                "token \(issued.id) for \(bootstrap ? "joining agents" : "\(subject!) (\(role!))"), "
+                    + "expires \(RFC3339.format(issued.expiresAt))")
         }
     }
 }
@@ -84,7 +96,7 @@ struct TokenRevoke: AsyncParsableCommand {
 
     func run() async throws {
         try await connection.withClient { client in
-            _ = try await client.json(.DELETE, "/v1/tokens/\(id)")
+            _ = try await client.revokeToken(id)
             Output.line("token \(id) revoked")
         }
     }

@@ -16,7 +16,8 @@ struct Validate: AsyncParsableCommand {
     @OptionGroup var files: ManifestFiles
 
     func run() async throws {
-        let result = ManifestLoader.load(paths: files.filename)
+        let result = ManifestLoader.load(
+            paths: files.filename, standardInput: { FileHandle.standardInput.readDataToEndOfFile() })
         for line in result.unreadable { Output.error(line) }
         for diagnostic in result.diagnostics { Output.error(diagnostic.description) }
         if !result.unreadable.isEmpty { throw ExitCode(1) }
@@ -25,7 +26,7 @@ struct Validate: AsyncParsableCommand {
             Output.error("\(result.diagnostics.count) error(s) in \(files) file(s)")
             throw ExitCode(2)
         }
-        for line in ValidationSummary.lines(result.objects) { print(line) }
+        for line in ValidationSummary.lines(result.objects) { Output.line(line) }
     }
 }
 

@@ -30,6 +30,23 @@ extension TansiqClient {
         try await call(.GET, "/v1/ministries/\(Self.e(ministry))/applications/\(Self.e(name))")
     }
 
+    /// The templates the application keeps, oldest first.
+    public func revisions(ministry: String, name: String) async throws -> ItemList<Revision> {
+        try await call(.GET, "/v1/ministries/\(Self.e(ministry))/applications/\(Self.e(name))/revisions")
+    }
+
+    public func scale(ministry: String, name: String, replicas: Int) async throws -> ApplyResult {
+        try await call(
+            .POST, "/v1/ministries/\(Self.e(ministry))/applications/\(Self.e(name))/scale",
+            json: ScaleRequest(replicas: replicas))
+    }
+
+    public func rollback(ministry: String, name: String, to generation: Int64? = nil) async throws -> ApplyResult {
+        try await call(
+            .POST, "/v1/ministries/\(Self.e(ministry))/applications/\(Self.e(name))/rollback",
+            json: RollbackRequest(generation: generation))
+    }
+
     public func deleteApplication(ministry: String, name: String) async throws -> ChangeResult {
         try await call(.DELETE, "/v1/ministries/\(Self.e(ministry))/applications/\(Self.e(name))")
     }

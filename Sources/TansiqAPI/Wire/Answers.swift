@@ -142,3 +142,18 @@ public struct AuditPage: Sendable, Codable, Equatable {
         self.next = next
     }
 }
+
+/// `POST /v1/ministries/{m}/applications/{name}/scale` body.
+public struct ScaleRequest: Sendable, Codable, Equatable {
+    public var replicas: Int
+
+    public init(replicas: Int) { self.replicas = replicas }
+}
+
+/// `POST /v1/ministries/{m}/applications/{name}/rollback` body: the generation whose template
+/// to apply again (nil: the one before the current).
+public struct RollbackRequest: Sendable, Codable, Equatable {
+    public var generation: Int64?
+
+    public init(generation: Int64? = nil) { self.generation = generation }
+}

@@ -49,7 +49,11 @@ public enum API {
 
     /// Decodes a JSON body into `T`, with a 400 that says where it went wrong.
     static func decode<T: Decodable>(_ type: T.Type, from request: Request) async throws -> T {
-        let data = try await body(request)
+        try decode(T.self, from: try await body(request))
+    }
+
+    /// Decodes JSON into `T`, with a 400 that says where it went wrong.
+    static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws -> T {
         do {
             return try WireJSON.decoder().decode(T.self, from: data)
         } catch let error as DecodingError {

@@ -6,13 +6,13 @@ import TansiqModel
 extension Routes {
     func registerCapacityRequests(_ table: inout RouteTable) {
         table.add(.get, "/v1/capacity-requests") { request, _, caller in
-            let registry = await cluster.current
             let ministry = request.query("ministry")
-            return try API.list(
+            return try await list(request, labels: { request, _ in request.metadata.labels }) { registry in
                 registry.state.capacityRequests.values.filter { request in
                     Access.canRead(caller, ministry: request.metadata.ministry ?? "")
                         && (ministry.map { $0 == request.metadata.ministry } ?? true)
-                }.sorted { $0.metadata.name < $1.metadata.name })
+                }.sorted { $0.metadata.name < $1.metadata.name }
+            }
         }
         table.add(.post, "/v1/capacity-requests") { request, context, caller in
             let objects = try await capacityRequest(in: request, caller: caller)

@@ -12,10 +12,11 @@ extension Routes {
             let limit = try request.integer("limit", default: 200, in: 1...5000)
             // Ministry roles read their ministry's events and the cluster's (nodes); others, all.
             let scope: Set<String>? = Access.canReadAll(caller) ? nil : Set([caller.ministry].compactMap { $0 })
-            let events = try await cluster.events(
-                kind: request.query("kind"), ministry: ministry, name: request.query("name"), ministries: scope,
-                limit: limit)
-            return try API.list(events)
+            return try await list(request) { _ in
+                try await cluster.events(
+                    kind: request.query("kind"), ministry: ministry, name: request.query("name"), ministries: scope,
+                    limit: limit)
+            }
         }
     }
 }

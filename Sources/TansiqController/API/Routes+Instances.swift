@@ -19,14 +19,18 @@ extension Routes {
             if let ministry {
                 try require(Access.canRead(caller, ministry: ministry), caller, "read ministry \(ministry)")
             }
-            let registry = await cluster.current
-            let items = registry.state.instances.values.filter { instance in
-                Access.canRead(caller, ministry: instance.ministry)
-                    && (ministry.map { $0 == instance.ministry } ?? true)
-                    && (application.map { $0 == instance.application } ?? true)
-                    && (node.map { $0 == instance.node } ?? true) && (phase.map { $0 == instance.phase } ?? true)
+            let wanted = phase
+            let labels: @Sendable (Instance, Registry) -> [String: String] = { instance, registry in
+                registry.state.applications["\(instance.ministry)/\(instance.application)"]?.metadata.labels ?? [:]
             }
-            return try API.list(items.sorted { Registry.serial(of: $0.id) < Registry.serial(of: $1.id) })
+            return try await list(request, labels: labels) { registry in
+                registry.state.instances.values.filter { instance in
+                    Access.canRead(caller, ministry: instance.ministry)
+                        && (ministry.map { $0 == instance.ministry } ?? true)
+                        && (application.map { $0 == instance.application } ?? true)
+                        && (node.map { $0 == instance.node } ?? true) && (wanted.map { $0 == instance.phase } ?? true)
+                }.sorted { Registry.serial(of: $0.id) < Registry.serial(of: $1.id) }
+            }
         }
     }
 }

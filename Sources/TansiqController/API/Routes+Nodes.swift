@@ -5,14 +5,14 @@ import TansiqModel
 
 extension Routes {
     func registerNodes(_ table: inout RouteTable) {
-        table.add(.get, "/v1/nodes") { _, _, caller in
+        table.add(.get, "/v1/nodes") { request, _, caller in
             try require(Access.canReadCluster(caller), caller, "read nodes")
-            let registry = await cluster.current
             let now = now()
-            return try API.list(
+            return try await list(request, labels: { node, _ in node.labels }) { registry in
                 registry.state.nodes.values.sorted { $0.name < $1.name }.map {
                     cluster.heartbeats.view($0, in: registry, now: now)
-                })
+                }
+            }
         }
         table.add(.get, "/v1/nodes/{name}") { _, context, caller in
             try require(Access.canReadCluster(caller), caller, "read nodes")

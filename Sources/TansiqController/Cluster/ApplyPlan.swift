@@ -187,6 +187,12 @@ struct ApplyPlan {
                 currentGeneration: meta.generation ?? 1, targetGeneration: meta.generation ?? 1, rollout: "Complete")
         }
         stored.status?.imageDigest = digest
+        if old == nil || templateChanged {
+            let revision = Revision(
+                generation: meta.generation ?? 1, spec: app.spec, imageDigest: digest, appliedBy: caller.subject,
+                appliedAt: now)
+            stored.status?.revisions = Array(((old?.status?.revisions ?? []) + [revision]).suffix(Revision.kept))
+        }
         if templateChanged {
             // A new template: the rollout loop replaces the instances under the update bounds.
             stored.status?.targetGeneration = meta.generation ?? 1
@@ -288,13 +294,5 @@ struct ApplyPlan {
             }
         }
         return warnings
-    }
-}
-
-extension Resources {
-    /// `cpu 2, memory 4Gi, storage 0, instances 3`.
-    var summary: String {
-        "cpu \(Quantity.formatCPU(cpuMillis)), memory \(Quantity.formatBytes(memoryBytes)), "
-            + "storage \(Quantity.formatBytes(storageBytes)), instances \(instances)"
     }
 }

@@ -19,6 +19,8 @@ public actor Cluster {
     private var closed = false
     /// Long polls of nodes' assignments.
     let watch: AssignmentWatch
+    /// Watches of lists (`?watch=true`): woken by every commit that changes something.
+    let commits = CommitWatch()
     /// When each node was last heard from.
     public nonisolated let heartbeats: Heartbeats
 
@@ -151,7 +153,10 @@ public actor Cluster {
     }
 
     /// Answers every open assignment long poll at once, and later ones without waiting.
-    public func releaseLongPolls() async { await watch.releaseAll() }
+    public func releaseLongPolls() async {
+        await watch.releaseAll()
+        await commits.release()
+    }
 
     /// The instances committed as Pending since the last call (for the placement loop).
     public func takeFreshPending() -> Set<String> {
@@ -241,6 +246,7 @@ public actor Cluster {
                     onCommit(registry.state)
                     for subscriber in subscribers { subscriber.yield() }
                 }
+                if !merged.mutations.isEmpty || !merged.events.isEmpty { await commits.changed() }
                 if let version = merged.resourceVersion {
                     let nodes = Self.assignmentChanges(merged.mutations, before: before.state)
                     if !nodes.isEmpty { await watch.changed(nodes, at: version) }
@@ -317,6 +323,7 @@ extension Changeset {
     mutating func append(_ next: Changeset) {
         resourceVersion = next.resourceVersion ?? resourceVersion
         instanceSerial = next.instanceSerial ?? instanceSerial
+        ministrySerial = next.ministrySerial ?? ministrySerial
         mutations += next.mutations
         audit += next.audit
         events += next.events
