@@ -71,3 +71,13 @@ public func runProcess(
         status: process.terminationStatus, stdout: try String(contentsOf: outURL, encoding: .utf8),
         stderr: try String(contentsOf: errURL, encoding: .utf8))
 }
+
+/// Waits until `condition` holds, checking every 100 ms, at most `timeout`; its last answer.
+public func eventually(_ timeout: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+    return try await condition()
+}

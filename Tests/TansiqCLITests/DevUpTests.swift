@@ -5,7 +5,9 @@ import Testing
 /// `tansiq dev up` as a person runs it: the real binaries, the example manifests.
 @Suite("tansiq dev up", .serialized)
 struct DevUpTests {
-    @Test("dev up runs the example manifests, the CLI reads them, and Ctrl-C leaves no process behind")
+    @Test(
+        "dev up, run by its name from PATH elsewhere, runs the example manifests, the CLI reads them, and Ctrl-C leaves no process behind"
+    )
     func upAndDown() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tansiq-devup-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
@@ -16,10 +18,13 @@ struct DevUpTests {
         let port = 20000 + Int(getpid() % 20000)
         var environment = ProcessInfo.processInfo.environment
         environment["TANSIQ_CONFIG"] = dir.appendingPathComponent("config.yaml").path
+        // As someone who installed the binaries runs it: by name, found on PATH, from another directory.
+        environment["PATH"] = productsDirectory.path + ":" + (environment["PATH"] ?? "/usr/bin:/bin")
         let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent("tansiq")
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
-            "dev", "up", "-f", packageRoot.appendingPathComponent("manifests").path, "--data-dir", dataDir, "--port",
+            "tansiq", "dev", "up", "-f", packageRoot.appendingPathComponent("manifests").path, "--data-dir", dataDir,
+            "--port",
             String(port),
         ]
         process.environment = environment

@@ -72,7 +72,7 @@ struct ValidateCommandTests {
     func help() throws {
         let result = try run("tansiq", ["validate", "--help"])
         #expect(result.status == 0)
-        #expect(result.stdout.contains("-f, --filename <file|dir>"))
+        #expect(result.stdout.contains("-f, --filename <file|dir|->"))
         #expect(result.stdout.contains("Exit status: 0 valid, 2 invalid, 1 a path unreadable."))
     }
 }

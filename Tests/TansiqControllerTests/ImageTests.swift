@@ -86,7 +86,7 @@ struct ImageTests {
             #expect(again.status == 200)
             #expect(again.body.contains("configured"), "a new digest is a new generation: \(again.body)")
             #expect(
-                try await LiveLoopTests.eventually(.seconds(40)) {
+                try await eventually(.seconds(40)) {
                     let now = try await Self.instances(live)
                     return try await Self.appStatus(live)["rollout"] as? String == "Complete" && now.count == 2
                         && now.allSatisfy {
@@ -95,6 +95,22 @@ struct ImageTests {
                         }
                 }, "\(agent.output)")
             #expect(try await Self.appStatus(live)["imageDigest"] as? String == second)
+            // Undo: the first digest again, although the tag names the second.
+            var environment = ProcessInfo.processInfo.environment
+            environment["TANSIQ_SERVER"] = live.baseURL
+            environment["TANSIQ_CA"] = live.dataDir + "/ca.crt"
+            environment["TANSIQ_TOKEN"] = live.operatorToken
+            environment["TANSIQ_CONFIG"] = live.dataDir + "-cli.yaml"
+            let undo = try runProcess(
+                productsDirectory.appendingPathComponent("tansiq"), ["rollout", "undo", "portal", "-m", "health"],
+                environment: environment)
+            #expect(undo.status == 0 && undo.stdout.contains(first), "\(undo.stdout) \(undo.stderr)")
+            let restored = try await eventually(.seconds(40)) {
+                let now = try await Self.instances(live)
+                return now.count == 2
+                    && now.allSatisfy { $0["imageDigest"] as? String == first && $0["phase"] as? String == "Healthy" }
+            }
+            #expect(restored, "\(agent.output)")
             // Layers are stored once: both images share theirs.
             let blobs = try FileManager.default.contentsOfDirectory(atPath: agent.dataDir + "/images/blobs/sha256")
             let layers = Set(try registry.layers(of: first) + registry.layers(of: second))
@@ -130,7 +146,7 @@ struct ImageTests {
             let reference = "\(registry.host)/health/tampered:1.0"
             #expect(try await LiveControllerTests.apply(live, Self.app(reference, replicas: 1)).status == 200)
             var message = ""
-            let refused = try await LiveLoopTests.eventually(.seconds(30)) {
+            let refused = try await eventually(.seconds(30)) {
                 let instance = try await Self.instances(live).first
                 message = instance?["message"] as? String ?? ""
                 return instance?["phase"] as? String == "Starting" && message.contains("does not match its digest")
@@ -151,7 +167,7 @@ struct ImageTests {
             let reference = "\(registry.host)/health/portal@\(digest)"
             #expect(try await LiveControllerTests.apply(live, Self.app(reference, replicas: 1)).status == 200)
             #expect(
-                try await LiveLoopTests.eventually(.seconds(20)) {
+                try await eventually(.seconds(20)) {
                     let instance = try await Self.instances(live).first
                     let message = instance?["message"] as? String ?? ""
                     return instance?["phase"] as? String == "Starting" && message.contains("image pull failed")

@@ -48,14 +48,14 @@ struct IsolationTests {
                 let b = Self.shell("finance", "ledger", "echo secret-of-finance > /data/ledger.txt; exec sleep 3600")
                 #expect(try await LiveControllerTests.apply(live, b).status == 200)
                 #expect(
-                    try await LiveLoopTests.eventually(.seconds(20)) {
+                    try await eventually(.seconds(20)) {
                         try await Self.instance(live, "ledger")?["phase"] as? String == "Running"
                     })
                 let bID = try await Self.instance(live, "ledger")?["id"] as? String ?? ""
                 let bPid = agent.instancePids[bID] ?? 0
                 let bFile = agent.dataDir + "/instances/\(bID)/data/ledger.txt"
                 #expect(
-                    try await LiveLoopTests.eventually(.seconds(5)) {
+                    try await eventually(.seconds(5)) {
                         FileManager.default.fileExists(atPath: bFile)
                     }, "B's file is on the node")
                 #expect(bPid > 0)
@@ -83,7 +83,7 @@ struct IsolationTests {
                 #expect(try await LiveControllerTests.apply(live, Self.shell("health", "prober", script)).status == 200)
                 var aID = ""
                 #expect(
-                    try await LiveLoopTests.eventually(.seconds(20)) {
+                    try await eventually(.seconds(20)) {
                         aID = try await Self.instance(live, "prober")?["id"] as? String ?? ""
                         return Self.output(agent, aID).contains("done-probing")
                     }, "\(agent.output)")
@@ -182,7 +182,7 @@ struct IsolationTests {
                 let dropID = before.keys.first { $0.contains("-drop-") } ?? ""
                 try agent.start()
                 #expect(
-                    try await LiveLoopTests.eventually(.seconds(20)) {
+                    try await eventually(.seconds(20)) {
                         agent.containers[dropID] == nil
                             && !FileManager.default.fileExists(atPath: agent.dataDir + "/bundles/\(dropID)")
                     }, "the unassigned container is stopped and its bundle removed")
@@ -221,7 +221,7 @@ struct IsolationTests {
                         """)
                 #expect(try await LiveControllerTests.apply(live, app).status == 200)
                 #expect(
-                    try await LiveLoopTests.eventually(.seconds(20)) {
+                    try await eventually(.seconds(20)) {
                         try await Self.instance(live, "flaky")?["phase"] as? String == "Healthy"
                     }, "\(agent.output)")
                 let id = try await Self.instance(live, "flaky")?["id"] as? String ?? ""
@@ -229,7 +229,7 @@ struct IsolationTests {
                     atPath: agent.dataDir + "/instances/\(id)/data/unhealthy", contents: nil)
                 var sawUnhealthy = false
                 #expect(
-                    try await LiveLoopTests.eventually(.seconds(20)) {
+                    try await eventually(.seconds(20)) {
                         let instance = try await Self.instance(live, "flaky")
                         if instance?["phase"] as? String == "Unhealthy" { sawUnhealthy = true }
                         return (instance?["restarts"] as? Int ?? 0) >= 1

@@ -54,7 +54,7 @@ struct LiveAgentProcessTests {
     }
 
     static func healthy(_ live: LiveController, _ count: Int) async throws -> Bool {
-        try await LiveLoopTests.eventually(.seconds(20)) {
+        try await eventually(.seconds(20)) {
             try await instances(live).filter { $0["phase"] as? String == "Healthy" }.count == count
         }
     }
@@ -68,7 +68,7 @@ struct LiveAgentProcessTests {
                 #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
                 // Every zone has a Ready node before the application is spread over them.
                 #expect(
-                    try await LiveLoopTests.eventually(.seconds(10)) {
+                    try await eventually(.seconds(10)) {
                         try await live.call(.GET, "/v1/nodes", token: live.operatorToken).items
                             .filter { $0["phase"] as? String == "Ready" }.count == 3
                     })
@@ -99,7 +99,7 @@ struct LiveAgentProcessTests {
                 try await Task.sleep(for: .seconds(2))
                 try await live.start()
                 #expect(
-                    try await LiveLoopTests.eventually(.seconds(10)) {
+                    try await eventually(.seconds(10)) {
                         try await live.call(.GET, "/v1/nodes", token: live.operatorToken).items
                             .allSatisfy { $0["phase"] as? String == "Ready" }
                     })
@@ -138,7 +138,7 @@ struct LiveAgentProcessTests {
                 victim.stop(signal: SIGKILL)
                 let killedAt = ContinuousClock.now
                 #expect(
-                    try await LiveLoopTests.eventually(.seconds(15)) {
+                    try await eventually(.seconds(15)) {
                         let all = try await Self.instances(live)
                         return all.contains { $0["id"] as? String == victimID && $0["phase"] as? String == "Lost" }
                             && all.filter { $0["phase"] as? String == "Healthy" && $0["node"] as? String != victimNode }
@@ -148,7 +148,7 @@ struct LiveAgentProcessTests {
                 #expect(HostFacts.isRunning(stalePid), "the instance outlived its agent")
                 try victim.start()
                 #expect(
-                    try await LiveLoopTests.eventually(.seconds(15)) { !HostFacts.isRunning(stalePid) },
+                    try await eventually(.seconds(15)) { !HostFacts.isRunning(stalePid) },
                     "the returning agent stops its lost instance")
                 let running = agents.flatMap { $0.instancePids.keys }
                 #expect(Set(running).count == running.count, "no instance id runs twice")
@@ -173,7 +173,7 @@ struct LiveAgentProcessTests {
                     + "\n  restart: {policy: never}"
                 #expect(try await LiveControllerTests.apply(live, app).status == 200)
                 #expect(
-                    try await LiveLoopTests.eventually(.seconds(20)) {
+                    try await eventually(.seconds(20)) {
                         try await Self.instances(live).first?["phase"] as? String == "OOMKilled"
                     }, "\(agents[0].output)")
                 let message = try await Self.instances(live).first?["message"] as? String
@@ -203,7 +203,7 @@ struct LiveAgentProcessTests {
                     .replacingOccurrences(of: #""--name", "portal""#, with: #""--name", "portal-v2""#)
                 #expect(try await LiveControllerTests.apply(live, v2).status == 200)
                 var fewest = 3
-                let done = try await LiveLoopTests.eventually(.seconds(30)) {
+                let done = try await eventually(.seconds(30)) {
                     let all = try await Self.instances(live)
                     fewest = min(fewest, all.filter { $0["phase"] as? String == "Healthy" }.count)
                     let app = try await live.call(
@@ -219,7 +219,7 @@ struct LiveAgentProcessTests {
                 // Generation 3 never turns healthy: the rollout fails at its deadline, generation 2 keeps serving.
                 let broken = Self.app("portal", replicas: 3, extra: update, args: #", "--fail-health""#)
                 #expect(try await LiveControllerTests.apply(live, broken).status == 200)
-                let failed = try await LiveLoopTests.eventually(.seconds(30)) {
+                let failed = try await eventually(.seconds(30)) {
                     let app = try await live.call(
                         .GET, "/v1/ministries/health/applications/portal", token: live.operatorToken)
                     return ((app.json as? [String: Any])?["status"] as? [String: Any])?["rollout"] as? String
@@ -252,14 +252,14 @@ struct LiveAgentProcessTests {
                 #expect(try await Self.healthy(live, 2))
                 let before = agents[0].instancePids
                 try await live.stop(signal: SIGKILL)
-                let stopped = try await LiveLoopTests.eventually(.seconds(15)) {
+                let stopped = try await eventually(.seconds(15)) {
                     agents[0].instancePids.count == 1
                 }
                 #expect(stopped, "the singleton stops when cut off")
                 let steadyID = before.keys.first { $0.contains("steady") } ?? ""
                 #expect(agents[0].instancePids[steadyID] == before[steadyID], "the other keeps running")
                 try await live.start()
-                #expect(try await LiveLoopTests.eventually(.seconds(15)) { agents[0].instancePids.count == 2 })
+                #expect(try await eventually(.seconds(15)) { agents[0].instancePids.count == 2 })
                 #expect(try await Self.healthy(live, 2))
             } catch {
                 Issue.record(error)
@@ -294,7 +294,7 @@ struct LiveAgentProcessTests {
                 try FileManager.default.copyItem(atPath: a.dataDir + "/" + file, toPath: b.dataDir + "/" + file)
             }
             try b.start()
-            #expect(try await LiveLoopTests.eventually(.seconds(10)) { b.output.contains("403") })
+            #expect(try await eventually(.seconds(10)) { b.output.contains("403") })
             #expect(b.output.contains("node node-a's, not node node-b's"))
             a.shutdown()
             b.shutdown()

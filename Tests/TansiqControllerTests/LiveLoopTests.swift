@@ -26,16 +26,6 @@ struct LiveLoopTests {
     }
 
     /// Polls `condition` every 100 ms until it holds or `timeout` passes.
-    static func eventually(
-        _ timeout: Duration, _ condition: () async throws -> Bool
-    ) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return try await condition()
-    }
 
     @Test("a silent node's instances are replaced after the grace period; back, it is fenced off them")
     func silentNode() async throws {
@@ -48,7 +38,7 @@ struct LiveLoopTests {
             #expect(
                 try await LiveControllerTests.apply(live, Harness.app("health", "portal", replicas: 2)).status == 200)
             #expect(
-                try await Self.eventually(.seconds(5)) {
+                try await eventually(.seconds(5)) {
                     try await Self.instances(live).allSatisfy { $0["phase"] as? String == "Running" }
                 })
             let placed = try await Self.instances(live)
@@ -58,7 +48,7 @@ struct LiveLoopTests {
             reporters[victimNode == "node-a" ? 0 : 1].cancel()
             let silentSince = ContinuousClock.now
             #expect(
-                try await Self.eventually(.seconds(8)) {
+                try await eventually(.seconds(8)) {
                     let all = try await Self.instances(live)
                     let replacements = all.filter {
                         !victims.contains($0["id"] as? String ?? "") && $0["phase"] as? String != "Lost"
@@ -100,7 +90,7 @@ struct LiveLoopTests {
             #expect(
                 try await LiveControllerTests.apply(live, Harness.app("health", "portal", replicas: 2)).status == 200)
             #expect(
-                try await Self.eventually(.seconds(5)) {
+                try await eventually(.seconds(5)) {
                     try await Self.instances(live).allSatisfy { $0["node"] is String }
                 })
             let holder = try await Self.instances(live)[0]["node"] as? String ?? ""
@@ -114,7 +104,7 @@ struct LiveLoopTests {
             let reporter = other.keepReporting(
                 every: .milliseconds(300), labels: ["zone": other.name == "node-a" ? "z1" : "z2"])
             var lostAt: ContinuousClock.Instant?
-            let lost = try await Self.eventually(.seconds(8)) {
+            let lost = try await eventually(.seconds(8)) {
                 let lost = try await Self.instances(live).contains { $0["phase"] as? String == "Lost" }
                 if lost && lostAt == nil { lostAt = ContinuousClock.now }
                 return lost
@@ -138,14 +128,14 @@ struct LiveLoopTests {
                 "health", "portal", replicas: 3, extra: "\n  update: {maxSurge: 1, maxUnavailable: 0}")
             #expect(try await LiveControllerTests.apply(live, app).status == 200)
             #expect(
-                try await Self.eventually(.seconds(5)) {
+                try await eventually(.seconds(5)) {
                     try await Self.instances(live).filter { $0["phase"] as? String == "Running" }.count == 3
                 })
             let source = try await Self.instances(live)[0]["node"] as? String ?? ""
             let target = source == "node-a" ? "node-b" : "node-a"
             #expect(try await live.call(.POST, "/v1/nodes/\(source)/drain", token: live.operatorToken).status == 200)
             var fewest = 3
-            let drained = try await Self.eventually(.seconds(15)) {
+            let drained = try await eventually(.seconds(15)) {
                 let all = try await Self.instances(live)
                 fewest = min(fewest, all.filter { $0["phase"] as? String == "Running" }.count)
                 let node =
@@ -193,7 +183,7 @@ struct LiveLoopTests {
             #expect(effective?["cpu"] as? String == "3")
             #expect(try await LiveControllerTests.apply(live, app).status == 200)
             #expect(
-                try await Self.eventually(.seconds(5)) {
+                try await eventually(.seconds(5)) {
                     try await Self.instances(live).filter { $0["node"] is String }.count == 3
                 })
             // The other request is denied and changes nothing.
@@ -206,13 +196,13 @@ struct LiveLoopTests {
                 try await live.call(.POST, "/v1/capacity-requests/more/deny", token: live.operatorToken).status == 200)
             // The grant ends: the newest instance is preempted, the ministry is back within 2 cpu.
             #expect(
-                try await Self.eventually(.seconds(8)) {
+                try await eventually(.seconds(8)) {
                     let request =
                         try await live.call(.GET, "/v1/capacity-requests/season", token: admin).json as? [String: Any]
                     return (request?["status"] as? [String: Any])?["phase"] as? String == "Expired"
                 })
             #expect(
-                try await Self.eventually(.seconds(3)) {
+                try await eventually(.seconds(3)) {
                     try await Self.instances(live).contains { $0["phase"] as? String == "Preempted" }
                 })
             let all = try await Self.instances(live)
@@ -245,12 +235,12 @@ struct LiveLoopTests {
             let spread = Harness.app("health", "portal", replicas: 5, extra: "\n  placement: {maxPerNode: 1}")
             #expect(try await LiveControllerTests.apply(live, spread).status == 200)
             #expect(
-                try await Self.eventually(.seconds(5)) {
+                try await eventually(.seconds(5)) {
                     try await Self.instances(live).filter { $0["phase"] as? String == "Running" }.count == 5
                 })
             for index in 0..<3 { reporters[index].cancel() }
             #expect(
-                try await Self.eventually(.seconds(5)) {
+                try await eventually(.seconds(5)) {
                     let all = try await live.call(.GET, "/v1/nodes", token: live.operatorToken).items
                     return all.filter { $0["phase"] as? String == "NotReady" }.count == 3
                 })
