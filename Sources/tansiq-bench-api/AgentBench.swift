@@ -82,79 +82,92 @@ struct AgentBench: AsyncParsableCommand {
     func run() async throws {
         let binary = productsDirectory.appendingPathComponent("tansiq-agent").path
         let size = ((try? FileManager.default.attributesOfItem(atPath: binary))?[.size] as? Int) ?? 0
-        let registry = HostFacts.hasRegistryTools ? try LiveRegistry() : nil
+        let registry = HostFacts.hasRegistryTools ? try await LiveRegistry() : nil
         defer { registry?.shutdown() }
-        let imageReference = try registry.map { "\($0.host)/bench/demo@" + (try $0.pushDemo("bench/demo", tag: "1")) }
+        var imageReference: String?
+        if let registry {
+            imageReference = "\(registry.host)/bench/demo@" + (try await registry.pushDemo("bench/demo", tag: "1"))
+        }
         let insecure = registry.map { ["--insecure-registry", $0.host] } ?? []
         try await LiveController.with(arguments: ["--grace-period", "10s"] + insecure) { live in
-            let agent = try LiveAgent(
+            let agent = try await LiveAgent(
                 live, name: "bench-node", zone: "z1", ports: 33000...33999, statusInterval: 5, extra: insecure)
-            defer { agent.shutdown() }
-            guard let pid = agent.pid else { throw LiveError.failed("the agent did not start") }
-            _ = try await live.call(
-                .POST, "/v1/apply", token: live.operatorToken, body: BenchWorkload.ministry,
-                contentType: "application/yaml")
-            try await Task.sleep(for: .seconds(5))
-            let rssIdle = Self.rss(pid)
-
-            var latencies = try await Self.starts(live, agent, count: starts, prefix: "start", image: nil)
-            // Ten instances running, for the loaded memory and the idle CPU.
-            for index in 10..<starts {
-                _ = try await live.call(
-                    .DELETE, "/v1/ministries/bench/applications/start-\(index)", token: live.operatorToken)
+            do {
+                try await measure(live, agent, imageReference: imageReference, size: size, binary: binary)
+            } catch {
+                await agent.shutdown()
+                throw error
             }
-            let hostRuntime = latencies
-            latencies = []
-            try await Task.sleep(for: .seconds(5))
-            let running = agent.instancePids.count
-            let rssTen = Self.rss(pid)
-            let cpuBefore = Self.cpuSeconds(pid)
-            try await Task.sleep(for: .seconds(idleSeconds))
-            let cpuShare = (Self.cpuSeconds(pid) - cpuBefore) / Double(idleSeconds) * 100
-            func pct(_ p: Double, _ values: [Double]) -> Double {
-                let sorted = values.sorted()
-                guard !sorted.isEmpty else { return 0 }
-                return
-                    (sorted[max(0, min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1))]
-                    * 100).rounded() / 100
-            }
-            // Images: a cold pull from a registry on loopback, then starts of the cached image.
-            var coldPull: Double?
-            var cached: [Double] = []
-            if let reference = imageReference {
-                coldPull = try await Self.starts(live, agent, count: 1, prefix: "cold", image: reference).first
-                cached = try await Self.starts(live, agent, count: starts, prefix: "cached", image: reference)
-            }
-            let mib = { (bytes: Int) in String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
-            print("agent binary \(binary): \(mib(size))")
-            print("idle RSS: \(mib(rssIdle)) with 0 instances, \(mib(rssTen)) with \(running) instances")
-            print(
-                "idle CPU over \(idleSeconds) s with \(running) instances: \(String(format: "%.2f", cpuShare)) % of a core"
-            )
-            print(
-                "apply → process started, host runtime under runc, \(starts) applications: "
-                    + "p50 \(pct(50, hostRuntime)) ms  p99 \(pct(99, hostRuntime)) ms")
-            if let coldPull {
-                print("apply → process started, image pulled cold from a loopback registry: \(Int(coldPull)) ms")
-                print(
-                    "apply → process started, image cached, \(starts) applications: "
-                        + "p50 \(pct(50, cached)) ms  p99 \(pct(99, cached)) ms")
-            } else {
-                print("images: not measured (docker-registry, skopeo or umoci missing)")
-            }
-            var json: [String: Any] = [
-                "benchmark": "agent", "binaryBytes": size, "rssIdleBytes": rssIdle, "rssTenBytes": rssTen,
-                "instances": running, "idleCPUPercent": (cpuShare * 100).rounded() / 100,
-                "startP50Ms": pct(50, hostRuntime), "startP99Ms": pct(99, hostRuntime),
-            ]
-            if let coldPull {
-                json["coldPullMs"] = coldPull.rounded()
-                json["cachedStartP50Ms"] = pct(50, cached)
-                json["cachedStartP99Ms"] = pct(99, cached)
-            }
-            print(
-                String(
-                    decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self))
+            await agent.shutdown()
         }
+    }
+
+    /// The measurements over a running controller and agent.
+    func measure(
+        _ live: LiveController, _ agent: LiveAgent, imageReference: String?, size: Int, binary: String
+    ) async throws {
+        guard let pid = agent.pid else { throw LiveError.failed("the agent did not start") }
+        _ = try await live.call(
+            .POST, "/v1/apply", token: live.operatorToken, body: BenchWorkload.ministry,
+            contentType: "application/yaml")
+        try await Task.sleep(for: .seconds(5))
+        let rssIdle = Self.rss(pid)
+
+        var latencies = try await Self.starts(live, agent, count: starts, prefix: "start", image: nil)
+        // Ten instances running, for the loaded memory and the idle CPU.
+        for index in 10..<starts {
+            _ = try await live.call(
+                .DELETE, "/v1/ministries/bench/applications/start-\(index)", token: live.operatorToken)
+        }
+        let hostRuntime = latencies
+        latencies = []
+        try await Task.sleep(for: .seconds(5))
+        let running = agent.instancePids.count
+        let rssTen = Self.rss(pid)
+        let cpuBefore = Self.cpuSeconds(pid)
+        try await Task.sleep(for: .seconds(idleSeconds))
+        let cpuShare = (Self.cpuSeconds(pid) - cpuBefore) / Double(idleSeconds) * 100
+        func pct(_ p: Double, _ values: [Double]) -> Double {
+            let sorted = values.sorted()
+            guard !sorted.isEmpty else { return 0 }
+            return
+                (sorted[max(0, min(sorted.count - 1, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1))]
+                * 100).rounded() / 100
+        }
+        // Images: a cold pull from a registry on loopback, then starts of the cached image.
+        var coldPull: Double?
+        var cached: [Double] = []
+        if let reference = imageReference {
+            coldPull = try await Self.starts(live, agent, count: 1, prefix: "cold", image: reference).first
+            cached = try await Self.starts(live, agent, count: starts, prefix: "cached", image: reference)
+        }
+        let mib = { (bytes: Int) in String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
+        print("agent binary \(binary): \(mib(size))")
+        print("idle RSS: \(mib(rssIdle)) with 0 instances, \(mib(rssTen)) with \(running) instances")
+        print(
+            "idle CPU over \(idleSeconds) s with \(running) instances: \(String(format: "%.2f", cpuShare)) % of a core"
+        )
+        print(
+            "apply → process started, host runtime under runc, \(starts) applications: "
+                + "p50 \(pct(50, hostRuntime)) ms  p99 \(pct(99, hostRuntime)) ms")
+        if let coldPull {
+            print("apply → process started, image pulled cold from a loopback registry: \(Int(coldPull)) ms")
+            print(
+                "apply → process started, image cached, \(starts) applications: "
+                    + "p50 \(pct(50, cached)) ms  p99 \(pct(99, cached)) ms")
+        } else {
+            print("images: not measured (docker-registry, skopeo or umoci missing)")
+        }
+        var figures: [String: Double] = [
+            "binaryBytes": Double(size), "rssIdleBytes": Double(rssIdle), "rssTenBytes": Double(rssTen),
+            "instances": Double(running), "idleCPUPercent": Double((cpuShare * 100).rounded() / 100),
+            "startP50Ms": pct(50, hostRuntime), "startP99Ms": pct(99, hostRuntime),
+        ]
+        if let coldPull {
+            figures["coldPullMs"] = coldPull.rounded()
+            figures["cachedStartP50Ms"] = pct(50, cached)
+            figures["cachedStartP99Ms"] = pct(99, cached)
+        }
+        Report.json("agent", figures)
     }
 }

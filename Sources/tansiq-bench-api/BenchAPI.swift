@@ -81,14 +81,14 @@ struct ApplyBench: AsyncParsableCommand {
             print(
                 "\(clients) concurrent clients, \(loaded.count) applies in \(String(format: "%.2f", wall.seconds)) s:")
             print("  \(String(format: "%.0f", rate)) applies/s  p50 \(load.ms(50)) ms  p99 \(load.ms(99)) ms")
-            let json: [String: Any] = [
-                "benchmark": "api-apply", "replicas": replicas, "requests": requests, "p50Ms": seq.value(50),
-                "p90Ms": seq.value(90), "p99Ms": seq.value(99), "maxMs": seq.value(100), "clients": clients,
-                "concurrentApplies": loaded.count, "appliesPerSecond": rate.rounded(),
-                "loadedP50Ms": load.value(50), "loadedP99Ms": load.value(99),
+            let figures: [String: Double] = [
+                "replicas": Double(replicas), "requests": Double(requests), "p50Ms": Double(seq.value(50)),
+                "p90Ms": Double(seq.value(90)), "p99Ms": Double(seq.value(99)), "maxMs": Double(seq.value(100)),
+                "clients": Double(clients), "concurrentApplies": Double(loaded.count),
+                "appliesPerSecond": Double(rate.rounded()), "loadedP50Ms": Double(load.value(50)),
+                "loadedP99Ms": Double(load.value(99)),
             ]
-            let data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            Report.json("api-apply", figures)
         }
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import TansiqAPI
+import TansiqModel
 import TansiqTestSupport
 
 /// `loops`: how fast the control loops converge, with simulated nodes over real mTLS.
@@ -45,8 +47,8 @@ struct LoopsBench: AsyncParsableCommand {
     func application(_ name: String) -> String { BenchWorkload.application(name, replicas: replicas) }
 
     /// The instances of an application, as the operator sees them.
-    static func instances(_ live: LiveController, _ app: String) async throws -> [[String: Any]] {
-        try await live.call(.GET, "/v1/instances?ministry=bench&application=\(app)", token: live.operatorToken).items
+    static func instances(_ live: LiveController, _ app: String) async throws -> [Instance] {
+        try await live.typed(.GET, "/v1/instances?ministry=bench&application=\(app)", as: ItemList<Instance>.self).items
     }
 
     /// Polls every 10 ms until `condition` holds (at most `timeout`); the time it first held.
@@ -93,7 +95,7 @@ struct LoopsBench: AsyncParsableCommand {
                         .seconds(30),
                         {
                             let all = try await Self.instances(live, name)
-                            return all.count == replicas && all.allSatisfy { $0["node"] is String }
+                            return all.count == replicas && all.allSatisfy { $0.node != nil }
                         })
                 else { throw LiveError.failed("\(name) was not assigned within 30 s") }
                 assignTimes.append(done - start)
@@ -102,12 +104,13 @@ struct LoopsBench: AsyncParsableCommand {
             var replaceTimes: [Duration] = []
             var silenced: Set<String> = []
             for _ in 0..<failures {
-                let placed = try await live.call(.GET, "/v1/instances?ministry=bench", token: live.operatorToken).items
+                let placed = try await live.typed(.GET, "/v1/instances?ministry=bench", as: ItemList<Instance>.self)
+                    .items
                 guard
-                    let victim = placed.compactMap({ $0["node"] as? String }).first(where: { !silenced.contains($0) }),
+                    let victim = placed.compactMap(\.node).first(where: { !silenced.contains($0) }),
                     let reporter = reporters[victim]
                 else { break }
-                let held = Set(placed.filter { $0["node"] as? String == victim }.compactMap { $0["id"] as? String })
+                let held = Set(placed.filter { $0.node == victim }.map(\.id))
                 reporter.cancel()
                 await reporter.value
                 silenced.insert(victim)
@@ -120,14 +123,12 @@ struct LoopsBench: AsyncParsableCommand {
                     let done = try await Self.until(
                         .seconds(Int64(gracePeriod) + 30),
                         {
-                            let all = try await live.call(
-                                .GET, "/v1/instances?ministry=bench", token: live.operatorToken
-                            )
-                            .items
-                            let active = all.filter { $0["phase"] as? String != "Lost" }
-                            return active.count == total && active.allSatisfy { $0["node"] is String }
-                                && all.filter { held.contains($0["id"] as? String ?? "") }
-                                    .allSatisfy { $0["phase"] as? String == "Lost" }
+                            let all = try await live.typed(
+                                .GET, "/v1/instances?ministry=bench", as: ItemList<Instance>.self
+                            ).items
+                            let active = all.filter { $0.phase != .lost }
+                            return active.count == total && active.allSatisfy { $0.node != nil }
+                                && all.filter { held.contains($0.id) }.allSatisfy { $0.phase == .lost }
                         })
                 else { throw LiveError.failed("node \(victim)'s instances were not replaced") }
                 replaceTimes.append(done - silentAt)
@@ -142,15 +143,14 @@ struct LoopsBench: AsyncParsableCommand {
             print("  p50 \(assign.ms(50)) ms  p99 \(assign.ms(99)) ms  max \(assign.ms(100)) ms")
             print("node silenced → all its instances replaced and assigned, \(replaceTimes.count) nodes:")
             print("  p50 \(replace.ms(50)) ms  p99 \(replace.ms(99)) ms  max \(replace.ms(100)) ms")
-            let json: [String: Any] = [
-                "benchmark": "loops", "nodes": nodes, "replicas": replicas, "applications": applications,
-                "assignP50Ms": assign.value(50), "assignP99Ms": assign.value(99), "gracePeriodSeconds": gracePeriod,
-                "reportIntervalSeconds": reportInterval, "failures": replaceTimes.count,
-                "replaceP50Ms": replace.value(50), "replaceP99Ms": replace.value(99),
+            let figures: [String: Double] = [
+                "nodes": Double(nodes), "replicas": Double(replicas), "applications": Double(applications),
+                "assignP50Ms": Double(assign.value(50)), "assignP99Ms": Double(assign.value(99)),
+                "gracePeriodSeconds": Double(gracePeriod), "reportIntervalSeconds": Double(reportInterval),
+                "failures": Double(replaceTimes.count), "replaceP50Ms": Double(replace.value(50)),
+                "replaceP99Ms": Double(replace.value(99)),
             ]
-            print(
-                String(
-                    decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self))
+            Report.json("loops", figures)
         }
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import TansiqAPI
+import TansiqModel
 import TansiqTestSupport
 
 /// `status`: nodes report their status over real mutual TLS with keep-alive connections.
@@ -37,14 +39,17 @@ struct StatusBench: AsyncParsableCommand {
     }
 
     /// A node's status: what it joined with, its zone label.
-    static func status(_ node: SimulatedNode) -> [String: Any] {
-        SimulatedNode.status(labels: ["zone": BenchWorkload.zone(of: node)])
+    static func status(_ node: SimulatedNode) -> AgentProtocol.Status {
+        let capacity = Resources(cpuMillis: 4000, memoryBytes: 8 << 30, storageBytes: 100 << 30, instances: 50)
+        return AgentProtocol.Status(
+            capacity: capacity, allocatable: capacity, labels: ["zone": BenchWorkload.zone(of: node)],
+            enforcement: .none, instances: [])
     }
 
     /// Sends one status, adding its time and whether it was refused to `tally`.
     static func send(_ node: SimulatedNode, into tally: inout ([Duration], Int)) async throws {
         let start = ContinuousClock.now
-        let reply = try await node.call(.PUT, "/v1/agent/nodes/\(node.name)/status", json: status(node))
+        let reply = try await node.send(.PUT, "/v1/agent/nodes/\(node.name)/status", status(node))
         tally.0.append(ContinuousClock.now - start)
         if reply.status != 200 { tally.1 += 1 }
     }
@@ -110,16 +115,16 @@ struct StatusBench: AsyncParsableCommand {
             print("  \(String(format: "%.0f", burstRate)) statuses/s  p50 \(b.ms(50)) ms  p99 \(b.ms(99)) ms")
             print("every \(interval) s, \(nodes) nodes, \(steady.0.count) statuses, \(steady.1) errors:")
             print("  \(String(format: "%.0f", steadyRate)) statuses/s  p50 \(s.ms(50)) ms  p99 \(s.ms(99)) ms")
-            let json: [String: Any] = [
-                "benchmark": "api-status", "nodes": nodes, "joinSeconds": (joinSeconds * 10).rounded() / 10,
-                "burstNodes": burstNodes, "burstStatuses": burst.0.count, "burstErrors": burst.1,
-                "burstPerSecond": burstRate.rounded(), "burstP50Ms": b.value(50), "burstP99Ms": b.value(99),
-                "interval": interval, "steadyStatuses": steady.0.count, "steadyErrors": steady.1,
-                "steadyPerSecond": steadyRate.rounded(), "steadyP50Ms": s.value(50), "steadyP99Ms": s.value(99),
+            let figures: [String: Double] = [
+                "nodes": Double(nodes), "joinSeconds": Double((joinSeconds * 10).rounded() / 10),
+                "burstNodes": Double(burstNodes), "burstStatuses": Double(burst.0.count),
+                "burstErrors": Double(burst.1), "burstPerSecond": Double(burstRate.rounded()),
+                "burstP50Ms": Double(b.value(50)), "burstP99Ms": Double(b.value(99)), "interval": Double(interval),
+                "steadyStatuses": Double(steady.0.count), "steadyErrors": Double(steady.1),
+                "steadyPerSecond": Double(steadyRate.rounded()), "steadyP50Ms": Double(s.value(50)),
+                "steadyP99Ms": Double(s.value(99)),
             ]
-            print(
-                String(
-                    decoding: try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys]), as: UTF8.self))
+            Report.json("api-status", figures)
         }
     }
 }

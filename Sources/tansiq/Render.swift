@@ -1,4 +1,5 @@
 import Foundation
+import TansiqAPI
 import TansiqModel
 import Yams
 
@@ -25,35 +26,7 @@ enum Render {
     }
 }
 
-/// A JSON value with its numbers kept apart (an integer stays an integer).
-enum JSONValue: Decodable {
-    case null
-    case bool(Bool)
-    case int(Int64)
-    case double(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() {
-            self = .null
-        } else if let value = try? c.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? c.decode(Int64.self) {
-            self = .int(value)
-        } else if let value = try? c.decode(Double.self) {
-            self = .double(value)
-        } else if let value = try? c.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? c.decode([JSONValue].self) {
-            self = .array(value)
-        } else {
-            self = .object(try c.decode([String: JSONValue].self))
-        }
-    }
-
+extension JSONValue {
     /// The YAML node: strings that would read back as something else are quoted.
     var node: Yams.Node {
         switch self {

@@ -25,11 +25,11 @@ public final class LiveAgent: @unchecked Sendable {
     public init(
         _ live: LiveController, name: String, zone: String, ports: ClosedRange<Int>, statusInterval: Double = 1,
         extra: [String] = []
-    ) throws {
+    ) async throws {
         self.name = name
         dataDir = live.dataDir + "-agent-\(name)"
         log = URL(fileURLWithPath: dataDir + ".log")
-        let joined = try run(
+        let joined = try await run(
             "tansiq-agent",
             [
                 "join", "--server", live.baseURL, "--token", live.bootstrapToken, "--ca-hash", try live.caHash(),
@@ -67,11 +67,11 @@ public final class LiveAgent: @unchecked Sendable {
     public var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
 
     /// Sends `signal` to the agent and waits (bounded) for it to end.
-    public func stop(signal: Int32 = SIGKILL) {
+    public func stop(signal: Int32 = SIGKILL) async {
         guard let process else { return }
         kill(process.processIdentifier, signal)
         let deadline = Date().addingTimeInterval(10)
-        while process.isRunning && Date() < deadline { usleep(10_000) }
+        while process.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(10)) }
         self.process = nil
     }
 
@@ -88,13 +88,13 @@ public final class LiveAgent: @unchecked Sendable {
     }
 
     /// The runc containers of this agent (`runc list`), by id, with their status.
-    public var containers: [String: String] {
+    public func containers() async -> [String: String] {
         struct Container: Decodable {
             var id: String
             var status: String
         }
         guard
-            let listed = try? runProcess(
+            let listed = try? await runProcess(
                 URL(fileURLWithPath: "/usr/sbin/runc"), ["--root", dataDir + "/runc", "list", "--format", "json"]),
             let containers = try? JSONDecoder().decode([Container]?.self, from: Data(listed.stdout.utf8))
         else { return [:] }
@@ -102,10 +102,10 @@ public final class LiveAgent: @unchecked Sendable {
     }
 
     /// Stops the agent and every instance it started, and removes its directory.
-    public func shutdown() {
-        stop()
-        for id in containers.keys {
-            _ = try? runProcess(
+    public func shutdown() async {
+        await stop()
+        for id in await containers().keys {
+            _ = try? await runProcess(
                 URL(fileURLWithPath: "/usr/sbin/runc"), ["--root", dataDir + "/runc", "delete", "--force", id])
         }
         for pid in instancePids.values { kill(pid, SIGKILL) }

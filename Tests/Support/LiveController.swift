@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import TansiqAPI
+import TansiqModel
 
 /// A real `tansiq-controller` process: `init` in a fresh data directory, then `run` on a free
 /// loopback port. Every wait is bounded.
@@ -32,7 +33,7 @@ public final class LiveController: @unchecked Sendable {
         dataDir = dir.path
         stdoutURL = dir.appendingPathExtension("stdout")
         stderrURL = dir.appendingPathExtension("stderr")
-        let initRun = try run("tansiq-controller", ["init", "--data-dir", dataDir])
+        let initRun = try await run("tansiq-controller", ["init", "--data-dir", dataDir])
         guard initRun.status == 0 else { throw LiveError.failed("init: \(initRun.stderr)") }
         operatorToken = try String(contentsOfFile: dataDir + "/operator.token", encoding: .utf8)
             .trimmingCharacters(in: .whitespacesAndNewlines)
@@ -131,6 +132,13 @@ public final class LiveController: @unchecked Sendable {
     /// A typed API client calling as `token`; shut it down after.
     public func client(token: String) throws -> TansiqClient {
         try TansiqClient(server: baseURL, trust: .caFile(dataDir + "/ca.crt"), token: token)
+    }
+
+    /// One call as the operator, its answer decoded (an error answer throws `ClientError`).
+    public func typed<Answer: Decodable>(_ method: HTTPMethod, _ path: String, as: Answer.Type) async throws -> Answer {
+        let reply = try await call(method, path, token: operatorToken)
+        try TansiqClient.check(RawResponse(status: reply.status, headers: [], body: Data(reply.body.utf8)))
+        return try WireJSON.decoder().decode(Answer.self, from: Data(reply.body.utf8))
     }
 
     /// One HTTPS call through the API client: status and body.

@@ -11,7 +11,7 @@ public final class LiveRegistry: @unchecked Sendable {
     private var process: Process?
 
     /// Starts a registry on a free port.
-    public init() throws {
+    public init() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tansiq-registry-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         storage = dir.appendingPathComponent("data").path
@@ -25,11 +25,11 @@ public final class LiveRegistry: @unchecked Sendable {
           delete: {enabled: true}
         http: {addr: \(host)}
         """.write(toFile: config, atomically: true, encoding: .utf8)
-        try start()
+        try await start()
     }
 
     /// Starts (or restarts) the registry on its port and waits until it answers.
-    public func start() throws {
+    public func start() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: HostFacts.registry ?? "/usr/bin/docker-registry")
         process.arguments = ["serve", config]
@@ -39,10 +39,12 @@ public final class LiveRegistry: @unchecked Sendable {
         self.process = process
         let deadline = Date().addingTimeInterval(10)
         while Date() < deadline {
-            if (try? runProcess(URL(fileURLWithPath: "/usr/bin/curl"), ["-sf", "http://\(host)/v2/"]))?.status == 0 {
+            if (try? await runProcess(URL(fileURLWithPath: "/usr/bin/curl"), ["-sf", "http://\(host)/v2/"]))?.status
+                == 0
+            {
                 return
             }
-            usleep(50_000)
+            try await Task.sleep(for: .milliseconds(50))
         }
         throw LiveError.failed("the registry did not answer on \(host)")
     }
@@ -57,8 +59,8 @@ public final class LiveRegistry: @unchecked Sendable {
 
     /// Builds the demo service into an image and pushes it as `REPO:TAG`; `env` entries make
     /// an image with other bytes. Returns the manifest digest.
-    public func pushDemo(_ repository: String, tag: String, env: [String] = []) throws -> String {
-        let result = try runProcess(
+    public func pushDemo(_ repository: String, tag: String, env: [String] = []) async throws -> String {
+        let result = try await runProcess(
             packageRoot.appendingPathComponent("scripts/build-demo-image.sh"),
             ["--binary", productsDirectory.appendingPathComponent("tansiq-demo-service").path, "--insecure"]
                 + env.flatMap { ["--env", $0] } + ["\(host)/\(repository):\(tag)"], timeout: 120)

@@ -25,15 +25,17 @@ public let productsDirectory: URL = {
 }()
 
 /// Runs a built product with arguments, from the package root, and waits (bounded) for it.
-public func run(_ product: String, _ arguments: [String], timeout: TimeInterval = 30) throws -> RunResult {
-    try runProcess(productsDirectory.appendingPathComponent(product), arguments, timeout: timeout)
+public func run(_ product: String, _ arguments: [String], timeout: TimeInterval = 30) async throws -> RunResult {
+    try await runProcess(productsDirectory.appendingPathComponent(product), arguments, timeout: timeout)
 }
 
-/// Runs any executable with arguments, from the package root, and waits (bounded) for it.
+/// Runs any executable with arguments, from the package root, and waits (bounded) for it —
+/// without holding a thread of the concurrency pool, which the other tests' tasks (simulated
+/// nodes reporting on time) need.
 public func runProcess(
     _ executable: URL, _ arguments: [String], timeout: TimeInterval = 30, stdin: String? = nil,
     environment: [String: String]? = nil
-) throws -> RunResult {
+) async throws -> RunResult {
     let process = Process()
     process.executableURL = executable
     process.arguments = arguments
@@ -60,11 +62,15 @@ public func runProcess(
     let err = try FileHandle(forWritingTo: errURL)
     process.standardOutput = out
     process.standardError = err
+    let ended = AsyncStream<Void>.makeStream()
+    process.terminationHandler = { _ in ended.continuation.finish() }
     try process.run()
-    let deadline = Date().addingTimeInterval(timeout)
-    while process.isRunning && Date() < deadline { usleep(10_000) }
-    if process.isRunning { process.terminate() }
-    process.waitUntilExit()
+    let killer = Task {
+        try await Task.sleep(for: .seconds(timeout))
+        process.terminate()
+    }
+    for await _ in ended.stream {}
+    killer.cancel()
     try out.close()
     try err.close()
     return RunResult(

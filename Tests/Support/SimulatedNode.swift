@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import TansiqAPI
+import TansiqModel
 import X509
 
 /// A node that speaks the agent protocol over real mutual TLS through the API client: its own
@@ -66,6 +67,18 @@ public final class SimulatedNode: @unchecked Sendable {
         let response = try await client.send(
             method, path, body: try json.map { try JSONSerialization.data(withJSONObject: $0) },
             timeout: .seconds(timeout))
+        return Reply(status: response.status, body: response.text)
+    }
+
+    /// An mTLS call as this node with a typed JSON body.
+    public func send(
+        _ method: HTTPMethod, _ path: String, _ body: some Encodable, timeout: Int64 = 70
+    ) async throws
+        -> Reply
+    {
+        guard let client else { throw LiveError.failed("node \(name) has not joined") }
+        let response = try await client.send(
+            method, path, body: try WireJSON.encoder().encode(body), timeout: .seconds(timeout))
         return Reply(status: response.status, body: response.text)
     }
 

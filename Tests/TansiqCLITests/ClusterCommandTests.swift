@@ -14,8 +14,8 @@ struct ClusterCommandTests {
         return environment
     }
 
-    static func tansiq(_ arguments: [String], _ environment: [String: String]) throws -> RunResult {
-        try runProcess(productsDirectory.appendingPathComponent("tansiq"), arguments, environment: environment)
+    static func tansiq(_ arguments: [String], _ environment: [String: String]) async throws -> RunResult {
+        try await runProcess(productsDirectory.appendingPathComponent("tansiq"), arguments, environment: environment)
     }
 
     @Test("apply, get, token, request, quota, delete, config — and the refusals a person reads")
@@ -24,87 +24,90 @@ struct ClusterCommandTests {
             let config = live.dataDir + "-cli.yaml"
             let admin = Self.environment(live, token: live.operatorToken, config: config)
             let manifests = packageRoot.appendingPathComponent("manifests").path
-            let applied = try Self.tansiq(["apply", "-f", manifests + "/ministries.yaml"], admin)
+            let applied = try await Self.tansiq(["apply", "-f", manifests + "/ministries.yaml"], admin)
             #expect(applied.status == 0, "\(applied.stderr)")
             #expect(applied.stdout.contains("Ministry/finance created"))
-            let table = try Self.tansiq(["get", "ministries"], admin)
+            let table = try await Self.tansiq(["get", "ministries"], admin)
             let golden = packageRoot.appendingPathComponent("Tests/TansiqCLITests/Golden/get-ministries.txt")
             if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1" {
                 try table.stdout.write(to: golden, atomically: true, encoding: .utf8)
             }
             #expect(
                 table.stdout == (try String(contentsOf: golden, encoding: .utf8)), "the table matches its golden file")
-            let ministries = try Self.tansiq(["get", "ministries", "-o", "json"], admin)
+            let ministries = try await Self.tansiq(["get", "ministries", "-o", "json"], admin)
             let json = try JSONSerialization.jsonObject(with: Data(ministries.stdout.utf8)) as? [String: Any]
             #expect((json?["items"] as? [Any])?.count == 5)
-            let yaml = try Self.tansiq(["get", "ministries", "-o", "yaml"], admin)
+            let yaml = try await Self.tansiq(["get", "ministries", "-o", "yaml"], admin)
             #expect(yaml.stdout.hasPrefix("apiVersion: tansiq/v1\nkind: Ministry\n"), "a stream of documents")
             #expect(
-                try Self.tansiq(["apply", "-f", manifests + "/finance.yaml", "--wait", "--timeout", "1s"], admin).status
+                try await Self.tansiq(["apply", "-f", manifests + "/finance.yaml", "--wait", "--timeout", "1s"], admin)
+                    .status
                     == 1,
                 "--wait times out without nodes")
-            let apps = try Self.tansiq(["get", "apps", "-m", "finance"], admin)
+            let apps = try await Self.tansiq(["get", "apps", "-m", "finance"], admin)
             #expect(apps.stdout.contains("e-payment") && apps.stdout.contains("0/3"))
 
-            let token = try Self.tansiq(
+            let token = try await Self.tansiq(
                 ["token", "create", "--subject", "hala", "--role", "ministry-admin", "-m", "health"], admin)
             #expect(token.status == 0, "\(token.stderr)")
             let health = Self.environment(
                 live, token: token.stdout.trimmingCharacters(in: .whitespacesAndNewlines), config: config)
-            let refused = try Self.tansiq(["apply", "-f", manifests + "/finance.yaml"], health)
+            let refused = try await Self.tansiq(["apply", "-f", manifests + "/finance.yaml"], health)
             #expect(refused.status == 1)
             #expect(
                 refused.stderr.contains(
                     "(ministry-admin of ministry health) may not apply Application/finance/e-payment"))
-            let filed = try Self.tansiq(
+            let filed = try await Self.tansiq(
                 ["request", "capacity", "-m", "health", "--name", "extra", "--cpu", "1", "--reason", "season"], health)
             #expect(filed.status == 0, "\(filed.stderr)")
-            #expect(try Self.tansiq(["request", "approve", "extra"], health).status == 1)
-            #expect(try Self.tansiq(["request", "approve", "extra", "--comment", "ok"], admin).status == 0)
-            #expect(try Self.tansiq(["get", "requests"], health).stdout.contains("Approved"))
-            let quota = try Self.tansiq(["quota", "health"], health)
+            #expect(try await Self.tansiq(["request", "approve", "extra"], health).status == 1)
+            #expect(try await Self.tansiq(["request", "approve", "extra", "--comment", "ok"], admin).status == 0)
+            #expect(try await Self.tansiq(["get", "requests"], health).stdout.contains("Approved"))
+            let quota = try await Self.tansiq(["quota", "health"], health)
             #expect(quota.stdout.contains("health") && quota.stdout.contains("%"), "\(quota.stdout)")
-            #expect(try Self.tansiq(["capacity"], health).status == 0)
-            #expect(try Self.tansiq(["usage", "-o", "csv"], admin).stdout.hasPrefix("ministry,"))
+            #expect(try await Self.tansiq(["capacity"], health).status == 0)
+            #expect(try await Self.tansiq(["usage", "-o", "csv"], admin).stdout.hasPrefix("ministry,"))
 
-            let same = try Self.tansiq(["diff", "-f", manifests + "/finance.yaml"], admin)
+            let same = try await Self.tansiq(["diff", "-f", manifests + "/finance.yaml"], admin)
             #expect(same.status == 0, "nothing would change: \(same.stdout) \(same.stderr)")
             let edited = live.dataDir + "-finance.yaml"
             try String(contentsOfFile: manifests + "/finance.yaml", encoding: .utf8)
                 .replacingOccurrences(of: "replicas: 3", with: "replicas: 4").write(
                     toFile: edited, atomically: true, encoding: .utf8)
-            let diff = try Self.tansiq(["diff", "-f", edited], admin)
+            let diff = try await Self.tansiq(["diff", "-f", edited], admin)
             #expect(diff.status == 1)
             #expect(diff.stdout.contains("--- Application/finance/e-payment (cluster)"))
             #expect(diff.stdout.contains("-replicas: 3") && diff.stdout.contains("+replicas: 4"), "\(diff.stdout)")
-            let described = try Self.tansiq(["describe", "app", "e-payment", "-m", "finance"], admin)
+            let described = try await Self.tansiq(["describe", "app", "e-payment", "-m", "finance"], admin)
             #expect(described.status == 0, "\(described.stderr)")
             #expect(described.stdout.contains("Priority:           critical"), "\(described.stdout)")
             #expect(described.stdout.contains("is pending:"), "\(described.stdout)")
-            #expect(try Self.tansiq(["describe", "ministry", "health"], health).stdout.contains("Effective quota:"))
-            let deleted = try Self.tansiq(["delete", "app", "e-payment", "-m", "finance"], admin)
+            #expect(
+                try await Self.tansiq(["describe", "ministry", "health"], health).stdout.contains("Effective quota:"))
+            let deleted = try await Self.tansiq(["delete", "app", "e-payment", "-m", "finance"], admin)
             #expect(deleted.stdout.contains("Application/finance/e-payment deleted"), "\(deleted.stderr)")
-            let invalid = try Self.tansiq(["apply", "-f", "/dev/null/nope.yaml"], admin)
+            let invalid = try await Self.tansiq(["apply", "-f", "/dev/null/nope.yaml"], admin)
             #expect(invalid.status == 1)
             var away = admin
             away["TANSIQ_SERVER"] = "https://127.0.0.1:1"
-            let unreachable = try Self.tansiq(["get", "nodes"], away)
+            let unreachable = try await Self.tansiq(["get", "nodes"], away)
             #expect(unreachable.status == 1)
             #expect(unreachable.stderr.contains("cannot reach https://127.0.0.1:1"), "\(unreachable.stderr)")
-            #expect(try Self.tansiq(["get", "apps"], admin).status == 2, "apps need -m or -A")
+            #expect(try await Self.tansiq(["get", "apps"], admin).status == 2, "apps need -m or -A")
 
             var bare = ProcessInfo.processInfo.environment
             bare["TANSIQ_CONFIG"] = config
-            let set = try Self.tansiq(
+            let set = try await Self.tansiq(
                 [
                     "config", "set-context", "lab", "--server", live.baseURL, "--ca", live.dataDir + "/ca.crt",
                     "--token",
                     live.operatorToken, "--use",
                 ], bare)
             #expect(set.status == 0)
-            let view = try Self.tansiq(["config", "view"], bare)
+            let view = try await Self.tansiq(["config", "view"], bare)
             #expect(view.stdout.contains("REDACTED") && !view.stdout.contains(live.operatorToken))
-            #expect(try Self.tansiq(["get", "ministries"], bare).stdout.contains("GOV-MOH"), "the context is used")
+            #expect(
+                try await Self.tansiq(["get", "ministries"], bare).stdout.contains("GOV-MOH"), "the context is used")
             try? FileManager.default.removeItem(atPath: config)
         }
     }

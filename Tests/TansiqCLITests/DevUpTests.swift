@@ -42,7 +42,7 @@ struct DevUpTests {
         #expect(text.contains("Ctrl-C stops the cluster"), "\(text)")
         #expect(text.contains("finance/e-payment 3/3"), "the example services run")
         // The CLI reads the cluster through the context dev up wrote.
-        let get = try runProcess(
+        let get = try await runProcess(
             productsDirectory.appendingPathComponent("tansiq"), ["get", "nodes"], environment: environment)
         #expect(get.status == 0, "\(get.stderr)")
         #expect(get.stdout.split(separator: "\n").count == 4, "a header and three nodes: \(get.stdout)")

@@ -16,8 +16,8 @@ struct HelpGoldenTests {
             ("tansiq-agent", ["join", "--help"], "tansiq-agent-join.txt"),
             ("tansiq-agent", ["run", "--help"], "tansiq-agent-run.txt"),
         ])
-    func help(binary: String, arguments: [String], file: String) throws {
-        let result = try run(binary, arguments)
+    func help(binary: String, arguments: [String], file: String) async throws {
+        let result = try await run(binary, arguments)
         #expect(result.status == 0)
         let path = Self.golden.appendingPathComponent(file)
         if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1" {

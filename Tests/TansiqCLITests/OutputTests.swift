@@ -19,9 +19,9 @@ struct OutputTests {
                 try await node.join(token: live.bootstrapToken, labels: ["zone": "z1", "datacentre": "dc1"]).status
                     == 201)
             _ = try await node.reportAssigned(labels: ["zone": "z1", "datacentre": "dc1"])
-            #expect(try ClusterCommandTests.tansiq(["node", "cordon", "node-a"], admin).status == 0)
+            #expect(try await ClusterCommandTests.tansiq(["node", "cordon", "node-a"], admin).status == 0)
             let manifests = packageRoot.appendingPathComponent("manifests").path
-            let applied = try ClusterCommandTests.tansiq(["apply", "-f", manifests], admin)
+            let applied = try await ClusterCommandTests.tansiq(["apply", "-f", manifests], admin)
             #expect(applied.status == 0, "\(applied.stderr)")
             let settled = try await eventually(.seconds(10)) {
                 try await live.call(.GET, "/v1/instances", token: live.operatorToken).items.allSatisfy {
@@ -77,19 +77,19 @@ struct OutputTests {
                 ("bootstrap-tokens", ["get", "bootstrap-tokens"]),
             ] {
                 for format in ["yaml", "json"] {
-                    let result = try ClusterCommandTests.tansiq(arguments + ["-o", format], admin)
+                    let result = try await ClusterCommandTests.tansiq(arguments + ["-o", format], admin)
                     #expect(result.status == 0, "\(kind) \(format): \(result.stderr)")
                     try Self.check(result.stdout, against: "\(kind).\(format)")
                 }
             }
-            let ministry = try ClusterCommandTests.tansiq(["get", "ministry", "health", "-o", "yaml"], admin)
+            let ministry = try await ClusterCommandTests.tansiq(["get", "ministry", "health", "-o", "yaml"], admin)
             #expect(ministry.stdout.contains("ar: وزارة الصحة"), "Arabic as text, not escapes")
             #expect(ministry.stdout.contains("instances: 20\n") && !ministry.stdout.contains("e+"), "integers")
-            let table = try ClusterCommandTests.tansiq(["get", "apps", "-A", "--lang", "ar"], admin)
+            let table = try await ClusterCommandTests.tansiq(["get", "apps", "-A", "--lang", "ar"], admin)
             #expect(table.stdout.contains("وزارة المالية") && table.stdout.contains("e-payment"))
             var arabic = admin
             arabic["TANSIQ_LANG"] = "ar"
-            let wide = try ClusterCommandTests.tansiq(["get", "ministries", "-o", "wide"], arabic)
+            let wide = try await ClusterCommandTests.tansiq(["get", "ministries", "-o", "wide"], arabic)
             #expect(wide.stdout.contains("Ministry of Health") && wide.stdout.contains("GOV-MOH"))
             #expect(wide.stdout.split(separator: "\n").dropFirst().first?.hasPrefix("وزارة") == true, "\(wide.stdout)")
         }
@@ -102,8 +102,8 @@ struct OutputTests {
                 ["get", "app", "e-payment", "-m", "finance"], ["get", "ministry", "health"],
                 ["get", "request", "health-2027"],
             ] {
-                let yaml = try ClusterCommandTests.tansiq(arguments + ["-o", "yaml"], admin)
-                let applied = try runProcess(
+                let yaml = try await ClusterCommandTests.tansiq(arguments + ["-o", "yaml"], admin)
+                let applied = try await runProcess(
                     productsDirectory.appendingPathComponent("tansiq"), ["apply", "-f", "-"], stdin: yaml.stdout,
                     environment: admin)
                 #expect(applied.status == 0, "\(arguments): \(applied.stderr)")
@@ -114,7 +114,7 @@ struct OutputTests {
                 )
                 .replacingOccurrences(of: "replicas: 3", with: "replicas: 2")
                 .replacingOccurrences(of: "weight: 1", with: "weight: 2")
-                let changed = try runProcess(
+                let changed = try await runProcess(
                     productsDirectory.appendingPathComponent("tansiq"), ["apply", "-f", "-"], stdin: edited,
                     environment: admin)
                 #expect(changed.stdout.hasSuffix(" configured\n"), "\(arguments): \(changed.stdout) \(changed.stderr)")
@@ -125,8 +125,8 @@ struct OutputTests {
     @Test("-l selects on the controller what the API's labelSelector selects")
     func selectors() async throws {
         try await Self.cluster { live, admin in
-            let names = { (selector: String) throws -> [String] in
-                try ClusterCommandTests.tansiq(["get", "apps", "-A", "-l", selector, "-o", "name"], admin).stdout
+            let names = { (selector: String) async throws -> [String] in
+                try await ClusterCommandTests.tansiq(["get", "apps", "-A", "-l", selector, "-o", "name"], admin).stdout
                     .split(separator: "\n").map(String.init)
             }
             let api = { (selector: String) async throws -> [String] in
@@ -141,16 +141,16 @@ struct OutputTests {
                 }
                 return found.sorted()
             }
-            let national = try names("tier=national")
+            let national = try await names("tier=national")
             #expect(national.sorted() == (try await api("tier=national")))
             #expect(national.contains("application/e-payment") && !national.contains("application/nightly-report"))
-            let others = try names("tier!=national")
+            let others = try await names("tier!=national")
             #expect(Set(others).isDisjoint(with: national) && others.contains("application/nightly-report"))
             #expect(others.sorted() == (try await api("tier!=national")))
-            let untiered = try names("!tier")
+            let untiered = try await names("!tier")
             #expect(
                 untiered.sorted() == (try await api("!tier")) && untiered.contains("application/vaccination-registry"))
-            let bad = try ClusterCommandTests.tansiq(["get", "apps", "-A", "-l", "bad key=1"], admin)
+            let bad = try await ClusterCommandTests.tansiq(["get", "apps", "-A", "-l", "bad key=1"], admin)
             #expect(bad.status == 2 && bad.stderr.contains("not a label key"))
             let refused = try await live.call(.GET, "/v1/nodes?labelSelector=a%20b", token: live.operatorToken)
             #expect(refused.status == 400 && refused.body.contains("labelSelector"))
@@ -178,7 +178,7 @@ struct OutputTests {
             #expect(listed)
             try await Task.sleep(for: .milliseconds(500))
             let before = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
-            let scaled = try ClusterCommandTests.tansiq(
+            let scaled = try await ClusterCommandTests.tansiq(
                 ["scale", "e-payment", "-m", "finance", "--replicas", "2"], admin)
             #expect(scaled.status == 0, "\(scaled.stderr)")
             let start = ContinuousClock.now
@@ -212,12 +212,12 @@ struct OutputTests {
                   resources: {cpu: 1m, memory: 1Mi}
                   run: {command: [/bin/true]}
                 """
-            let applied = try runProcess(
+            let applied = try await runProcess(
                 productsDirectory.appendingPathComponent("tansiq"), ["apply", "-f", "-"], stdin: many,
                 environment: admin)
             #expect(applied.status == 0, "\(applied.stderr)")
             let tansiq = productsDirectory.appendingPathComponent("tansiq").path
-            let piped = try runProcess(
+            let piped = try await runProcess(
                 URL(fileURLWithPath: "/bin/bash"),
                 [
                     "-c",
@@ -237,14 +237,15 @@ struct OutputTests {
     @Test("rollout undo applies the previous generation's template again as a new generation; history lists both")
     func undo() async throws {
         try await Self.cluster { live, admin in
-            let yaml = try ClusterCommandTests.tansiq(
+            let yaml = try await ClusterCommandTests.tansiq(
                 ["get", "app", "nightly-report", "-m", "finance", "-o", "yaml"], admin)
             let changed = yaml.stdout.replacingOccurrences(of: "policy: on-failure", with: "policy: always")
-            let applied = try runProcess(
+            let applied = try await runProcess(
                 productsDirectory.appendingPathComponent("tansiq"), ["apply", "-f", "-"], stdin: changed,
                 environment: admin)
             #expect(applied.stdout.contains("configured"), "\(applied.stderr)")
-            let undone = try ClusterCommandTests.tansiq(["rollout", "undo", "nightly-report", "-m", "finance"], admin)
+            let undone = try await ClusterCommandTests.tansiq(
+                ["rollout", "undo", "nightly-report", "-m", "finance"], admin)
             #expect(undone.status == 0, "\(undone.stderr)")
             #expect(
                 undone.stdout.contains("generation 1") && undone.stdout.contains("now generation 3"), "\(undone.stdout)"
@@ -256,12 +257,12 @@ struct OutputTests {
             let spec = app?["spec"] as? [String: Any]
             #expect((spec?["restart"] as? [String: Any])?["policy"] as? String == "on-failure", "the old template")
             #expect((app?["metadata"] as? [String: Any])?["generation"] as? Int == 3)
-            let history = try ClusterCommandTests.tansiq(
+            let history = try await ClusterCommandTests.tansiq(
                 ["rollout", "history", "nightly-report", "-m", "finance"], admin)
             #expect(
                 history.stdout.split(separator: "\n").count == 4, "a header and three generations: \(history.stdout)")
             #expect(history.stdout.contains("3 (current)") && history.stdout.contains("admin"))
-            let none = try ClusterCommandTests.tansiq(
+            let none = try await ClusterCommandTests.tansiq(
                 ["rollout", "undo", "gis-tiles", "-m", "local-administration"], admin)
             #expect(none.status == 1 && none.stderr.contains("no earlier generation"), "\(none.stderr)")
         }

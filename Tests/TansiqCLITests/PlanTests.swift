@@ -20,17 +20,18 @@ struct PlanTests {
             let environment = ClusterCommandTests.environment(live, token: live.operatorToken, config: config)
             let manifests = packageRoot.appendingPathComponent("manifests")
             #expect(
-                try ClusterCommandTests.tansiq(["apply", "-f", manifests.path + "/ministries.yaml"], environment).status
+                try await ClusterCommandTests.tansiq(["apply", "-f", manifests.path + "/ministries.yaml"], environment)
+                    .status
                     == 0)
             try await Task.sleep(for: .milliseconds(700))  // both nodes Ready
             let file = manifests.path + "/health.yaml"
-            let plan = try ClusterCommandTests.tansiq(["plan", "-f", file], environment)
+            let plan = try await ClusterCommandTests.tansiq(["plan", "-f", file], environment)
             #expect(plan.status == 0, "\(plan.stderr)")
             let planned = plan.stdout.split(separator: "\n").filter { $0.hasPrefix("would place") }
                 .map { String($0.split(separator: " ")[4]) }.sorted()
             #expect(planned.count == 2, "\(plan.stdout)")
             #expect(plan.stdout.contains("quota of health after: cpu 500m of 1500m guaranteed"), "\(plan.stdout)")
-            #expect(try ClusterCommandTests.tansiq(["apply", "-f", file], environment).status == 0)
+            #expect(try await ClusterCommandTests.tansiq(["apply", "-f", file], environment).status == 0)
             var placed: [String] = []
             for _ in 0..<50 {
                 let items = try await live.call(.GET, "/v1/instances?ministry=health", token: live.operatorToken).items
@@ -49,7 +50,7 @@ struct PlanTests {
               resources: {cpu: 64, memory: 1Gi}
               run: {command: [/bin/true]}
             """.write(toFile: big, atomically: true, encoding: .utf8)
-            let pending = try ClusterCommandTests.tansiq(["plan", "-f", big], environment)
+            let pending = try await ClusterCommandTests.tansiq(["plan", "-f", big], environment)
             #expect(pending.stdout.contains("would stay pending: finance-big-new-1"), "\(pending.stdout)")
             #expect(pending.stdout.contains("quota of finance exhausted"))
             for reporter in reporters { reporter.cancel() }

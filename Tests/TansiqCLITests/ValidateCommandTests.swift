@@ -5,8 +5,8 @@ import Testing
 @Suite("tansiq validate")
 struct ValidateCommandTests {
     @Test("the example manifests are valid: exit 0 and one summary line per kind")
-    func examplesValid() throws {
-        let result = try run("tansiq", ["validate", "-f", "manifests/"])
+    func examplesValid() async throws {
+        let result = try await run("tansiq", ["validate", "-f", "manifests/"])
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stdout.split(separator: "\n")
         #expect(lines.count == 3)
@@ -17,7 +17,7 @@ struct ValidateCommandTests {
     }
 
     @Test("a file with mistakes gets one precise line per mistake on stderr and exit 2")
-    func mistakes() throws {
+    func mistakes() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tansiq-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -39,7 +39,7 @@ struct ValidateCommandTests {
           displayName: {en: Finance, ar: المالية}
           quota: {cpu: 2, memory: 4Gi}
         """.write(to: file, atomically: true, encoding: .utf8)
-        let result = try run("tansiq", ["validate", "-f", file.path])
+        let result = try await run("tansiq", ["validate", "-f", file.path])
         #expect(result.status == 2)
         #expect(result.stdout.isEmpty)
         #expect(
@@ -53,8 +53,8 @@ struct ValidateCommandTests {
     }
 
     @Test("an unreadable path exits 1")
-    func unreadablePath() throws {
-        let result = try run("tansiq", ["validate", "-f", "no/such/dir"])
+    func unreadablePath() async throws {
+        let result = try await run("tansiq", ["validate", "-f", "no/such/dir"])
         #expect(result.status == 1)
         #expect(result.stderr.contains("no/such/dir: no such file or directory"))
     }
@@ -62,15 +62,15 @@ struct ValidateCommandTests {
     @Test(
         "usage errors exit 2, not ArgumentParser's 64",
         arguments: [["validate"], ["validate", "--bogus"], ["frobnicate"]])
-    func usageErrors(arguments: [String]) throws {
-        let result = try run("tansiq", arguments)
+    func usageErrors(arguments: [String]) async throws {
+        let result = try await run("tansiq", arguments)
         #expect(result.status == 2, "\(arguments): \(result.stderr)")
         #expect(result.stderr.contains("Error:"))
     }
 
     @Test("help exits 0 and documents the exit codes")
-    func help() throws {
-        let result = try run("tansiq", ["validate", "--help"])
+    func help() async throws {
+        let result = try await run("tansiq", ["validate", "--help"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("-f, --filename <file|dir|->"))
         #expect(result.stdout.contains("Exit status: 0 valid, 2 invalid, 1 a path unreadable."))

@@ -32,7 +32,7 @@ struct ImageTests {
         _ registry: LiveRegistry, _ body: (LiveController, LiveAgent) async throws -> Void
     ) async throws {
         try await LiveController.with(arguments: ["--insecure-registry", registry.host]) { live in
-            let agent = try LiveAgent(
+            let agent = try await LiveAgent(
                 live, name: "imager", zone: "z1", ports: 33500...33599, extra: ["--insecure-registry", registry.host])
             do {
                 #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
@@ -40,7 +40,7 @@ struct ImageTests {
             } catch {
                 Issue.record(error)
             }
-            agent.shutdown()
+            await agent.shutdown()
         }
     }
 
@@ -58,9 +58,9 @@ struct ImageTests {
         "an image applied by tag is pinned to its digest, pulled, verified and served; a moved tag changes nothing until the next apply, which rolls it out"
     )
     func pinnedAndRolled() async throws {
-        let registry = try LiveRegistry()
+        let registry = try await LiveRegistry()
         defer { registry.shutdown() }
-        let first = try registry.pushDemo("health/portal", tag: "1.0")
+        let first = try await registry.pushDemo("health/portal", tag: "1.0")
         try await Self.cluster(registry) { live, agent in
             let reference = "\(registry.host)/health/portal:1.0"
             #expect(try await LiveControllerTests.apply(live, Self.app(reference)).status == 200)
@@ -77,7 +77,7 @@ struct ImageTests {
             }
             try? await http.shutdown()
             // The same tag now names other bytes: nothing changes until the next apply.
-            let second = try registry.pushDemo("health/portal", tag: "1.0", env: ["VARIANT=2"])
+            let second = try await registry.pushDemo("health/portal", tag: "1.0", env: ["VARIANT=2"])
             #expect(second != first)
             try await Task.sleep(for: .seconds(2))
             let ids = Set(running.compactMap { $0["id"] as? String })
@@ -101,7 +101,7 @@ struct ImageTests {
             environment["TANSIQ_CA"] = live.dataDir + "/ca.crt"
             environment["TANSIQ_TOKEN"] = live.operatorToken
             environment["TANSIQ_CONFIG"] = live.dataDir + "-cli.yaml"
-            let undo = try runProcess(
+            let undo = try await runProcess(
                 productsDirectory.appendingPathComponent("tansiq"), ["rollout", "undo", "portal", "-m", "health"],
                 environment: environment)
             #expect(undo.status == 0 && undo.stdout.contains(first), "\(undo.stdout) \(undo.stderr)")
@@ -120,7 +120,7 @@ struct ImageTests {
 
     @Test("a tag the registry does not have is a 422 at spec.image with the registry's answer, and nothing is applied")
     func unresolvable() async throws {
-        let registry = try LiveRegistry()
+        let registry = try await LiveRegistry()
         defer { registry.shutdown() }
         try await Self.cluster(registry) { live, _ in
             let reply = try await LiveControllerTests.apply(live, Self.app("\(registry.host)/health/nothing:9"))
@@ -134,9 +134,9 @@ struct ImageTests {
 
     @Test("a layer whose bytes do not match its digest is refused and the instance says why")
     func tampered() async throws {
-        let registry = try LiveRegistry()
+        let registry = try await LiveRegistry()
         defer { registry.shutdown() }
-        let digest = try registry.pushDemo("health/tampered", tag: "1.0")
+        let digest = try await registry.pushDemo("health/tampered", tag: "1.0")
         // The registry serves what its storage holds: flip bytes of the first layer.
         let layer = registry.blobFile(try registry.layers(of: digest)[0])
         var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: layer)))
@@ -152,15 +152,16 @@ struct ImageTests {
                 return instance?["phase"] as? String == "Starting" && message.contains("does not match its digest")
             }
             #expect(refused, "\(message)")
-            #expect(agent.containers.isEmpty, "nothing ran")
+            let containers = await agent.containers()
+            #expect(containers.isEmpty, "nothing ran")
         }
     }
 
     @Test("an unreachable registry leaves the instance Starting with the reason; it starts once the registry is back")
     func unreachable() async throws {
-        let registry = try LiveRegistry()
+        let registry = try await LiveRegistry()
         defer { registry.shutdown() }
-        let digest = try registry.pushDemo("health/portal", tag: "2.0")
+        let digest = try await registry.pushDemo("health/portal", tag: "2.0")
         try await Self.cluster(registry) { live, agent in
             registry.stop()
             // Pinned by digest: applying needs no registry; pulling does.
@@ -173,7 +174,7 @@ struct ImageTests {
                     return instance?["phase"] as? String == "Starting" && message.contains("image pull failed")
                         && message.contains("cannot reach the registry")
                 })
-            try registry.start()
+            try await registry.start()
             #expect(try await LiveAgentProcessTests.healthy(live, 1), "\(agent.output)")
             #expect(try await Self.appStatus(live)["imageDigest"] as? String == digest)
         }

@@ -41,7 +41,7 @@ struct IsolationTests {
     )
     func probe() async throws {
         try await LiveController.with(arguments: ["--grace-period", "30s"]) { live in
-            let agent = try LiveAgent(live, name: "shared-node", zone: "z1", ports: 33100...33199)
+            let agent = try await LiveAgent(live, name: "shared-node", zone: "z1", ports: 33100...33199)
             do {
                 #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
                 // Ministry B (finance) keeps a file in its /data and runs.
@@ -117,14 +117,14 @@ struct IsolationTests {
             } catch {
                 Issue.record(error)
             }
-            agent.shutdown()
+            await agent.shutdown()
         }
     }
 
     @Test("a fork bomb stops at the pids limit, the node stays responsive, and the neighbour keeps serving")
     func forkBomb() async throws {
         try await LiveController.with(arguments: ["--grace-period", "30s"]) { live in
-            let agent = try LiveAgent(
+            let agent = try await LiveAgent(
                 live, name: "bombed", zone: "z1", ports: 33200...33299, extra: ["--pids-limit", "64"])
             do {
                 #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
@@ -153,7 +153,7 @@ struct IsolationTests {
             } catch {
                 Issue.record(error)
             }
-            agent.shutdown()
+            await agent.shutdown()
         }
     }
 
@@ -162,7 +162,7 @@ struct IsolationTests {
     )
     func adoption() async throws {
         try await LiveController.with(arguments: ["--grace-period", "30s"]) { live in
-            let agent = try LiveAgent(live, name: "adopter", zone: "z1", ports: 33300...33399)
+            let agent = try await LiveAgent(live, name: "adopter", zone: "z1", ports: 33300...33399)
             do {
                 #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
                 #expect(
@@ -173,8 +173,9 @@ struct IsolationTests {
                         == 200)
                 #expect(try await LiveAgentProcessTests.healthy(live, 3))
                 let before = agent.instancePids
-                #expect(before.count == 3 && Set(agent.containers.values) == ["running"])
-                agent.stop(signal: SIGKILL)
+                let running = await agent.containers()
+                #expect(before.count == 3 && Set(running.values) == ["running"])
+                await agent.stop(signal: SIGKILL)
                 // While the agent is down, every container keeps running.
                 #expect(before.values.allSatisfy(HostFacts.isRunning))
                 let dropped = try await LiveControllerTests.apply(live, LiveAgentProcessTests.app("drop", replicas: 0))
@@ -183,13 +184,14 @@ struct IsolationTests {
                 try agent.start()
                 #expect(
                     try await eventually(.seconds(20)) {
-                        agent.containers[dropID] == nil
+                        await agent.containers()[dropID] == nil
                             && !FileManager.default.fileExists(atPath: agent.dataDir + "/bundles/\(dropID)")
                     }, "the unassigned container is stopped and its bundle removed")
                 #expect(!HostFacts.isRunning(before[dropID] ?? 0))
                 for (id, pid) in before where id != dropID {
                     #expect(agent.instancePids[id] == pid, "\(id) adopted with the same pid")
-                    #expect(agent.containers[id] == "running")
+                    let state = await agent.containers()[id]
+                    #expect(state == "running")
                 }
                 #expect(agent.output.contains("adopted=3"))
                 #expect(try await LiveAgentProcessTests.healthy(live, 2))
@@ -198,14 +200,14 @@ struct IsolationTests {
             } catch {
                 Issue.record(error)
             }
-            agent.shutdown()
+            await agent.shutdown()
         }
     }
 
     @Test("an instance that turns Unhealthy is restarted under its policy, and its restarts are reported")
     func unhealthyRestarted() async throws {
         try await LiveController.with(arguments: ["--grace-period", "30s"]) { live in
-            let agent = try LiveAgent(live, name: "liveness", zone: "z1", ports: 33400...33499)
+            let agent = try await LiveAgent(live, name: "liveness", zone: "z1", ports: 33400...33499)
             do {
                 #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
                 // Healthy while /data/ok exists; the first start creates it, later ones do not.
@@ -238,7 +240,7 @@ struct IsolationTests {
             } catch {
                 Issue.record(error)
             }
-            agent.shutdown()
+            await agent.shutdown()
         }
     }
 }

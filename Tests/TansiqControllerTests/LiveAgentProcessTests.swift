@@ -26,11 +26,16 @@ struct LiveAgentProcessTests {
     }
 
     /// Starts `count` agents in zones z0, z1, ... with their own port ranges.
-    static func agents(_ live: LiveController, _ count: Int) throws -> [LiveAgent] {
-        try (0..<count).map { index in
-            try LiveAgent(
-                live, name: "agent-\(index)", zone: "z\(index)", ports: (32000 + index * 100)...(32099 + index * 100))
+    static func agents(_ live: LiveController, _ count: Int) async throws -> [LiveAgent] {
+        var agents: [LiveAgent] = []
+        for index in 0..<count {
+            agents.append(
+                try await LiveAgent(
+                    live, name: "agent-\(index)", zone: "z\(index)",
+                    ports: (32000 + index * 100)...(32099 + index * 100)
+                ))
         }
+        return agents
     }
 
     /// The demo service's answer on a port, if it answers.
@@ -62,7 +67,7 @@ struct LiveAgentProcessTests {
     @Test("three agents run an application spread over zones; agents and controller restart without restarting it")
     func spreadAndRestarts() async throws {
         try await LiveController.with(arguments: ["--grace-period", "3s"]) { live in
-            let agents = try Self.agents(live, 3)
+            let agents = try await Self.agents(live, 3)
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
             do {
                 #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
@@ -87,7 +92,7 @@ struct LiveAgentProcessTests {
                     pids[instance["id"] as? String ?? ""] = answer?["started"]
                 }
                 // kill -9 an agent and start it again: its instances are adopted, not restarted.
-                agents[0].stop(signal: SIGKILL)
+                await agents[0].stop(signal: SIGKILL)
                 try agents[0].start()
                 try await Task.sleep(for: .seconds(2))
                 // Stop the controller: instances keep running. Start it: nothing restarts.
@@ -117,14 +122,14 @@ struct LiveAgentProcessTests {
                 Issue.record(error)
             }
             try? await http.shutdown()
-            for agent in agents { agent.shutdown() }
+            for agent in agents { await agent.shutdown() }
         }
     }
 
     @Test("an agent killed with -9: its instance is replaced elsewhere; back, its stale instance is stopped")
     func killedAgent() async throws {
         try await LiveController.with(arguments: ["--grace-period", "3s"]) { live in
-            let agents = try Self.agents(live, 3)
+            let agents = try await Self.agents(live, 3)
             do {
                 #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
                 let app = Self.app("portal", replicas: 2, extra: "\n  placement: {maxPerNode: 1}")
@@ -135,7 +140,7 @@ struct LiveAgentProcessTests {
                 let victimID = first[0]["id"] as? String ?? ""
                 let victim = agents.first { $0.name == victimNode }!
                 let stalePid = victim.instancePids[victimID] ?? 0
-                victim.stop(signal: SIGKILL)
+                await victim.stop(signal: SIGKILL)
                 let killedAt = ContinuousClock.now
                 #expect(
                     try await eventually(.seconds(15)) {
@@ -156,7 +161,7 @@ struct LiveAgentProcessTests {
             } catch {
                 Issue.record(error)
             }
-            for agent in agents { agent.shutdown() }
+            for agent in agents { await agent.shutdown() }
         }
     }
 
@@ -165,7 +170,7 @@ struct LiveAgentProcessTests {
         .enabled(if: HostFacts.hasMemoryCgroup, "this machine gives the agent no writable memory cgroup"))
     func oomKilled() async throws {
         try await LiveController.with(arguments: ["--grace-period", "3s"]) { live in
-            let agents = try Self.agents(live, 1)
+            let agents = try await Self.agents(live, 1)
             do {
                 #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
                 let app =
@@ -181,7 +186,7 @@ struct LiveAgentProcessTests {
             } catch {
                 Issue.record(error)
             }
-            for agent in agents { agent.shutdown() }
+            for agent in agents { await agent.shutdown() }
         }
     }
 
@@ -190,7 +195,7 @@ struct LiveAgentProcessTests {
     )
     func rollout() async throws {
         try await LiveController.with(arguments: ["--grace-period", "30s"]) { live in
-            let agents = try Self.agents(live, 2)
+            let agents = try await Self.agents(live, 2)
             do {
                 #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
                 let update = "\n  update: {maxSurge: 1, maxUnavailable: 0, progressDeadline: 6s}"
@@ -236,14 +241,14 @@ struct LiveAgentProcessTests {
             } catch {
                 Issue.record(error)
             }
-            for agent in agents { agent.shutdown() }
+            for agent in agents { await agent.shutdown() }
         }
     }
 
     @Test("cut off from the controller, an agent keeps instances running except those that ask to stop")
     func stopAfterDisconnect() async throws {
         try await LiveController.with(arguments: ["--grace-period", "30s"]) { live in
-            let agents = try Self.agents(live, 1)
+            let agents = try await Self.agents(live, 1)
             do {
                 #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
                 #expect(try await LiveControllerTests.apply(live, Self.app("steady", replicas: 1)).status == 200)
@@ -264,7 +269,7 @@ struct LiveAgentProcessTests {
             } catch {
                 Issue.record(error)
             }
-            for agent in agents { agent.shutdown() }
+            for agent in agents { await agent.shutdown() }
         }
     }
 
@@ -272,23 +277,23 @@ struct LiveAgentProcessTests {
     func refusals() async throws {
         try await LiveController.with { live in
             let base = ["--server", live.baseURL, "--name", "x", "--data-dir", live.dataDir + "-x"]
-            let wrongHash = try run(
+            let wrongHash = try await run(
                 "tansiq-agent",
                 ["join", "--token", live.bootstrapToken, "--ca-hash", "sha256:" + String(repeating: "0", count: 64)]
                     + base)
             #expect(wrongHash.status == 1)
             #expect(wrongHash.stderr.contains("does not present a CA with hash"))
             #expect(wrongHash.stderr.contains("not sending the token"))
-            let badToken = try run(
+            let badToken = try await run(
                 "tansiq-agent", ["join", "--token", "tq_nope.nope", "--ca-hash", try live.caHash()] + base)
             #expect(badToken.status == 1)
             #expect(badToken.stderr.contains("refused the bootstrap token"))
-            let usage = try run("tansiq-agent", ["join", "--token", "t"] + base)
+            let usage = try await run("tansiq-agent", ["join", "--token", "t"] + base)
             #expect(usage.status == 2)
             // A data directory holding node a's certificate, told it is node b: the controller says 403.
-            let a = try LiveAgent(live, name: "node-a", zone: "z1", ports: 32500...32599)
-            let b = try LiveAgent(live, name: "node-b", zone: "z1", ports: 32600...32699)
-            b.stop()
+            let a = try await LiveAgent(live, name: "node-a", zone: "z1", ports: 32500...32599)
+            let b = try await LiveAgent(live, name: "node-b", zone: "z1", ports: 32600...32699)
+            await b.stop()
             for file in ["node.key", "node.crt"] {
                 try? FileManager.default.removeItem(atPath: b.dataDir + "/" + file)
                 try FileManager.default.copyItem(atPath: a.dataDir + "/" + file, toPath: b.dataDir + "/" + file)
@@ -296,8 +301,8 @@ struct LiveAgentProcessTests {
             try b.start()
             #expect(try await eventually(.seconds(10)) { b.output.contains("403") })
             #expect(b.output.contains("node node-a's, not node node-b's"))
-            a.shutdown()
-            b.shutdown()
+            await a.shutdown()
+            await b.shutdown()
         }
     }
 }

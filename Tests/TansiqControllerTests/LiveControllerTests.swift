@@ -29,7 +29,7 @@ struct LiveControllerTests {
     @Test("init refuses an existing cluster and keeps secrets private")
     func initFiles() async throws {
         try await LiveController.with { live in
-            let again = try run("tansiq-controller", ["init", "--data-dir", live.dataDir])
+            let again = try await run("tansiq-controller", ["init", "--data-dir", live.dataDir])
             #expect(again.status == 1)
             #expect(again.stderr.contains("already holds a cluster"))
             let mode = { (name: String) in
@@ -40,9 +40,9 @@ struct LiveControllerTests {
             for secret in ["/operator.token", "/bootstrap.token", "/ca.key", "/controller.key"] {
                 #expect(mode(secret) == 0o600, "\(secret)")
             }
-            let usage = try run("tansiq-controller", ["run", "--data-dir", live.dataDir, "--listen", "nowhere"])
+            let usage = try await run("tansiq-controller", ["run", "--data-dir", live.dataDir, "--listen", "nowhere"])
             #expect(usage.status == 2)
-            let missing = try run(
+            let missing = try await run(
                 "tansiq-controller", ["run", "--data-dir", live.dataDir + "-none", "--listen", "127.0.0.1:0"])
             #expect(missing.status == 1)
             #expect(missing.stderr.contains("holds no cluster"))

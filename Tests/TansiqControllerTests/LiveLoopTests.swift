@@ -5,7 +5,8 @@ import Testing
 /// The control loops against the real binary, with simulated nodes over mTLS.
 @Suite("Control loops end to end", .serialized)
 struct LiveLoopTests {
-    static let grace = ["--grace-period", "2s"]
+    /// Long enough that a node reporting every 300 ms on a loaded 2-core machine never misses it.
+    static let grace = ["--grace-period", "3s"]
 
     /// Joins nodes named `name: zone` and has each report once.
     static func nodes(_ live: LiveController, _ zones: [(String, String)]) async throws -> [SimulatedNode] {
@@ -24,8 +25,6 @@ struct LiveLoopTests {
     static func instances(_ live: LiveController) async throws -> [[String: Any]] {
         try await live.call(.GET, "/v1/instances", token: live.operatorToken).items
     }
-
-    /// Polls `condition` every 100 ms until it holds or `timeout` passes.
 
     @Test("a silent node's instances are replaced after the grace period; back, it is fenced off them")
     func silentNode() async throws {
@@ -59,7 +58,7 @@ struct LiveLoopTests {
                         && replacements.count == 2 && replacements.allSatisfy { $0["node"] as? String == survivor }
                 })
             // Its last status went at most one reporting interval (300 ms) before it fell silent.
-            #expect(ContinuousClock.now - silentSince >= .milliseconds(1700), "not before the grace period")
+            #expect(ContinuousClock.now - silentSince >= .milliseconds(2700), "not before the grace period")
             let node =
                 try await live.call(.GET, "/v1/nodes/\(victimNode)", token: live.operatorToken).json as? [String: Any]
             #expect(node?["phase"] as? String == "NotReady")
@@ -96,7 +95,7 @@ struct LiveLoopTests {
             let holder = try await Self.instances(live)[0]["node"] as? String ?? ""
             let other = nodes.first { $0.name != holder }!
             try await live.stop(signal: SIGKILL)
-            try await Task.sleep(for: .seconds(3))  // longer than the grace period, with no controller
+            try await Task.sleep(for: .seconds(4))  // longer than the grace period, with no controller
             // From before the start: the controller counts the grace period from its own start,
             // a little before it prints that it listens.
             let restarted = ContinuousClock.now
@@ -104,13 +103,13 @@ struct LiveLoopTests {
             let reporter = other.keepReporting(
                 every: .milliseconds(300), labels: ["zone": other.name == "node-a" ? "z1" : "z2"])
             var lostAt: ContinuousClock.Instant?
-            let lost = try await eventually(.seconds(8)) {
+            let lost = try await eventually(.seconds(10)) {
                 let lost = try await Self.instances(live).contains { $0["phase"] as? String == "Lost" }
                 if lost && lostAt == nil { lostAt = ContinuousClock.now }
                 return lost
             }
             #expect(lost, "the silent node's instances were never replaced")
-            if let lostAt { #expect(lostAt - restarted >= .seconds(2), "lost \(lostAt - restarted) after the restart") }
+            if let lostAt { #expect(lostAt - restarted >= .seconds(3), "lost \(lostAt - restarted) after the restart") }
             reporter.cancel()
             for node in nodes { await node.shutdown() }
         }

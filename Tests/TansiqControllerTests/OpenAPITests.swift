@@ -42,13 +42,13 @@ struct OpenAPITests {
     }
 
     @Test("the document is valid OpenAPI 3")
-    func validDocument() throws {
+    func validDocument() async throws {
         let check = """
             import sys, yaml
             from openapi_spec_validator import validate
             validate(yaml.safe_load(open(sys.argv[1])))
             """
-        let result = try runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", check, Self.path])
+        let result = try await runProcess(URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", check, Self.path])
         #expect(result.status == 0, "\(result.stderr)")
     }
 }

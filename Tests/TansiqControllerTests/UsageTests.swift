@@ -110,7 +110,7 @@ struct UsageTests {
                 assert int(rows[-1]["cpu_millicore_seconds"]) == sum(int(r["cpu_millicore_seconds"]) for r in rows[:-1])
                 print(len(rows))
                 """
-            let parsed = try runProcess(
+            let parsed = try await runProcess(
                 URL(fileURLWithPath: "/usr/bin/env"), ["python3", "-c", check], stdin: csv.body)
             #expect(parsed.status == 0, "\(parsed.stderr)")
             #expect(parsed.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == "3")

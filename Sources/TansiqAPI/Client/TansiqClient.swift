@@ -38,9 +38,9 @@ public struct APIFailure: Error, Sendable, Hashable, CustomStringConvertible {
         self.details = details
     }
 
-    /// The message, then each detail on its own line with where it is.
+    /// The message with the status and code, then each detail on its own line with where it is.
     public var description: String {
-        var lines = [message]
+        var lines = ["\(message) (\(status) \(code))"]
         for detail in details {
             let place = [detail.path, detail.line.map { "line \($0)" }].compactMap { $0 }.joined(separator: ", ")
             lines.append("  " + (place.isEmpty ? "" : place + ": ") + detail.message)
@@ -54,6 +54,12 @@ public struct RawResponse: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: Data
+
+    public init(status: Int, headers: [(String, String)], body: Data) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
 
     /// The body as text.
     public var text: String { String(decoding: body, as: UTF8.self) }

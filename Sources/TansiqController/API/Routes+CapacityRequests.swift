@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import TansiqAPI
 import TansiqManifest
 import TansiqModel
 
@@ -60,8 +61,6 @@ extension Routes {
         }
     }
 
-    struct Decision: Decodable { var comment: String? }
-
     /// `{"comment"}`, or an empty body.
     func decision(in request: Request) async throws -> Decision {
         let data = try await API.body(request, limit: 64 << 10)
@@ -78,15 +77,16 @@ extension Routes {
     func capacityRequest(in request: Request, caller: Caller) async throws -> [LocatedObject] {
         let data = try await API.body(request, limit: 64 << 10)
         var text = String(decoding: data, as: UTF8.self)
-        if var object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
-            object["apiVersion"] = object["apiVersion"] ?? apiVersion
-            object["kind"] = object["kind"] ?? Kind.capacityRequest.rawValue
-            var metadata = object["metadata"] as? [String: Any] ?? [:]
-            if metadata["name"] == nil, let ministry = metadata["ministry"] as? String {
-                metadata["name"] = "\(ministry)-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+        if case .object(var object) = try? JSONDecoder().decode(JSONValue.self, from: data) {
+            object["apiVersion"] = object["apiVersion"] ?? .string(apiVersion)
+            object["kind"] = object["kind"] ?? .string(Kind.capacityRequest.rawValue)
+            if case .object(var metadata) = object["metadata"] ?? .object([:]) {
+                if metadata["name"] == nil, case .string(let ministry) = metadata["ministry"] {
+                    metadata["name"] = .string("\(ministry)-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))")
+                }
+                object["metadata"] = .object(metadata)
             }
-            object["metadata"] = metadata
-            text = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+            text = JSONValue.object(object).text
         }
         let (objects, diagnostics) = ManifestParser.parse(text, file: "body")
         if !diagnostics.isEmpty {
