@@ -180,7 +180,12 @@ let package = Package(
         ),
         .testTarget(name: "TansiqModelTests", dependencies: ["TansiqModel"]),
         // The agent's pure lifecycle, its layer unpacker and its runtime, on real files and runc.
-        .testTarget(name: "TansiqAgentTests", dependencies: ["TansiqAgent", "TansiqModel", "TansiqRegistry"]),
+        .testTarget(
+            name: "TansiqAgentTests",
+            dependencies: [
+                "TansiqAgent", "TansiqAPI", "TansiqModel", "TansiqRegistry", "TansiqTestSupport", "tansiq-controller",
+            ]
+        ),
         .testTarget(name: "TansiqSchedulerTests", dependencies: ["TansiqScheduler", "TansiqModel"]),
         .testTarget(
             name: "TansiqManifestTests", dependencies: ["TansiqManifest", "TansiqModel"], exclude: ["Fixtures"]),
