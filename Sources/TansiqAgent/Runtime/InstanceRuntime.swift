@@ -68,6 +68,24 @@ protocol InstanceRuntime: Sendable {
 }
 
 extension StartedProcess {
+    /// How the process ended, or nil while it runs: its status when it is this agent's child (reaped
+    /// here), unknown for one adopted after a restart of the agent (its parent is gone); OOM kills
+    /// from the instance's cgroup either way.
+    func exit(of id: String, cgroups: Cgroups) -> ExitReport? {
+        do {
+            guard let status = try Spawn.poll(pid) else { return nil }
+            return ExitReport(status: status, oomKilled: cgroups.oomKilled(instance: id))
+        } catch {
+            return isAlive ? nil : ExitReport(status: nil, oomKilled: cgroups.oomKilled(instance: id))
+        }
+    }
+
+    /// Waits until the process is gone, at most `timeout`.
+    func waitGone(for timeout: Duration) async {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline, isAlive { try? await Task.sleep(for: .milliseconds(20)) }
+    }
+
     /// True when `pid` is the process started at `startTime` and has not exited (zombies count
     /// as exited).
     var isAlive: Bool {

@@ -34,23 +34,14 @@ struct ProcessRuntime: InstanceRuntime {
         return StartedProcess(pid: pid, startTime: StartedProcess.startTime(of: pid) ?? 0)
     }
 
-    func exit(of id: String, _ process: StartedProcess) -> ExitReport? {
-        do {
-            guard let status = try Spawn.poll(process.pid) else { return nil }
-            return ExitReport(status: status, oomKilled: cgroups.oomKilled(instance: id))
-        } catch {
-            return process.isAlive ? nil : ExitReport(status: nil, oomKilled: cgroups.oomKilled(instance: id))
-        }
-    }
+    func exit(of id: String, _ process: StartedProcess) -> ExitReport? { process.exit(of: id, cgroups: cgroups) }
 
     func stop(_ id: String, _ process: StartedProcess, grace: Duration) async {
         guard process.isAlive else { return }
         kill(-process.pid, SIGTERM)
-        let deadline = ContinuousClock.now + grace
-        while ContinuousClock.now < deadline, process.isAlive { try? await Task.sleep(for: .milliseconds(20)) }
+        await process.waitGone(for: grace)
         if process.isAlive { kill(-process.pid, SIGKILL) }
-        let gone = ContinuousClock.now + .seconds(5)
-        while ContinuousClock.now < gone, process.isAlive { try? await Task.sleep(for: .milliseconds(20)) }
+        await process.waitGone(for: .seconds(5))
     }
 
     func release(_ id: String) async { cgroups.remove(instance: id) }

@@ -109,24 +109,14 @@ struct RuncRuntime: InstanceRuntime {
         return message.replacingOccurrences(of: "\\\"", with: "\"")
     }
 
-    func exit(of id: String, _ process: StartedProcess) -> ExitReport? {
-        do {
-            guard let status = try Spawn.poll(process.pid) else { return nil }
-            return ExitReport(status: status, oomKilled: cgroups.oomKilled(instance: id))
-        } catch {
-            // Not the agent's child: adopted after a restart of the agent, so its status is lost.
-            return process.isAlive ? nil : ExitReport(status: nil, oomKilled: cgroups.oomKilled(instance: id))
-        }
-    }
+    func exit(of id: String, _ process: StartedProcess) -> ExitReport? { process.exit(of: id, cgroups: cgroups) }
 
     func stop(_ id: String, _ process: StartedProcess, grace: Duration) async {
         guard process.isAlive else { return }
         _ = await Spawn.runQuietly(runcCommand(["kill", id, "TERM"]))
-        let deadline = ContinuousClock.now + grace
-        while ContinuousClock.now < deadline, process.isAlive { try? await Task.sleep(for: .milliseconds(20)) }
+        await process.waitGone(for: grace)
         if process.isAlive { _ = await Spawn.runQuietly(runcCommand(["kill", "--all", id, "KILL"])) }
-        let gone = ContinuousClock.now + .seconds(5)
-        while ContinuousClock.now < gone, process.isAlive { try? await Task.sleep(for: .milliseconds(20)) }
+        await process.waitGone(for: .seconds(5))
     }
 
     func release(_ id: String) async {
