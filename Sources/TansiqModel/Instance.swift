@@ -41,6 +41,8 @@ public struct Instance: Sendable, Hashable, Codable {
     public var phase: InstancePhase
     /// Why it is in this phase (a pending reason, who preempted it, ...).
     public var reason: String?
+    /// While Pending: why, as a stable code.
+    public var reasonCode: PendingReason?
     /// Within its ministry's effective quota (true) or borrowed from the cohort (false).
     public var guaranteed: Bool
     /// Its application's priority.
@@ -91,7 +93,7 @@ public struct Instance: Sendable, Hashable, Codable {
 extension Instance {
     private enum CodingKeys: String, CodingKey {
         case id, ministry, application, generation, node, phase, reason, guaranteed, priority, resources, ports
-        case exitCode, restarts, message, createdAt, assignedAt, imageDigest
+        case exitCode, restarts, message, createdAt, assignedAt, imageDigest, reasonCode
     }
 
     /// Writes `node` and `reason` as `null` when unset: every instance on the wire has them.
@@ -104,6 +106,7 @@ extension Instance {
         try c.encode(node, forKey: .node)
         try c.encode(phase, forKey: .phase)
         try c.encode(reason, forKey: .reason)
+        try c.encodeIfPresent(reasonCode, forKey: .reasonCode)
         try c.encode(guaranteed, forKey: .guaranteed)
         try c.encode(priority, forKey: .priority)
         try c.encode(resources, forKey: .resources)
@@ -115,4 +118,26 @@ extension Instance {
         try c.encodeIfPresent(assignedAt, forKey: .assignedAt)
         try c.encodeIfPresent(imageDigest, forKey: .imageDigest)
     }
+}
+
+/// Why a Pending instance waits, as a stable code beside its sentence (DESIGN rule 11).
+public enum PendingReason: String, CaseIterable, Sendable, Codable {
+    /// No node has room for it.
+    case insufficientCapacity = "InsufficientCapacity"
+    /// No node matches its datacentres, selector or tolerations (or none is Ready and uncordoned).
+    case noMatchingNode = "NoMatchingNode"
+    /// Its fixed ports are taken on every node that would fit.
+    case portsInUse = "PortsInUse"
+    /// Its spread or maxPerNode keeps it off the nodes with room.
+    case spreadConstraint = "SpreadConstraint"
+    /// Beyond its ministry's quota, and the cohort lends nothing now.
+    case quotaExhausted = "QuotaExhausted"
+    /// Beyond its quota and its borrowing limit.
+    case borrowingLimitReached = "BorrowingLimitReached"
+    /// The cohort's idle capacity is borrowed by ministries whose fair share is not above its own.
+    case waitingForFairShare = "WaitingForFairShare"
+    /// Its place is being made: instances it preempts are on their way out.
+    case waitingForPreemption = "WaitingForPreemption"
+    /// Its image cannot be pulled.
+    case imageUnavailable = "ImageUnavailable"
 }

@@ -1,3 +1,5 @@
+import TansiqModel
+
 /// What the scheduler decided: placements, evictions, and why the rest stays pending.
 public struct Plan: Sendable, Equatable {
     /// An instance put on a node.
@@ -26,6 +28,14 @@ public struct Plan: Sendable, Equatable {
         public var instance: String
         /// Why, aggregated over nodes: "0/10 nodes: 6 insufficient memory, 4 cordoned".
         public var reason: String
+        /// Why, as a stable code.
+        public var code: PendingReason
+
+        public init(instance: String, reason: String, code: PendingReason) {
+            self.instance = instance
+            self.reason = reason
+            self.code = code
+        }
     }
 
     /// Placements in decision order.

@@ -37,7 +37,7 @@ public final class Scheduler {
     let state: ClusterState
     let options: SchedulerOptions
     private var domainCache: [String: [String]] = [:]
-    private var failed: [FailureKey: String] = [:]
+    private var failed: [FailureKey: (PendingReason, String)] = [:]
     var plan = Plan()
 
     struct FailureKey: Hashable {
@@ -67,8 +67,53 @@ public final class Scheduler {
         for cohort in state.ledger.cohorts.keys.sorted() where state.ledger.overLent(cohort) {
             Preemptor.reclaim(cohort: cohort, by: nil, state, &plan)
         }
-        for request in order(pending) { place(request) }
+        guard options.ordering == .fairShare else {
+            for request in pending { place(request) }
+            return plan
+        }
+        // Within quota first, by priority then age; what must borrow waits for the fair order.
+        var borrowing: [InstanceRequest] = []
+        for request in pending.sorted(by: Self.priorityThenAge) {
+            if case .guaranteed = state.ledger.decide(request.ministry, request.resources, priority: request.priority) {
+                place(request)
+            } else {
+                borrowing.append(request)
+            }
+        }
+        placeByFairShare(borrowing)
         return plan
+    }
+
+    /// Higher priority first, then older.
+    static func priorityThenAge(_ a: InstanceRequest, _ b: InstanceRequest) -> Bool {
+        (-a.priority.rank, a.sequence, a.id) < (-b.priority.rank, b.sequence, b.id)
+    }
+
+    /// Borrowing placements go first to the ministry whose share after the placement is lowest
+    /// (DESIGN rule 10); ties: higher priority, then the older instance.
+    func placeByFairShare(_ requests: [InstanceRequest]) {
+        var queues = Dictionary(grouping: requests, by: \.ministry).mapValues {
+            $0.sorted(by: Self.priorityThenAge)[...]
+        }
+        while !queues.isEmpty {
+            var best: (ministry: String, share: FairShare, head: InstanceRequest)?
+            for (ministry, queue) in queues {
+                let head = queue.first!
+                let share = state.ledger.fairShare(
+                    ministry, borrowed: state.ledger.borrowed[ministry, default: .zero] + head.resources)
+                if let current = best {
+                    let better =
+                        share < current.share
+                        || (share == current.share && Self.priorityThenAge(head, current.head))
+                    if !better { continue }
+                }
+                best = (ministry, share, head)
+            }
+            let next = best!
+            queues[next.ministry]!.removeFirst()
+            if queues[next.ministry]!.isEmpty { queues[next.ministry] = nil }
+            place(next.head)
+        }
     }
 
     /// Quota usage after the plans made so far.
@@ -80,50 +125,19 @@ public final class Scheduler {
     /// Number of nodes with at least one instance.
     public var nodesUsed: Int { state.placedCount.filter { $0 > 0 }.count }
 
-    // MARK: Order
-
-    func order(_ pending: [InstanceRequest]) -> [InstanceRequest] {
-        guard options.ordering == .fairShare else { return pending }
-        var result: [InstanceRequest] = []
-        result.reserveCapacity(pending.count)
-        let byPriority = Dictionary(grouping: pending, by: \.priority)
-        for priority in Priority.allCases.sorted(by: >) {
-            guard let group = byPriority[priority] else { continue }
-            var queues = Dictionary(grouping: group, by: \.ministry).mapValues {
-                $0.sorted { ($0.sequence, $0.id) < ($1.sequence, $1.id) }[...]
-            }
-            // Shares move as instances are taken: count what this ordering has handed out.
-            var usage = Dictionary(uniqueKeysWithValues: queues.keys.map { ($0, state.ledger.usage($0)) })
-            while !queues.isEmpty {
-                let next = queues.keys.min { a, b in
-                    (share(a, usage[a]!), a) < (share(b, usage[b]!), b)
-                }!
-                let request = queues[next]!.removeFirst()
-                if queues[next]!.isEmpty { queues[next] = nil }
-                usage[next]! += request.resources
-                result.append(request)
-            }
-        }
-        return result
-    }
-
-    private func share(_ ministry: String, _ usage: Resources) -> Double {
-        usage.dominantShare(of: state.clusterTotal) / state.ledger.terms(of: ministry).weight
-    }
-
     // MARK: Placing one instance
 
     private func place(_ request: InstanceRequest) {
         let key = FailureKey(
             application: request.applicationKey, resources: request.resources, priority: request.priority)
-        if let reason = failed[key] {
-            plan.unplaced.append(Plan.Unplaced(instance: request.id, reason: reason))
+        if let (code, reason) = failed[key] {
+            plan.unplaced.append(Plan.Unplaced(instance: request.id, reason: reason, code: code))
             return
         }
         let decision = state.ledger.decide(request.ministry, request.resources, priority: request.priority)
-        if case .refused(let why) = decision {
+        if case .refused(let code, let why) = decision {
             if preempt(request) { return }
-            fail(request, key, why)
+            fail(request, key, refinedCode(code, request), why)
             return
         }
         if let node = findNode(request) {
@@ -131,12 +145,23 @@ public final class Scheduler {
             return
         }
         if preempt(request) { return }
-        fail(request, key, Explain.reason(request, state))
+        let (code, reason) = Explain.reason(request, state)
+        fail(request, key, code, reason)
     }
 
-    private func fail(_ request: InstanceRequest, _ key: FailureKey, _ reason: String) {
-        failed[key] = reason
-        plan.unplaced.append(Plan.Unplaced(instance: request.id, reason: reason))
+    /// A borrower refused for lack of idle capacity waits for its fair share when other members
+    /// of its cohort hold borrowed capacity it may not preempt (their shares are not above its own).
+    private func refinedCode(_ code: PendingReason, _ request: InstanceRequest) -> PendingReason {
+        guard code == .quotaExhausted, request.priority != .critical,
+            let cohort = state.ledger.terms(of: request.ministry).cohort
+        else { return code }
+        let others = (state.ledger.cohorts[cohort] ?? []).filter { $0 != request.ministry }
+        return others.contains { !(state.ledger.borrowed[$0] ?? .zero).fits(in: .zero) } ? .waitingForFairShare : code
+    }
+
+    private func fail(_ request: InstanceRequest, _ key: FailureKey, _ code: PendingReason, _ reason: String) {
+        failed[key] = (code, reason)
+        plan.unplaced.append(Plan.Unplaced(instance: request.id, reason: reason, code: code))
     }
 
     func commit(_ request: InstanceRequest, node: Int, guaranteed: Bool) {

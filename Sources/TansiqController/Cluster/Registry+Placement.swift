@@ -83,6 +83,12 @@ extension Registry {
             sequence: Self.serial(of: instance.id))
     }
 
+    /// True when the preemptor is of the victim's ministry (another ministry's id is never shown).
+    private func sameMinistry(_ preemptor: String?, _ victim: Instance) -> Bool {
+        guard let preemptor, let instance = state.instances[preemptor] else { return false }
+        return instance.ministry == victim.ministry
+    }
+
     /// Commits a scheduler plan made on an earlier snapshot, re-checked against this state (the
     /// plan applier): a victim still runs where it ran; an instance is still pending; its node is
     /// still Ready, uncordoned, and has room and the fixed ports free; its ministry's quota still
@@ -114,8 +120,8 @@ extension Registry {
                 Event(
                     time: now, kind: "Instance", ministry: victim.ministry, name: victim.id, reason: "Preempted",
                     message: "preempted on \(victim.node ?? "-")"
-                        + (preemption.preemptor.map { " for \($0)" } ?? "") + ": \(preemption.reason); "
-                        + "replaced by \(replacement.id)"))
+                        + (sameMinistry(preemption.preemptor, victim) ? " for \(preemption.preemptor!)" : "")
+                        + ": \(preemption.reason); replaced by \(replacement.id)"))
         }
         var placed = 0
         for assignment in plan.assignments {
@@ -145,6 +151,7 @@ extension Registry {
             instance.phase = .assigned
             instance.guaranteed = guaranteed
             instance.reason = nil
+            instance.reasonCode = nil
             instance.assignedAt = now
             next.put(instance)
             mutations.append(.putInstance(instance))
@@ -157,9 +164,10 @@ extension Registry {
         }
         for unplaced in plan.unplaced {
             guard var instance = next.instances[unplaced.instance], instance.node == nil,
-                instance.reason != unplaced.reason
+                instance.reason != unplaced.reason || instance.reasonCode != unplaced.code
             else { continue }
             instance.reason = unplaced.reason
+            instance.reasonCode = unplaced.code
             next.put(instance)
             mutations.append(.putInstance(instance))
         }

@@ -1,5 +1,9 @@
+import TansiqModel
+
 /// A node takes new instances only when Ready and not cordoned.
 struct ReadinessFilter: StaticFilter {
+    var code: PendingReason { .noMatchingNode }
+
     static let notReady = "not ready"
     static let cordoned = "cordoned"
 

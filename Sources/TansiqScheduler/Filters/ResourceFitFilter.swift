@@ -1,5 +1,9 @@
+import TansiqModel
+
 /// The request must fit the node's free cpu, memory, storage and instance slots.
 struct ResourceFitFilter: DynamicFilter {
+    var code: PendingReason { .insufficientCapacity }
+
     func reject(_ node: Int, _ request: InstanceRequest, _ state: ClusterState) -> String? {
         let free = state.free[node]
         let r = request.resources

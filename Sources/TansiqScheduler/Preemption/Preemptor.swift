@@ -8,14 +8,43 @@ import TansiqModel
 /// - never a `critical` instance, never another ministry's guaranteed one, never one placed by
 ///   the plan being built.
 ///
-/// Candidates are taken borrowed before guaranteed, lowest priority first, newest first, until
-/// the preemptor fits; then each is given back in reverse order if the preemptor still fits
-/// without it, so no victim in the set could be spared. Among nodes, the fewest victims win, then
-/// the lowest highest-priority victim, then snapshot order. Spread is not considered when
-/// preempting.
+/// - between borrowers of a cohort (fair sharing, DESIGN rule 10): a preemptor that must borrow
+///   may take borrowed instances of the cohort's other members when its share with the instance
+///   is at most the victim ministry's share without its victims (`LessThanOrEqualToFinalShare`),
+///   or else below the victim ministry's share before (`LessThanInitialShare`).
+///
+/// Candidates are taken borrowed before guaranteed, from the ministry of highest fair share
+/// first, lowest priority first, newest first, until the preemptor fits; then each is given back
+/// in reverse order if the preemptor still fits without it, so no victim in the set could be
+/// spared. Among nodes, the fewest victims win, then the lowest highest-priority victim, then
+/// snapshot order. Spread is not considered when preempting.
 struct Preemptor {
     let state: ClusterState
     let request: InstanceRequest
+    /// Which fair-sharing condition lets a borrower preempt another.
+    let strategy: FairStrategy
+
+    /// Kueue's two fair-sharing preemption strategies, tried in this order.
+    enum FairStrategy: CaseIterable {
+        /// share(P with the instance) ≤ share(T without its victims).
+        case lessThanOrEqualToFinalShare
+        /// share(P with the instance) < share(T) before the preemption.
+        case lessThanInitialShare
+    }
+
+    init(state: ClusterState, request: InstanceRequest, strategy: FairStrategy = .lessThanOrEqualToFinalShare) {
+        self.state = state
+        self.request = request
+        self.strategy = strategy
+        var shares: [String: FairShare] = [:]
+        for (cohort, members) in state.ledger.cohorts where cohort == state.ledger.terms(of: request.ministry).cohort {
+            for member in members { shares[member] = state.ledger.fairShare(member) }
+        }
+        self.shares = shares
+    }
+
+    /// The shares of the preemptor's cohort before the preemption.
+    let shares: [String: FairShare]
 
     typealias Record = ClusterState.Record
 
@@ -27,16 +56,18 @@ struct Preemptor {
         } else {
             quotaRefused = false
         }
-        // When the quota is what blocks, lower-priority instances of the same ministry anywhere can free it.
+        // When the quota is what blocks, lower-priority instances of the same ministry anywhere can
+        // free it, and borrowed instances of the cohort's other members give back idle capacity.
         let offNode: [Record] =
             quotaRefused
-            ? state.instances.values.filter { $0.request.ministry == request.ministry && evictable($0) }
-                .sorted(by: Self.victimOrder) : []
+            ? state.instances.values.filter {
+                evictable($0) && ($0.request.ministry == request.ministry || shares[$0.request.ministry] != nil)
+            }.sorted(by: victimOrder) : []
         let members = state.classStore[state.nodeClass(request.constraints.staticPart)].members
         var best: (node: Int, victims: [Record], score: [Int])?
         for node in members {
             let local = state.onNode[node].compactMap { state.instances[$0] }.filter(evictable)
-                .sorted(by: Self.victimOrder)
+                .sorted(by: victimOrder)
             if local.isEmpty && offNode.isEmpty { continue }
             let room = local.reduce(state.free[node]) { $0 + $1.request.resources }
             guard request.resources.fits(in: room) else { continue }
@@ -69,6 +100,15 @@ struct Preemptor {
         return !victim.guaranteed
     }
 
+    /// Borrowed before guaranteed, the highest fair share first, lowest priority first, newest first.
+    func victimOrder(_ a: Record, _ b: Record) -> Bool {
+        let shareA = shares[a.request.ministry] ?? .zero
+        let shareB = shares[b.request.ministry] ?? .zero
+        if a.guaranteed != b.guaranteed { return !a.guaranteed }
+        if shareA != shareB { return shareA > shareB }
+        return Self.victimOrder(a, b)
+    }
+
     /// Borrowed before guaranteed, lowest priority first, newest first.
     static func victimOrder(_ a: Record, _ b: Record) -> Bool {
         (a.guaranteed ? 1 : 0, a.request.priority.rank, -a.request.sequence, a.request.id)
@@ -97,28 +137,47 @@ struct Preemptor {
         if let max = request.constraints.maxPerNode, sameApp >= max { return false }
         switch ledger.decide(request.ministry, request.resources, priority: request.priority) {
         case .refused: return false
-        case .borrowed: return !crossMinistry
+        case .borrowed: return !crossMinistry || fairShareAllows(victims, after: ledger)
         case .guaranteed: return true
         }
+    }
+
+    /// Whether a borrowing preemptor may take `victims` of other members of its cohort: each
+    /// victim ministry in the cohort, and the strategy's condition holding for each. The
+    /// preemptor's share counts all the room the victims make (at least its request): what it
+    /// does not use, its ministry's next instances would, and counting less would let two
+    /// ministries of different instance sizes take the same capacity back and forth.
+    func fairShareAllows(_ victims: [Record], after removal: QuotaLedger) -> Bool {
+        var after = removal
+        let freed = victims.filter { $0.request.ministry != request.ministry }
+            .reduce(Resources.zero) { $0 + $1.request.resources }
+        after.add(request.ministry, request.resources.componentMax(freed), guaranteed: false)
+        let mine = after.fairShare(request.ministry)
+        for target in Set(victims.map(\.request.ministry)) where target != request.ministry {
+            guard let before = shares[target] else { return false }
+            switch strategy {
+            case .lessThanOrEqualToFinalShare: if !(mine <= after.fairShare(target)) { return false }
+            case .lessThanInitialShare: if !(mine < before) { return false }
+            }
+        }
+        return true
     }
 
     /// Evicts borrowers of the cohort, lowest priority and newest first, until its members lend
     /// at least what is borrowed: a lender that placed within its own quota gets capacity back.
     /// A borrower placed earlier in the same plan is displaced (left pending) rather than evicted.
     static func reclaim(cohort: String, by preemptor: InstanceRequest?, _ state: ClusterState, _ plan: inout Plan) {
-        let cause =
-            preemptor.map { "\($0.ministry) placed \($0.id) within its own quota" }
-            ?? "its members' quotas shrank"
+        let cause = preemptor == nil ? "its members' quotas shrank" : "a member placed within its own quota"
         while state.ledger.overLent(cohort) {
             let members = state.ledger.cohorts[cohort] ?? []
             let candidates = members.flatMap { state.borrowedIDs[$0] ?? [] }
                 .compactMap { state.instances[$0] }
-            guard let victim = candidates.min(by: victimOrder) else { return }
+            guard let victim = candidates.min(by: Self.victimOrder) else { return }
             state.remove(victim.request.id)
             let reason = "reclaimed: \(cause) and cohort \(cohort) lends less than its members borrow"
             if victim.planned {
                 plan.assignments.removeAll { $0.instance == victim.request.id }
-                plan.unplaced.append(Plan.Unplaced(instance: victim.request.id, reason: reason))
+                plan.unplaced.append(Plan.Unplaced(instance: victim.request.id, reason: reason, code: .quotaExhausted))
             } else {
                 plan.preemptions.append(
                     Plan.Preemption(victim: victim.request.id, preemptor: preemptor?.id, reason: reason))
@@ -130,21 +189,39 @@ struct Preemptor {
 extension Scheduler {
     /// Tries preemption for a request; on success evicts, places and records both.
     func preempt(_ request: InstanceRequest) -> Bool {
-        guard let (node, victims) = Preemptor(state: state, request: request).find() else { return false }
+        let found = Preemptor.FairStrategy.allCases.lazy.compactMap {
+            Preemptor(state: self.state, request: request, strategy: $0).find()
+        }.first
+        guard let (node, victims) = found else { return false }
+        let borrowing: Bool
+        if case .guaranteed = state.ledger.decide(request.ministry, request.resources, priority: request.priority) {
+            borrowing = false
+        } else {
+            borrowing = true
+        }
         for victim in victims {
             state.remove(victim.request.id)
-            let how =
+            // Another ministry's victim is told why, never by whom (ids of other ministries stay theirs).
+            let reason =
                 victim.request.ministry == request.ministry
-                ? "lower priority (\(victim.request.priority.rawValue) < \(request.priority.rawValue))"
-                : "borrowed capacity reclaimed by \(request.ministry) within its quota"
-            plan.preemptions.append(
-                Plan.Preemption(
-                    victim: victim.request.id, preemptor: request.id,
-                    reason: "preempted by \(request.applicationKey) instance \(request.id) on node "
-                        + "\(state.nodes[node].name): \(how)"))
+                ? "preempted by \(request.applicationKey) instance \(request.id) on node \(state.nodes[node].name): "
+                    + "lower priority (\(victim.request.priority.rawValue) < \(request.priority.rawValue))"
+                : borrowing
+                    ? "preempted to restore the cohort's fair share"
+                    : "preempted: another ministry of the cohort reclaimed the quota it lent"
+            plan.preemptions.append(Plan.Preemption(victim: victim.request.id, preemptor: request.id, reason: reason))
         }
         let decision = state.ledger.decide(request.ministry, request.resources, priority: request.priority)
         commit(request, node: node, guaranteed: decision == .guaranteed)
         return true
+    }
+}
+
+extension Resources {
+    /// The larger of each component.
+    func componentMax(_ other: Resources) -> Resources {
+        Resources(
+            cpuMillis: max(cpuMillis, other.cpuMillis), memoryBytes: max(memoryBytes, other.memoryBytes),
+            storageBytes: max(storageBytes, other.storageBytes), instances: max(instances, other.instances))
     }
 }

@@ -6,8 +6,8 @@ public enum QuotaDecision: Sendable, Equatable {
     case guaranteed
     /// Beyond it, from what other cohort members lend and do not use.
     case borrowed
-    /// Neither: the sentence says which bound.
-    case refused(String)
+    /// Neither: the code and the sentence say which bound.
+    case refused(PendingReason, String)
 }
 
 /// Usage of every ministry, split guaranteed/borrowed, and the rules of DESIGN.md's quota
@@ -70,25 +70,30 @@ public struct QuotaLedger: Sendable {
     public func decide(_ ministry: String, _ request: Resources, priority: Priority) -> QuotaDecision {
         let t = terms(of: ministry)
         if !t.priorities.contains(priority) {
-            return .refused("ministry \(ministry) may not use priority \(priority.rawValue)")
+            return .refused(.quotaExhausted, "ministry \(ministry) may not use priority \(priority.rawValue)")
         }
         let used = guaranteed[ministry, default: .zero]
         if (used + request).fits(in: t.quota) { return .guaranteed }
         let over = (used + request).exceeded(in: t.quota).map(\.rawValue).joined(separator: ", ")
         guard let cohort = t.cohort else {
-            return .refused("quota of \(ministry) exhausted (\(over)) and it has no cohort to borrow from")
+            return .refused(
+                .quotaExhausted, "quota of \(ministry) exhausted (\(over)) and it has no cohort to borrow from")
         }
         if priority == .critical {
-            return .refused("quota of \(ministry) exhausted (\(over)); critical instances never borrow")
+            return .refused(
+                .quotaExhausted, "quota of \(ministry) exhausted (\(over)); critical instances never borrow")
         }
         let mine = borrowed[ministry, default: .zero] + request
         if !mine.fits(in: borrowingCeiling(ministry)) {
-            return .refused("quota of \(ministry) exhausted (\(over)) and its borrowing limit reached")
+            return .refused(
+                .borrowingLimitReached, "quota of \(ministry) exhausted (\(over)) and its borrowing limit reached")
         }
         let pool = pool(cohort)
         let fromOthers = pool - lendable(ministry)
         if !(borrowedTotal(cohort) + request).fits(in: pool) || !mine.fits(in: fromOthers) {
-            return .refused("quota of \(ministry) exhausted (\(over)) and cohort \(cohort) has nothing left to lend")
+            return .refused(
+                .quotaExhausted,
+                "quota of \(ministry) exhausted (\(over)) and cohort \(cohort) has nothing left to lend")
         }
         return .borrowed
     }
