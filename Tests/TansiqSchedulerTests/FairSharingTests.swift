@@ -288,7 +288,8 @@ struct WeightedDivisionTests {
             placed.removeAll { victims.contains($0.request.id) }
             for assignment in plan.assignments {
                 let request = pending.first { $0.id == assignment.instance }!
-                placed.append(PlacedInstance(request: request, node: assignment.node, guaranteed: assignment.guaranteed))
+                placed.append(
+                    PlacedInstance(request: request, node: assignment.node, guaranteed: assignment.guaranteed))
             }
             let assigned = Set(plan.assignments.map(\.instance))
             pending = pending.filter { !assigned.contains($0.id) } + again
