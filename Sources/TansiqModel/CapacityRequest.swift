@@ -54,6 +54,11 @@ public struct CapacityRequestStatus: Sendable, Hashable, Codable {
     public var comment: String?
     /// When it was decided.
     public var decidedAt: Date?
+    /// Everyone who changed it while it was pending (none of them, nor its requester, may decide it).
+    public var changedBy: [String]?
+
+    /// The subjects that filed or changed the request.
+    public var authors: Set<String> { Set([requestedBy].compactMap { $0 } + (changedBy ?? [])) }
 
     /// Creates a status.
     public init(

@@ -76,6 +76,12 @@ public struct MinistryStatus: Sendable, Hashable, Codable {
     public var admitted: Resources
     /// The uid and gid its instances run as (given at creation, never reused).
     public var runAs: RunAs?
+    /// Its weighted dominant share of its cohort's lendable pool, ×1000 rounded down (DESIGN
+    /// rule 10); 0 without a cohort or borrowing.
+    public var fairShare: Int64?
+    /// True while critical instances, which are never evicted, keep it above its effective quota:
+    /// nothing new is admitted until it is back under.
+    public var overQuota: Bool?
 
     /// Creates a status.
     public init(

@@ -45,7 +45,7 @@ struct AgentBench: AsyncParsableCommand {
     /// its apply to the moment its process (a shell, first thing) touched a file in its /data,
     /// read from the file's modification time.
     static func starts(
-        _ live: LiveController, _ agent: LiveAgent, count: Int, prefix: String, image: String?
+        _ live: LiveController, _ agent: LiveAgent, count: Int, prefix: String, image: String?, keep: Bool = true
     ) async throws -> [Double] {
         var latencies: [Double] = []
         for index in 0..<count {
@@ -55,7 +55,7 @@ struct AgentBench: AsyncParsableCommand {
                 metadata: {name: \(prefix)-\(index), ministry: bench}
                 spec:
                   resources: {cpu: 10m, memory: 32Mi}\(image.map { "\n  image: \($0)" } ?? "")
-                  run: {command: ["/bin/sh", "-c", ": > /data/started; exec sleep 3600"]}
+                  run: {command: ["/bin/sh", "-c", "trap 'exit 0' TERM; : > /data/started; sleep 3600 & wait"]}
                 """
             let applied = Date().timeIntervalSince1970
             let reply = try await live.call(
@@ -75,8 +75,25 @@ struct AgentBench: AsyncParsableCommand {
             }
             guard let started else { throw LiveError.failed("\(prefix)-\(index) did not start within 120 s") }
             latencies.append((started - applied) * 1000)
+            if !keep { try await remove(live, agent, ["\(prefix)-\(index)"]) }
         }
         return latencies
+    }
+
+    /// Deletes applications and waits until the agent no longer runs their instances, so the
+    /// next start is measured on a node that has room for it.
+    static func remove(_ live: LiveController, _ agent: LiveAgent, _ names: [String]) async throws {
+        for name in names {
+            _ = try await live.call(.DELETE, "/v1/ministries/bench/applications/\(name)", token: live.operatorToken)
+        }
+        let deadline = Date().addingTimeInterval(60)
+        func running() -> Bool {
+            agent.instancePids.keys.contains { id in names.contains { id.hasPrefix("bench-\($0)-") } }
+        }
+        while running() {
+            guard Date() < deadline else { throw LiveError.failed("\(names) still run 60 s after their deletion") }
+            try await Task.sleep(for: .milliseconds(5))
+        }
     }
 
     func run() async throws {
@@ -115,13 +132,10 @@ struct AgentBench: AsyncParsableCommand {
 
         var latencies = try await Self.starts(live, agent, count: starts, prefix: "start", image: nil)
         // Ten instances running, for the loaded memory and the idle CPU.
-        for index in 10..<starts {
-            _ = try await live.call(
-                .DELETE, "/v1/ministries/bench/applications/start-\(index)", token: live.operatorToken)
-        }
+        try await Self.remove(live, agent, (min(10, starts)..<starts).map { "start-\($0)" })
         let hostRuntime = latencies
         latencies = []
-        try await Task.sleep(for: .seconds(5))
+        try await Task.sleep(for: .seconds(2))
         let running = agent.instancePids.count
         let rssTen = Self.rss(pid)
         let cpuBefore = Self.cpuSeconds(pid)
@@ -138,8 +152,9 @@ struct AgentBench: AsyncParsableCommand {
         var coldPull: Double?
         var cached: [Double] = []
         if let reference = imageReference {
-            coldPull = try await Self.starts(live, agent, count: 1, prefix: "cold", image: reference).first
-            cached = try await Self.starts(live, agent, count: starts, prefix: "cached", image: reference)
+            coldPull = try await Self.starts(live, agent, count: 1, prefix: "cold", image: reference, keep: false).first
+            cached = try await Self.starts(
+                live, agent, count: starts, prefix: "cached", image: reference, keep: false)
         }
         let mib = { (bytes: Int) in String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
         print("agent binary \(binary): \(mib(size))")

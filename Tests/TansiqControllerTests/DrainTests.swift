@@ -92,4 +92,35 @@ struct DrainTests {
         }
         #expect(surged.first == "batchjob")
     }
+
+    @Test("a NoExecute taint moves off the instances that do not tolerate it, within the update bounds")
+    func noExecuteEvicts() throws {
+        var registry = try Self.registry(update: "{maxSurge: 1, maxUnavailable: 0}")
+        // batchjob tolerates the taint; portal does not.
+        var app = registry.state.applications["health/batchjob"]!
+        app.spec.placement.tolerations = [Toleration(key: "maintenance", value: "disk", effect: .noExecute)]
+        var node = registry.state.nodes["a"]!
+        node.taints = [Taint(key: "maintenance", value: "disk", effect: .noExecute)]
+        registry.apply(
+            Changeset(basedOn: registry.state.resourceVersion, mutations: [.putApplication(app), .putNode(node)]))
+        var events: [String] = []
+        for _ in 0..<20 {
+            let round = registry.planDrainRound(now: Self.t0)
+            events += round.changeset.events.map(\.reason)
+            registry.apply(round.changeset)
+            let serving = registry.state.instances(ofApplication: "health/portal").filter { registry.isReady($0) }
+            #expect(serving.count >= 3, "maxUnavailable 0 holds while evicting")
+            var started: [Mutation] = []
+            for var instance in registry.pending {
+                instance.node = "b"
+                instance.phase = .running
+                started.append(.putInstance(instance))
+            }
+            registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: started))
+        }
+        #expect(registry.state.instances(onNode: "a").map(\.application) == ["batchjob"], "the tolerating one stays")
+        #expect(registry.state.instances(ofApplication: "health/portal").count == 3)
+        #expect(events.filter { $0 == "Evicted" }.count == 3)
+        #expect(registry.state.nodes["a"]?.cordoned == false, "a taint is not a drain")
+    }
 }

@@ -152,6 +152,28 @@ struct RouteTests {
         }
     }
 
+    @Test("an operator who changed a pending request cannot approve it; one who did not, can")
+    func noApprovalByEditor() async throws {
+        let h = try await Harness.make()
+        try await h.test { (c: Client) async throws in
+            let body = """
+                apiVersion: tansiq/v1
+                kind: CapacityRequest
+                metadata: {name: more, ministry: health}
+                spec: {add: {memory: 1Gi}, reason: tests}
+                """
+            #expect(try await c.call(.post, "/v1/apply", token: "health-admin", body: body).status == 200)
+            let changed = body.replacingOccurrences(of: "1Gi", with: "64Gi")
+            #expect(try await c.call(.post, "/v1/apply", token: "admin", body: changed).status == 200)
+            let own = try await c.call(.post, "/v1/capacity-requests/more/approve", token: "admin")
+            #expect(own.status == 403)
+            #expect(own.errorMessage.contains("changed CapacityRequest/health/more"), "\(own.body)")
+            let request = try await c.call(.get, "/v1/capacity-requests/more", token: "auditor")
+            #expect(request.json["status"].flatMap { ($0 as? [String: Any])?["changedBy"] as? [String] } == ["admin"])
+            #expect(try await c.call(.post, "/v1/capacity-requests/more/approve", token: "second").status == 200)
+        }
+    }
+
     @Test("deleting an application removes its instances; a ministry that owns things cannot be deleted")
     func deletes() async throws {
         let h = try await Harness.make()

@@ -27,7 +27,7 @@ struct UsageTests {
             to: Self.t0.addingTimeInterval(3 * 3600), now: Self.t0)
         let health = first.items.first { $0.ministry == "health" }!
         #expect(health.all.instanceSeconds == 3600)
-        #expect(health.all.cpuMillicoreSeconds == 500 * 3600)
+        #expect(health.all.cpuMillicoreSeconds == Decimal(500 * 3600))
         #expect(health.cpuCoreHours == 0.5)
         #expect(health.memoryGiBHours == 1)
         #expect(first.items.map(\.ministry) == ["finance", "health"], "every ministry listed, zeros included")
@@ -42,6 +42,24 @@ struct UsageTests {
         #expect(
             earlier.total.all.cpuMillicoreSeconds + first.total.all.cpuMillicoreSeconds
                 == whole.total.all.cpuMillicoreSeconds)
+    }
+
+    @Test("sums that overflow 64 bits stay exact: 1 PiB of storage held for ten years")
+    func exactBeyondSixtyFourBits() throws {
+        let tenYears: Int64 = 10 * 365 * 86_400
+        let record = UsageRecord(
+            ministry: "health", application: "app", instance: "i1", guaranteed: true, from: Self.t0,
+            to: Self.t0.addingTimeInterval(TimeInterval(tenYears)), cpuMillis: 1000, memoryBytes: 0,
+            storageBytes: 1 << 50)
+        let report = UsageReport.compute(
+            ministries: ["health"], records: [record, record], instances: [], from: Self.t0,
+            to: Self.t0.addingTimeInterval(TimeInterval(tenYears)), now: Self.t0)
+        // 2 × 2^50 × 315,360,000 = 710,127,589,243,779,809,280,000 (well past Int64.max).
+        let expected = try #require(Decimal(string: "710127589243779809280000"))
+        #expect(report.total.all.storageByteSeconds == expected)
+        let json = String(decoding: try JSONEncoder().encode(report.total.all), as: UTF8.self)
+        #expect(json.contains("\"storageByteSeconds\":710127589243779809280000"), "JSON carries the exact integer")
+        #expect(report.csv(codes: ["health": "MOH"]).contains(",710127589243779809280000,"))
     }
 
     @Test("open intervals count up to now; guaranteed and borrowed apart; the total is the sum of the ministries")
@@ -107,7 +125,11 @@ struct UsageTests {
                 import csv, io, sys
                 rows = list(csv.DictReader(io.StringIO(sys.stdin.read())))
                 assert [r["ministry"] for r in rows] == ["finance", "health", "total"], rows
-                assert int(rows[-1]["cpu_millicore_seconds"]) == sum(int(r["cpu_millicore_seconds"]) for r in rows[:-1])
+                assert [r["code"] for r in rows] == ["GOV-MOF", "GOV-MOH", ""], rows
+                for unit in ["cpu_millicore_seconds", "memory_byte_seconds", "storage_byte_seconds", "instance_seconds"]:
+                    assert int(rows[-1][unit]) == sum(int(r[unit]) for r in rows[:-1])
+                    for r in rows:
+                        assert int(r[unit]) == int(r["guaranteed_" + unit]) + int(r["borrowed_" + unit]), r
                 print(len(rows))
                 """
             let parsed = try await runProcess(

@@ -23,12 +23,21 @@ public struct QuotaReport: Sendable, Codable, Equatable {
         public var lendable: Resources
         /// Effective quota not yet admitted to an application.
         public var free: Resources
+        /// Its weighted dominant share of the cohort's lendable pool, ×1000 rounded down.
+        public var fairShare: Int64
+        /// Its fair-share weight.
+        public var weight: Double
+        /// True while critical instances keep it above its effective quota.
+        public var overQuota: Bool
 
         public init(
             ministry: String, cohort: String?, nominal: Resources, effective: Resources, borrowingLimit: Resources,
             admitted: Resources, guaranteedInUse: Resources, borrowed: Resources, lendable: Resources,
-            free: Resources
+            free: Resources, fairShare: Int64 = 0, weight: Double = 1, overQuota: Bool = false
         ) {
+            self.fairShare = fairShare
+            self.weight = weight
+            self.overQuota = overQuota
             self.ministry = ministry
             self.cohort = cohort
             self.nominal = nominal
@@ -45,6 +54,7 @@ public struct QuotaReport: Sendable, Codable, Equatable {
     /// One cohort's pool.
     public struct Cohort: Sendable, Codable, Equatable {
         public var name: String
+        /// Its members (to a ministry role, only its own ministry: the others' terms are theirs).
         public var members: [String]
         /// What its members lend.
         public var pool: Resources
@@ -136,12 +146,13 @@ public struct CapacityReport: Sendable, Codable, Equatable {
 
 /// `GET /v1/usage`: what each ministry used in a period.
 public struct UsageReport: Sendable, Codable, Equatable {
-    /// Exact totals in integer units, and the same in hours for people.
+    /// Exact totals in integer units (decimal integers of up to 38 digits: 10,000 ministries
+    /// holding 1 EiB for 100 years is 3.6·10³¹ byte-seconds), and the same in hours for people.
     public struct Amounts: Sendable, Codable, Equatable {
-        public var cpuMillicoreSeconds: Int64 = 0
-        public var memoryByteSeconds: Int64 = 0
-        public var storageByteSeconds: Int64 = 0
-        public var instanceSeconds: Int64 = 0
+        public var cpuMillicoreSeconds: Decimal = 0
+        public var memoryByteSeconds: Decimal = 0
+        public var storageByteSeconds: Decimal = 0
+        public var instanceSeconds: Decimal = 0
         public var cpuCoreHours: Double = 0
         public var memoryGiBHours: Double = 0
         public var storageGiBHours: Double = 0

@@ -8,8 +8,11 @@ extension Routes {
         table.add(.get, "/v1/ministries") { request, _, caller in
             let now = now()
             return try await list(request, labels: { ministry, _ in ministry.metadata.labels }) { registry in
-                registry.state.ministries.values.filter { Access.canRead(caller, ministry: $0.metadata.name) }
-                    .sorted { $0.metadata.name < $1.metadata.name }.map { registry.withStatus($0, now: now) }
+                let ledger = registry.usageLedger(now: now)
+                return registry.state.ministries.values.filter { Access.canRead(caller, ministry: $0.metadata.name) }
+                    .sorted { $0.metadata.name < $1.metadata.name }.map {
+                        registry.withStatus($0, now: now, ledger: ledger)
+                    }
             }
         }
         table.add(.get, "/v1/ministries/{ministry}") { _, context, caller in

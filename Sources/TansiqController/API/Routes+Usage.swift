@@ -33,7 +33,12 @@ extension Routes {
             if csv {
                 return Response(
                     status: .ok, headers: [.contentType: "text/csv; charset=utf-8"],
-                    body: ResponseBody(byteBuffer: ByteBuffer(string: report.csv)))
+                    body: ResponseBody(
+                        byteBuffer: ByteBuffer(
+                            string: report.csv(
+                                codes: Dictionary(
+                                    uniqueKeysWithValues: registry.state.ministries.map { ($0.key, $0.value.spec.code) }
+                                )))))
             }
             return try API.json(report)
         }

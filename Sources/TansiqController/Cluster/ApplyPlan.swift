@@ -149,7 +149,11 @@ struct ApplyPlan {
         guard let meta = stamp(request.metadata, over: old?.metadata, specChanged: specChanged) else {
             return item(.capacityRequest, old!.metadata, created: false, changed: nil)
         }
-        let status = old?.status ?? CapacityRequestStatus(phase: .pending, requestedBy: caller.subject)
+        var status = old?.status ?? CapacityRequestStatus(phase: .pending, requestedBy: caller.subject)
+        // Who changed a pending request is recorded: none of its authors may decide it.
+        if old != nil, specChanged, !status.authors.contains(caller.subject) {
+            status.changedBy = (status.changedBy ?? []) + [caller.subject]
+        }
         let stored = CapacityRequest(metadata: meta, spec: request.spec, status: status)
         next.capacityRequests[meta.name] = stored
         mutations.append(.putCapacityRequest(stored))
@@ -254,6 +258,13 @@ struct ApplyPlan {
         let ledger = Registry.ledger(of: next, now: now)
         for (ministry, name) in grown {
             guard let app = next.applications["\(ministry)/\(name)"] else { continue }
+            if next.ministries[ministry]?.status?.overQuota == true {
+                throw APIError(
+                    .quotaExceeded,
+                    "Application/\(ministry)/\(name) is refused: critical instances keep ministry \(ministry) above "
+                        + "its effective quota, and nothing new is admitted until it is back under",
+                    details: [APIError.Detail(path: "overQuota", message: "true")])
+            }
             let verdict = Admission.check(
                 ministry: ministry, application: name, request: app.spec.totalRequest,
                 critical: app.spec.priority == .critical, admitted: Registry.admitted(of: ministry, in: next),

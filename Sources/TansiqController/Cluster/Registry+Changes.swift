@@ -75,8 +75,8 @@ extension Registry {
             now: now, requestID: requestID)
     }
 
-    /// Approves or denies a pending capacity request. Only an operator decides, and never on a
-    /// request they filed themselves.
+    /// Approves or denies a pending capacity request. Only an operator decides, and never one
+    /// who filed or changed it.
     public func planDecide(
         name: String, approve: Bool, comment: String?, caller: Caller, now: Date, requestID: String
     ) throws(APIError) -> Outcome<ChangeResult> {
@@ -87,9 +87,10 @@ extension Registry {
         let object = "CapacityRequest/\(request.metadata.ministry ?? "-")/\(name)"
         guard Access.isOperator(caller) else { throw APIError(.forbidden, Access.refusal(caller, "\(verb) \(object)")) }
         var status = request.status ?? CapacityRequestStatus(phase: .pending)
-        if status.requestedBy == caller.subject {
+        if status.authors.contains(caller.subject) {
+            let how = status.requestedBy == caller.subject ? "filed" : "changed"
             throw APIError(
-                .forbidden, "\(caller.subject) filed \(object) and may not \(verb) it; another operator must decide")
+                .forbidden, "\(caller.subject) \(how) \(object) and may not \(verb) it; another operator must decide")
         }
         guard status.phase == .pending else {
             throw APIError(.conflict, "\(object) is already \(status.phase.rawValue)")

@@ -64,10 +64,28 @@ extension Registry {
         return outcome
     }
 
-    /// One round of moving instances off draining nodes, application by application, lowest
-    /// priority first. Each application keeps its `update` bounds: a replacement is started
-    /// elsewhere while it has fewer than `replicas + maxSurge` instances, and an instance leaves
-    /// the draining node only while at least `replicas - maxUnavailable` others serve.
+    /// The `NoExecute` taint of its node that an instance does not tolerate, if any.
+    func untoleratedNoExecute(_ instance: Instance) -> Taint? {
+        guard let node = instance.node.flatMap({ state.nodes[$0] }) else { return nil }
+        let tolerations =
+            state.applications["\(instance.ministry)/\(instance.application)"]?.spec.placement.tolerations ?? []
+        return node.taints.first { taint in
+            taint.effect == .noExecute && !tolerations.contains { $0.tolerates(taint) }
+        }
+    }
+
+    /// True when an instance must move off its node: the node drains, or carries a `NoExecute`
+    /// taint the instance does not tolerate.
+    func mustLeave(_ instance: Instance) -> Bool {
+        guard Self.isAssigned(instance), let node = instance.node else { return false }
+        return state.nodes[node]?.draining == true || untoleratedNoExecute(instance) != nil
+    }
+
+    /// One round of moving instances off draining nodes and off nodes whose `NoExecute` taints
+    /// they do not tolerate, application by application, lowest priority first. Each application
+    /// keeps its `update` bounds: a replacement is started elsewhere while it has fewer than
+    /// `replicas + maxSurge` instances, and an instance leaves its node only while at least
+    /// `replicas - maxUnavailable` others serve.
     public func planDrainRound(now: Date) -> Outcome<DrainProgress> {
         var progress = DrainProgress()
         var mutations: [Mutation] = []
@@ -75,9 +93,10 @@ extension Registry {
         var serial = state.instanceSerial
         let stamp = RFC3339.truncated(now)
         let draining = state.nodes.values.filter(\.draining).map(\.name).sorted()
+        let tainted = state.nodes.values.filter { $0.taints.contains { $0.effect == .noExecute } }.map(\.name)
         var moving: [String: [Instance]] = [:]
-        for node in draining {
-            for instance in state.instances(onNode: node) where Self.isAssigned(instance) {
+        for node in Set(draining + tainted).sorted() {
+            for instance in state.instances(onNode: node) where mustLeave(instance) {
                 moving["\(instance.ministry)/\(instance.application)", default: []].append(instance)
             }
         }
@@ -95,14 +114,17 @@ extension Registry {
             for instance in takeDown(onDrain, active: &active, floor: floor) {
                 mutations.append(.deleteInstance(instance.id))
                 progress.removed.append(instance.id)
+                let taint = untoleratedNoExecute(instance)
                 events.append(
                     Event(
                         time: stamp, kind: "Instance", ministry: instance.ministry, name: instance.id,
-                        reason: "Drained",
-                        message: "moved off node \(instance.node ?? "-"), which is draining"))
+                        reason: taint == nil ? "Drained" : "Evicted",
+                        message: "moved off node \(instance.node ?? "-"), "
+                            + (taint.map { "whose taint \($0.key)=\($0.value):NoExecute it does not tolerate" }
+                                ?? "which is draining")))
             }
-            // Replacements: as many as the application lacks off the draining nodes, within its surge.
-            let offDrain = active.filter { !draining.contains($0.node ?? "") }.count
+            // Replacements: as many as the application lacks off the nodes it must leave, within its surge.
+            let offDrain = active.filter { !mustLeave($0) }.count
             let room = replicas + app.spec.update.maxSurge - active.count
             let template = onDrain[0]
             for _ in 0..<max(0, min(room, replicas - offDrain)) {

@@ -11,13 +11,17 @@ public struct QuotaEnforcement: Sendable, Equatable {
     public var borrowed: [String] = []
     /// Instances preempted (and replaced) because no quota covers them any more.
     public var preempted: [String] = []
+    /// Ministries that critical instances keep above their effective quota.
+    public var overQuota: [String] = []
 }
 
 extension Registry {
     /// Ends grants whose `until` has passed, then brings every ministry's guaranteed instances
-    /// back within its effective quota: newest first, an instance beyond it becomes borrowed
-    /// where the cohort can lend it, else it is preempted and replaced by a pending one (which
-    /// waits for quota). A ministry is never left silently over its quota.
+    /// back within its effective quota: lowest priority first, then newest, an instance beyond it
+    /// becomes borrowed where the cohort can lend it, else it is preempted and replaced by a
+    /// pending one (which waits for quota). A `critical` instance is never evicted (DESIGN rule
+    /// 5): a ministry that critical instances keep above its quota reads `overQuota`, gets an
+    /// event, and is admitted nothing new until it is back under. Never silently over quota.
     public func planQuotaEnforcement(now: Date) -> Outcome<QuotaEnforcement> {
         var report = QuotaEnforcement()
         var next = state
@@ -50,15 +54,13 @@ extension Registry {
         var serial = state.instanceSerial
         for ministry in placed.keys.sorted() {
             let quota = ledger.terms(of: ministry).quota
-            let newestFirst = placed[ministry]!.filter(\.guaranteed)
-                .sorted { Self.serial(of: $0.id) > Self.serial(of: $1.id) }
-            for instance in newestFirst where !(ledger.guaranteed[ministry] ?? .zero).fits(in: quota) {
+            let order = placed[ministry]!.filter { $0.guaranteed && $0.priority != .critical }
+                .sorted { ($0.priority.rank, -Self.serial(of: $0.id)) < ($1.priority.rank, -Self.serial(of: $1.id)) }
+            for instance in order where !(ledger.guaranteed[ministry] ?? .zero).fits(in: quota) {
                 let request = instance.resources.vector
                 ledger.remove(ministry, request, guaranteed: true)
                 var changed = instance
-                if instance.priority != .critical,
-                    case .borrowed = ledger.decide(ministry, request, priority: instance.priority)
-                {
+                if case .borrowed = ledger.decide(ministry, request, priority: instance.priority) {
                     ledger.add(ministry, request, guaranteed: false)
                     changed.guaranteed = false
                     changed.assignedAt = stamp  // a borrowed interval begins
@@ -85,6 +87,28 @@ extension Registry {
                 next.put(changed)
                 mutations.append(.putInstance(changed))
             }
+        }
+        // Only critical instances can be left above the quota: say so, once, when it starts and ends.
+        for name in next.ministries.keys.sorted() {
+            guard var ministry = next.ministries[name] else { continue }
+            let over = !(ledger.guaranteed[name] ?? .zero).fits(in: ledger.terms(of: name).quota)
+            if over { report.overQuota.append(name) }
+            guard over != (ministry.status?.overQuota ?? false) else { continue }
+            var status = ministry.status ?? MinistryStatus(effectiveQuota: ledger.terms(of: name).quota)
+            status.overQuota = over
+            ministry.status = status
+            ministry.metadata.resourceVersion = state.resourceVersion + 1
+            next.ministries[name] = ministry
+            mutations.append(.putMinistry(ministry))
+            events.append(
+                Event(
+                    time: stamp, kind: "Ministry", ministry: name, name: name,
+                    reason: over ? "OverQuota" : "BackWithinQuota",
+                    message: over
+                        ? "critical instances, which are never evicted, keep ministry \(name) above its effective quota "
+                            + "(\((ledger.guaranteed[name] ?? .zero).summary) of \(ledger.terms(of: name).quota.summary)); "
+                            + "nothing new is admitted until it is back under"
+                        : "ministry \(name) is back within its effective quota"))
         }
         let moves = !mutations.isEmpty
         return Outcome(

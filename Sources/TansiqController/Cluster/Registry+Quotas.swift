@@ -21,10 +21,7 @@ extension Registry {
     /// The quota report, with the ministries `caller` may read; cohorts list only such members
     /// (and the whole pool of a cohort the caller belongs to).
     public func quotaReport(for caller: Caller, now: Date) -> QuotaReport {
-        var ledger = Self.ledger(of: state, now: now)
-        for instance in state.instances.values where instance.node != nil && !instance.phase.isTerminal {
-            ledger.add(instance.ministry, instance.resources.vector, guaranteed: instance.guaranteed)
-        }
+        let ledger = usageLedger(now: now)
         let visible = state.ministries.values.filter { Access.canRead(caller, ministry: $0.metadata.name) }
             .sorted { $0.metadata.name < $1.metadata.name }
         let items = visible.map { ministry in
@@ -35,13 +32,16 @@ extension Registry {
                 ministry: name, cohort: ministry.spec.cohort, nominal: ministry.spec.quota, effective: effective,
                 borrowingLimit: ledger.borrowingCeiling(name), admitted: admitted,
                 guaranteedInUse: ledger.guaranteed[name] ?? .zero, borrowed: ledger.borrowed[name] ?? .zero,
-                lendable: ledger.lendable(name), free: (effective - admitted).nonNegative)
+                lendable: ledger.lendable(name), free: (effective - admitted).nonNegative,
+                fairShare: ledger.fairShare(name).perMille, weight: ministry.spec.weight,
+                overQuota: ministry.status?.overQuota ?? false)
         }
         let cohortNames = Set(visible.compactMap(\.spec.cohort)).sorted()
         let cohorts = cohortNames.map { cohort in
             QuotaReport.Cohort(
-                name: cohort, members: (ledger.cohorts[cohort] ?? []).sorted(), pool: ledger.pool(cohort),
-                borrowed: ledger.borrowedTotal(cohort))
+                name: cohort,
+                members: (ledger.cohorts[cohort] ?? []).filter { Access.canRead(caller, ministry: $0) }.sorted(),
+                pool: ledger.pool(cohort), borrowed: ledger.borrowedTotal(cohort))
         }
         let quotas = Overcommit.quotas(of: state, now: now)
         return QuotaReport(
@@ -50,24 +50,31 @@ extension Registry {
                 quotas: quotas, allocatable: allocatable, shortfall: (quotas - allocatable).nonNegative))
     }
 
-    /// A ministry with its status filled in.
-    public func withStatus(_ ministry: Ministry, now: Date) -> Ministry {
-        var ministry = ministry
-        let name = ministry.metadata.name
-        var guaranteed = Resources.zero
-        var borrowed = Resources.zero
-        for instance in state.instances.values
-        where instance.ministry == name && instance.node != nil && !instance.phase.isTerminal {
-            if instance.guaranteed {
-                guaranteed += instance.resources.vector
-            } else {
-                borrowed += instance.resources.vector
+    /// Every ministry's quota terms with the placed instances counted, guaranteed and borrowed.
+    public func usageLedger(now: Date) -> QuotaLedger {
+        var ledger = Self.ledger(of: state, now: now)
+        for ids in state.instanceIDsByNode.values {
+            for id in ids {
+                guard let instance = state.instances[id], Self.isAssigned(instance) else { continue }
+                ledger.add(instance.ministry, instance.resources.vector, guaranteed: instance.guaranteed)
             }
         }
+        return ledger
+    }
+
+    /// A ministry with its status filled in (`ledger`: `usageLedger(now:)`, made once for many).
+    public func withStatus(_ ministry: Ministry, now: Date, ledger: QuotaLedger? = nil) -> Ministry {
+        var ministry = ministry
+        let name = ministry.metadata.name
+        let stored = ministry.status
+        let ledger = ledger ?? usageLedger(now: now)
         ministry.status = MinistryStatus(
-            effectiveQuota: effectiveQuota(of: ministry, now: now), guaranteedInUse: guaranteed, borrowed: borrowed,
+            effectiveQuota: effectiveQuota(of: ministry, now: now), guaranteedInUse: ledger.guaranteed[name] ?? .zero,
+            borrowed: ledger.borrowed[name] ?? .zero,
             admitted: Self.admitted(of: name, in: state).values.reduce(Resources.zero) { $0 + $1.total },
             runAs: ministry.status?.runAs)
+        ministry.status?.fairShare = ledger.fairShare(name).perMille
+        ministry.status?.overQuota = stored?.overQuota ?? false
         return ministry
     }
 

@@ -56,20 +56,23 @@ extension UsageReport.Amounts {
         hours()
     }
 
-    /// Adds `seconds` of one instance's request: whole seconds times integer units, exact.
+    /// Adds `seconds` of one instance's request: whole seconds times integer units, exact
+    /// (decimal arithmetic: no product overflows, whatever the sizes and the period).
     mutating func add(seconds: Int64, cpuMillis: Int64, memoryBytes: Int64, storageBytes: Int64) {
-        cpuMillicoreSeconds += cpuMillis * seconds
-        memoryByteSeconds += memoryBytes * seconds
-        storageByteSeconds += storageBytes * seconds
-        instanceSeconds += seconds
+        let time = Decimal(seconds)
+        cpuMillicoreSeconds += Decimal(cpuMillis) * time
+        memoryByteSeconds += Decimal(memoryBytes) * time
+        storageByteSeconds += Decimal(storageBytes) * time
+        instanceSeconds += time
         hours()
     }
 
     private mutating func hours() {
-        cpuCoreHours = Double(cpuMillicoreSeconds) / 1000 / 3600
-        memoryGiBHours = Double(memoryByteSeconds) / Double(1 << 30) / 3600
-        storageGiBHours = Double(storageByteSeconds) / Double(1 << 30) / 3600
-        instanceHours = Double(instanceSeconds) / 3600
+        func double(_ value: Decimal) -> Double { NSDecimalNumber(decimal: value).doubleValue }
+        cpuCoreHours = double(cpuMillicoreSeconds) / 1000 / 3600
+        memoryGiBHours = double(memoryByteSeconds) / Double(1 << 30) / 3600
+        storageGiBHours = double(storageByteSeconds) / Double(1 << 30) / 3600
+        instanceHours = double(instanceSeconds) / 3600
     }
 }
 
@@ -121,21 +124,26 @@ extension UsageReport {
         return UsageReport(from: from, to: to, items: items, total: total)
     }
 
-    /// The report as CSV: a header row, a row per ministry, and a `total` row.
-    var csv: String {
+    /// The report as CSV: a header row, a row per ministry (with its government code from
+    /// `codes`), and a `total` row; every resource in all, guaranteed and borrowed.
+    func csv(codes: [String: String]) -> String {
+        let units = ["cpu_millicore_seconds", "memory_byte_seconds", "storage_byte_seconds", "instance_seconds"]
         let header =
-            "ministry,cpu_core_hours,memory_gib_hours,storage_gib_hours,instance_hours,"
-            + "cpu_millicore_seconds,memory_byte_seconds,storage_byte_seconds,instance_seconds,"
-            + "guaranteed_cpu_millicore_seconds,borrowed_cpu_millicore_seconds"
-        let rows = (items + [total]).map { item in
+            ["ministry", "code", "cpu_core_hours", "memory_gib_hours", "storage_gib_hours", "instance_hours"]
+            + units + units.map { "guaranteed_" + $0 } + units.map { "borrowed_" + $0 }
+        func exact(_ amounts: Amounts) -> [String] {
             [
-                item.ministry, String(format: "%.6f", item.cpuCoreHours), String(format: "%.6f", item.memoryGiBHours),
-                String(format: "%.6f", item.storageGiBHours), String(format: "%.6f", item.instanceHours),
-                String(item.all.cpuMillicoreSeconds), String(item.all.memoryByteSeconds),
-                String(item.all.storageByteSeconds), String(item.all.instanceSeconds),
-                String(item.guaranteed.cpuMillicoreSeconds), String(item.borrowed.cpuMillicoreSeconds),
-            ].joined(separator: ",")
+                amounts.cpuMillicoreSeconds, amounts.memoryByteSeconds, amounts.storageByteSeconds,
+                amounts.instanceSeconds,
+            ].map { "\($0)" }
         }
-        return ([header] + rows).joined(separator: "\n") + "\n"
+        let rows = (items + [total]).map { item in
+            ([
+                item.ministry, codes[item.ministry] ?? "", String(format: "%.6f", item.cpuCoreHours),
+                String(format: "%.6f", item.memoryGiBHours), String(format: "%.6f", item.storageGiBHours),
+                String(format: "%.6f", item.instanceHours),
+            ] + exact(item.all) + exact(item.guaranteed) + exact(item.borrowed)).joined(separator: ",")
+        }
+        return ([header.joined(separator: ",")] + rows).joined(separator: "\n") + "\n"
     }
 }
