@@ -25,7 +25,18 @@ extension DocumentDecoder {
         let lending = optional(f, "lendingLimit", default: ResourceLimits?.none) {
             decodeLimits($0, $1).map(Optional.some)
         }
-        let weight = optional(f, "weight", default: 1.0, r.positiveNumber)
+        let weight = optional(f, "weight", default: 1.0) { node, path -> Double? in
+            guard let weight = r.positiveNumber(node, path) else { return nil }
+            // Shares are compared exactly with the weight in thousandths.
+            let millis = weight * 1000
+            guard weight <= 1000, abs(millis - millis.rounded()) < 1e-6, millis.rounded() >= 1 else {
+                r.sink.report(
+                    node,
+                    "\(path): \(node.scalar?.string ?? "") must be at most 1000 with at most three decimals, e.g. 2.5")
+                return nil
+            }
+            return weight
+        }
         let priorities = optional(f, "priorities", default: Priority.defaultAllowed, decodePriorities)
         guard let code, let displayName, let quota, let cohort, let borrowing, let lending, let weight,
             let priorities

@@ -4,10 +4,11 @@ import Foundation
 /// its storage in a temporary directory, and the repo's image script to push to it.
 public final class LiveRegistry: @unchecked Sendable {
     /// `127.0.0.1:PORT`.
-    public let host: String
+    public private(set) var host: String
     /// Where it stores blobs and manifests.
     public let storage: String
     private let config: String
+    private let log: String
     private var process: Process?
 
     /// Starts a registry on a free port.
@@ -15,17 +16,31 @@ public final class LiveRegistry: @unchecked Sendable {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tansiq-registry-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         storage = dir.appendingPathComponent("data").path
-        host = "127.0.0.1:\(try Self.freePort())"
         config = dir.appendingPathComponent("config.yml").path
-        try """
-        version: 0.1
-        log: {level: warn}
-        storage:
-          filesystem: {rootdirectory: \(storage)}
-          delete: {enabled: true}
-        http: {addr: \(host)}
-        """.write(toFile: config, atomically: true, encoding: .utf8)
-        try await start()
+        log = dir.appendingPathComponent("registry.log").path
+        host = ""
+        // A port found free can be taken by another socket before the registry binds it (the
+        // suite opens many connections at once): then the registry exits and a new port is tried.
+        var failure: Error?
+        for _ in 0..<3 {
+            host = "127.0.0.1:\(try Self.freePort())"
+            try """
+            version: 0.1
+            log: {level: warn}
+            storage:
+              filesystem: {rootdirectory: \(storage)}
+              delete: {enabled: true}
+            http: {addr: \(host)}
+            """.write(toFile: config, atomically: true, encoding: .utf8)
+            do {
+                try await start()
+                return
+            } catch {
+                failure = error
+                stop()
+            }
+        }
+        throw failure ?? LiveError.failed("the registry did not start")
     }
 
     /// Starts (or restarts) the registry on its port and waits until it answers.
@@ -33,20 +48,26 @@ public final class LiveRegistry: @unchecked Sendable {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: HostFacts.registry ?? "/usr/bin/docker-registry")
         process.arguments = ["serve", config]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
+        FileManager.default.createFile(atPath: log, contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+        process.standardOutput = output
+        process.standardError = output
         try process.run()
+        try? output.close()
         self.process = process
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline {
-            if (try? await runProcess(URL(fileURLWithPath: "/usr/bin/curl"), ["-sf", "http://\(host)/v2/"]))?.status
-                == 0
+        // Generous: the whole suite starts at once on two cores.
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline, process.isRunning {
+            if (try? await runProcess(
+                URL(fileURLWithPath: "/usr/bin/curl"), ["-sf", "--max-time", "5", "http://\(host)/v2/"]))?.status == 0
             {
                 return
             }
-            try await Task.sleep(for: .milliseconds(50))
+            try await Task.sleep(for: .milliseconds(100))
         }
-        throw LiveError.failed("the registry did not answer on \(host)")
+        let said = (try? String(contentsOfFile: log, encoding: .utf8))?.suffix(600) ?? ""
+        throw LiveError.failed(
+            "the registry \(process.isRunning ? "did not answer" : "exited") on \(host): \(said)")
     }
 
     /// Stops the registry (its storage stays).

@@ -18,6 +18,8 @@ public final class SimulatedNode: @unchecked Sendable {
     /// Its certificate (PEM), once joined.
     public private(set) var certificatePEM = ""
     private var client: TansiqClient?
+    /// The capacity it joined with, which its status reports keep reporting.
+    public private(set) var capacity: [String: Any] = SimulatedNode.defaultCapacity
     private let baseURL: String
     private let caPath: String
 
@@ -35,9 +37,9 @@ public final class SimulatedNode: @unchecked Sendable {
     public func join(
         token: String, labels: [String: String] = [:], capacity: [String: Any]? = nil, csr: String? = nil
     ) async throws -> Reply {
+        self.capacity = capacity ?? Self.defaultCapacity
         let body: [String: Any] = [
-            "name": name, "csr": try csr ?? self.csr(), "labels": labels,
-            "capacity": capacity ?? ["cpu": "4", "memory": "8Gi", "storage": "100Gi", "instances": 50],
+            "name": name, "csr": try csr ?? self.csr(), "labels": labels, "capacity": self.capacity,
         ]
         let joining = try TansiqClient(server: baseURL, trust: .caFile(caPath), token: token)
         let response = try await joining.send(
@@ -82,10 +84,16 @@ public final class SimulatedNode: @unchecked Sendable {
         return Reply(status: response.status, body: response.text)
     }
 
-    /// A status body: the join's capacity, the given labels and instance reports.
-    public static func status(labels: [String: String] = [:], instances: [[String: Any]] = []) -> [String: Any] {
-        let capacity: [String: Any] = ["cpu": "4", "memory": "8Gi", "storage": "100Gi", "instances": 50]
-        return [
+    /// What a node joins with unless told otherwise.
+    public static var defaultCapacity: [String: Any] {
+        ["cpu": "4", "memory": "8Gi", "storage": "100Gi", "instances": 50]
+    }
+
+    /// A status body: `capacity` (the default join's), the given labels and instance reports.
+    public static func status(
+        labels: [String: String] = [:], instances: [[String: Any]] = [], capacity: [String: Any] = defaultCapacity
+    ) -> [String: Any] {
+        [
             "capacity": capacity, "allocatable": capacity, "labels": labels, "enforcement": "none",
             "instances": instances,
         ]
@@ -100,7 +108,8 @@ public final class SimulatedNode: @unchecked Sendable {
             .compactMap { $0["id"] as? String }
         let reply = try await call(
             .PUT, "/v1/agent/nodes/\(name)/status",
-            json: Self.status(labels: labels, instances: instances.map { ["id": $0, "phase": "Running"] }))
+            json: Self.status(
+                labels: labels, instances: instances.map { ["id": $0, "phase": "Running"] }, capacity: capacity))
         guard reply.status == 200 else { throw LiveError.failed("status of \(name): \(reply.status) \(reply.body)") }
         return instances
     }

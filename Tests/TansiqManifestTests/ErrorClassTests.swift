@@ -49,6 +49,11 @@ struct ErrorClassTests {
                 + "^[A-Z]{2,8}(-[A-Z0-9]{2,12})+$, e.g. GOV-MOH"
         ),
         (
+            "a weight finer than a thousandth is refused: shares are compared exactly",
+            healthMinistry + "\n  weight: 0.0005\n",
+            "test.yaml:9:11: error: spec.weight: 0.0005 must be at most 1000 with at most three decimals, e.g. 2.5"
+        ),
+        (
             "an unknown kind lists the kinds",
             "apiVersion: tansiq/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {}\n",
             "test.yaml:2:7: error: kind: \"Deployment\" is not one of Ministry, Application, CapacityRequest"
