@@ -161,7 +161,7 @@ let package = Package(
         .executableTarget(
             name: "tansiq",
             dependencies: [
-                "TansiqModel", "TansiqAPI", "TansiqManifest", "TansiqCommand", "TansiqScheduler",
+                "TansiqModel", "TansiqAPI", "TansiqManifest", "TansiqCommand",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -40,7 +40,7 @@ struct PlanTests {
                 try await Task.sleep(for: .milliseconds(100))
             }
             #expect(placed == planned, "apply placed on \(placed), plan said \(planned)")
-            // Beyond its ministry's quota: plan says it would wait, and why.
+            // Beyond its ministry's quota and what it may borrow: plan refuses as apply does, exit 1.
             let big = live.dataDir + "-big.yaml"
             try """
             apiVersion: tansiq/v1
@@ -50,9 +50,26 @@ struct PlanTests {
               resources: {cpu: 64, memory: 1Gi}
               run: {command: [/bin/true]}
             """.write(toFile: big, atomically: true, encoding: .utf8)
-            let pending = try await ClusterCommandTests.tansiq(["plan", "-f", big], environment)
-            #expect(pending.stdout.contains("would stay pending: finance-big-new-1"), "\(pending.stdout)")
-            #expect(pending.stdout.contains("quota of finance exhausted"))
+            let refused = try await ClusterCommandTests.tansiq(["plan", "-f", big], environment)
+            let applied = try await ClusterCommandTests.tansiq(["apply", "-f", big], environment)
+            #expect(refused.status == 1 && applied.status == 1, "\(refused.stdout)\(refused.stderr)")
+            #expect(refused.stderr.contains("quota") && refused.stderr == applied.stderr, "\(refused.stderr)")
+            // Admitted, but no node matches: plan says it would wait, and why, with the code.
+            let nowhere = live.dataDir + "-nowhere.yaml"
+            try """
+            apiVersion: tansiq/v1
+            kind: Application
+            metadata: {name: nowhere, ministry: finance}
+            spec:
+              resources: {cpu: 100m, memory: 64Mi}
+              run: {command: [/bin/true]}
+              placement: {nodeSelector: {zone: mars}}
+            """.write(toFile: nowhere, atomically: true, encoding: .utf8)
+            let pending = try await ClusterCommandTests.tansiq(["plan", "-f", nowhere], environment)
+            #expect(pending.status == 0, "\(pending.stderr)")
+            #expect(pending.stdout.contains("Application/finance/nowhere would be created"), "\(pending.stdout)")
+            #expect(pending.stdout.contains("[NoMatchingNode]"), "\(pending.stdout)")
+            #expect(pending.stdout.contains("quota of finance after: cpu 0 of 2 guaranteed"), "\(pending.stdout)")
             for reporter in reporters { reporter.cancel() }
             for node in nodes { await node.shutdown() }
             try? FileManager.default.removeItem(atPath: config)

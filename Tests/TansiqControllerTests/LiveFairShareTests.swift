@@ -121,5 +121,39 @@ struct LiveFairShareTests {
         // Stable: nothing ping-pongs once settled.
         try await Task.sleep(for: .seconds(2))
         #expect(try await Self.borrowed(live) == counts, "no further preemption after settling")
+        try await Self.planReclaim(live)
+    }
+
+    /// The lender plans four cpus of its own: the pool it lends shrinks by four, so at least four
+    /// borrowed instances go (reclaim does not look at shares; the borrowers' pending instances
+    /// may then rebalance by fair share in the same round). The operator's plan names the
+    /// victims; the lender's own plan says as many would go, never whose.
+    static func planReclaim(_ live: LiveController) async throws {
+        let minted = try await live.call(
+            .POST, "/v1/tokens", token: live.operatorToken,
+            body: #"{"subject": "rana", "role": "ministry-admin", "ministry": "lender", "ttl": "1h"}"#)
+        let token = try #require((minted.json as? [String: Any])?["token"] as? String, "\(minted.body)")
+        let reclaim = Harness.app("lender", "reclaim", replicas: 4, cpu: "1")
+        let before = try await live.call(.GET, "/v1/instances", token: live.operatorToken).items.count
+        let asOperator = try await live.call(
+            .POST, "/v1/plan", token: live.operatorToken, body: reclaim, contentType: "application/yaml")
+        #expect(asOperator.status == 200, "\(asOperator.body)")
+        let full = asOperator.json as? [String: Any]
+        let victims = (full?["preemptions"] as? [[String: Any]]) ?? []
+        #expect(victims.count >= 4, "\(asOperator.body)")
+        #expect(victims.allSatisfy { ["heavy", "light"].contains($0["ministry"] as? String ?? "") })
+        #expect((full?["placements"] as? [[String: Any]])?.count == 4, "\(asOperator.body)")
+        let asLender = try await live.call(
+            .POST, "/v1/plan", token: token, body: reclaim, contentType: "application/yaml")
+        #expect(asLender.status == 200, "\(asLender.body)")
+        let own = (asLender.json as? [String: Any])?["preemptions"] as? [[String: Any]] ?? []
+        #expect(own.count == victims.count && own.allSatisfy { $0["instance"] == nil && $0["ministry"] == nil })
+        for name in ["heavy", "light", "work-"] { #expect(!asLender.body.contains(name), "\(asLender.body)") }
+        let quotas = (asLender.json as? [String: Any])?["quotas"] as? [[String: Any]] ?? []
+        #expect(quotas.map { $0["ministry"] as? String } == ["lender"], "only its own quota: \(asLender.body)")
+        // Nothing was stored.
+        #expect(try await live.call(.GET, "/v1/instances", token: live.operatorToken).items.count == before)
+        let app = try await live.call(.GET, "/v1/ministries/lender/applications/reclaim", token: live.operatorToken)
+        #expect(app.status == 404)
     }
 }

@@ -13,6 +13,11 @@ extension TansiqClient {
             .POST, "/v1/apply" + (dryRun ? "?dryRun=true" : ""), body: Data(yaml.utf8), contentType: "application/yaml")
     }
 
+    /// `POST /v1/plan`: what applying the manifests would do now, without doing it.
+    public func plan(yaml: String) async throws -> PlanResult {
+        try await call(.POST, "/v1/plan", body: Data(yaml.utf8), contentType: "application/yaml")
+    }
+
     public func ministries(labelSelector: String? = nil) async throws -> ItemList<Ministry> {
         try await call(.GET, "/v1/ministries" + Self.query([("labelSelector", labelSelector)]))
     }

@@ -201,8 +201,26 @@ public enum AgentProtocol {
     }
 }
 
-/// `GET /v1/snapshot`: what `tansiq plan` runs the scheduler on.
+/// `GET /v1/snapshot`: nodes, quota terms and placed instances, as the scheduler sees them.
+/// Filtered by role: a ministry role gets its own quota terms and, for its cohort, only the
+/// aggregate (`cohorts`); another ministry's placed instance reads as `-` with its resources
+/// and node, never its ministry, application or id.
 public struct ClusterSnapshot: Sendable, Codable, Equatable {
+    /// A cohort in aggregate: what its members lend and what is borrowed of it.
+    public struct Cohort: Sendable, Codable, Equatable {
+        public var name: String
+        /// The cohort's lendable pool: the sum of its members' lendable quota.
+        public var pool: Resources
+        /// What its members borrow in total.
+        public var borrowed: Resources
+
+        public init(name: String, pool: Resources, borrowed: Resources) {
+            self.name = name
+            self.pool = pool
+            self.borrowed = borrowed
+        }
+    }
+
     /// A ministry's quota terms.
     public struct QuotaTerms: Sendable, Codable, Equatable {
         public var ministry: String
@@ -259,11 +277,13 @@ public struct ClusterSnapshot: Sendable, Codable, Equatable {
     /// Nodes as `GET /v1/nodes` shows them (phase as of now).
     public var nodes: [Node]
     public var ministries: [QuotaTerms]
+    public var cohorts: [Cohort]
     public var placed: [Placed]
 
-    public init(nodes: [Node], ministries: [QuotaTerms], placed: [Placed]) {
+    public init(nodes: [Node], ministries: [QuotaTerms], cohorts: [Cohort], placed: [Placed]) {
         self.nodes = nodes
         self.ministries = ministries
+        self.cohorts = cohorts
         self.placed = placed
     }
 }

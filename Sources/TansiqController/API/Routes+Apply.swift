@@ -18,6 +18,19 @@ extension Routes {
                 try registry.planApply(objects, caller: caller, now: now, requestID: id, images: images)
             }
         }
+        // What applying would do now: apply's admission, the rollouts' first round and one
+        // placement round on a copy of the live state; nothing is stored, nothing audited.
+        table.add(.post, "/v1/plan") { request, context, caller in
+            let objects = try await manifests(in: request)
+            let images = try await resolveImages(of: objects, caller: caller)
+            let registry = await cluster.current
+            let now = now()
+            let heartbeats = cluster.heartbeats
+            let result = try registry.whatIf(
+                objects, caller: caller, now: now, requestID: context.requestID, images: images,
+                ready: { heartbeats.view($0, in: registry, now: now).phase == .ready })
+            return try API.json(result)
+        }
     }
 
     /// The digest each `spec.image` of the applications the caller may write names now (a tag
