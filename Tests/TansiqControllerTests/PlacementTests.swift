@@ -75,6 +75,60 @@ struct PlacementTests {
         #expect(registry.planPlacement(stale, now: Self.now) { _ in true }.value == 0)
     }
 
+    @Test(
+        "a plan made before the node changed is re-checked by the scheduler's own filters: taint, label, selector",
+        arguments: ["taint", "label"])
+    func staleConstraints(change: String) throws {
+        var registry = Registry(state: StoredState())
+        let (objects, _) = ManifestParser.parse(
+            Harness.ministries + "\n---\n"
+                + Harness.app("health", "portal", replicas: 1, extra: "\n  placement: {nodeSelector: {zone: a}}"),
+            file: "test")
+        let admin = Caller(subject: "admin", role: .operator)
+        registry.apply(try registry.planApply(objects, caller: admin, now: Self.now, requestID: "t").changeset)
+        var node = Node(
+            name: "n1", phase: .ready,
+            capacity: Resources(cpuMillis: 1000, memoryBytes: 4 << 30, storageBytes: 1 << 30, instances: 10))
+        node.labels = ["zone": "a"]
+        registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.putNode(node)]))
+        let stale = Self.plan(registry)
+        #expect(stale.assignments.count == 1)
+        if change == "taint" {
+            node.taints = [Taint(key: "maintenance", value: "yes", effect: .noSchedule)]
+        } else {
+            node.labels = ["zone": "b"]
+        }
+        registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.putNode(node)]))
+        #expect(registry.planPlacement(stale, now: Self.now) { _ in true }.value == 0, "placed despite the \(change)")
+    }
+
+    @Test(
+        "a plan that would break maxPerNode or spread (as if made from two snapshots) is held to them",
+        arguments: ["{maxPerNode: 1}", "{spread: zone}"])
+    func stalePlansKeepPerNodeLimits(placement: String) throws {
+        var registry = Registry(state: StoredState())
+        let (objects, _) = ManifestParser.parse(
+            Harness.ministries + "\n---\n"
+                + Harness.app("health", "portal", replicas: 2, extra: "\n  placement: \(placement)"), file: "test")
+        let admin = Caller(subject: "admin", role: .operator)
+        registry.apply(try registry.planApply(objects, caller: admin, now: Self.now, requestID: "t").changeset)
+        let nodes = [("n1", "a"), ("n2", "b")].map { name, zone in
+            var node = Node(
+                name: name, phase: .ready,
+                capacity: Resources(cpuMillis: 1000, memoryBytes: 4 << 30, storageBytes: 1 << 30, instances: 10))
+            node.labels = ["zone": zone]
+            return node
+        }
+        registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: nodes.map { .putNode($0) }))
+        let plan = Self.plan(registry)
+        #expect(Set(plan.assignments.map(\.node)).count == 2)
+        // A plan that would put both on n1 keeps to one there.
+        var doubled = plan
+        for index in doubled.assignments.indices { doubled.assignments[index].node = "n1" }
+        let outcome = registry.planPlacement(doubled, now: Self.now) { _ in true }
+        #expect(outcome.value == 1)
+    }
+
     @Test("instances that do not fit stay Pending with the scheduler's reason")
     func reasons() throws {
         var registry = try Self.registry(replicas: 3)

@@ -14,6 +14,18 @@ extension Registry {
     public func schedulingInput(
         now: Date, ready: (Node) -> Bool, only candidates: Set<String>? = nil
     ) -> (Snapshot, [InstanceRequest]) {
+        let snapshot = schedulingSnapshot(now: now, ready: ready)
+        let waiting =
+            candidates.map { ids in
+                ids.compactMap { state.instances[$0] }.filter { $0.node == nil && $0.phase == .pending }
+            } ?? self.pending
+        let pending = waiting.sorted { Self.serial(of: $0.id) < Self.serial(of: $1.id) }.map(request(for:))
+        return (snapshot, pending)
+    }
+
+    /// The one adapter from the model to the scheduler: nodes (Ready as `ready` says), every
+    /// ministry's quota terms, and the placed instances with their applications' constraints.
+    public func schedulingSnapshot(now: Date, ready: (Node) -> Bool) -> Snapshot {
         let nodes = state.nodes.values.map { node in
             SchedulerNode(
                 name: node.name, allocatable: node.allocatable, labels: node.labels, taints: node.taints,
@@ -26,13 +38,7 @@ extension Registry {
             }
             return PlacedInstance(request: request(for: instance), node: node, guaranteed: instance.guaranteed)
         }
-        let snapshot = Snapshot(nodes: nodes, ministries: Array(ledger.terms.values), placed: placed)
-        let waiting =
-            candidates.map { ids in
-                ids.compactMap { state.instances[$0] }.filter { $0.node == nil && $0.phase == .pending }
-            } ?? self.pending
-        let pending = waiting.sorted { Self.serial(of: $0.id) < Self.serial(of: $1.id) }.map(request(for:))
-        return (snapshot, pending)
+        return Snapshot(nodes: nodes, ministries: Array(ledger.terms.values), placed: placed)
     }
 
     /// A digest of everything placement depends on besides the pending instances themselves:
@@ -90,24 +96,23 @@ extension Registry {
     }
 
     /// Commits a scheduler plan made on an earlier snapshot, re-checked against this state (the
-    /// plan applier): a victim still runs where it ran; an instance is still pending; its node is
-    /// still Ready, uncordoned, and has room and the fixed ports free; its ministry's quota still
-    /// takes it (as guaranteed or borrowed, decided again here). What no longer holds is left for
-    /// the next round. Preempted instances get replacements, so their applications keep their
+    /// plan applier): a victim still runs where it ran; an instance is still pending; its node
+    /// still passes every filter of the scheduler, by the scheduler's own code (`Feasibility`:
+    /// Ready, uncordoned, datacentres, selector, taints, fit, fixed ports, maxPerNode, spread);
+    /// its ministry's quota still takes it (as guaranteed or borrowed, decided again here). What
+    /// no longer holds is left for the next round. Preempted instances get replacements, so their applications keep their
     /// replicas.
     public func planPlacement(_ plan: Plan, now: Date, ready: (Node) -> Bool) -> Outcome<Int> {
         var next = state
         var mutations: [Mutation] = []
         var events: [Event] = []
         var serial = state.instanceSerial
-        var ledger = Self.ledger(of: state, now: now)
-        for id in state.instanceIDsByNode.values.flatMap({ $0 }) {
-            guard let instance = state.instances[id], Self.isAssigned(instance) else { continue }
-            ledger.add(instance.ministry, instance.resources.vector, guaranteed: instance.guaranteed)
-        }
+        var ledger = usageLedger(now: now)
+        let feasibility = Feasibility(schedulingSnapshot(now: now, ready: ready))
         for preemption in plan.preemptions {
             guard var victim = next.instances[preemption.victim], Self.isAssigned(victim) else { continue }
             ledger.remove(victim.ministry, victim.resources.vector, guaranteed: victim.guaranteed)
+            feasibility.evict(victim.id)
             victim.phase = .preempted
             victim.reason = preemption.reason
             next.put(victim)
@@ -126,20 +131,11 @@ extension Registry {
         var placed = 0
         for assignment in plan.assignments {
             guard var instance = next.instances[assignment.instance], instance.node == nil, instance.phase == .pending,
-                let node = next.nodes[assignment.node], ready(node), !node.cordoned
+                let node = next.nodes[assignment.node]
             else { continue }
+            let scheduling = self.request(for: instance)
+            guard feasibility.reject(scheduling, on: node.name) == nil else { continue }
             let request = instance.resources.vector
-            let used = next.instances(onNode: node.name).filter(Self.isAssigned)
-            let allocated = used.reduce(Resources.zero) { $0 + $1.resources.vector }
-            guard (allocated + request).fits(in: node.allocatable) else { continue }
-            let ports = Set(
-                (state.applications["\(instance.ministry)/\(instance.application)"]?.spec.ports ?? [])
-                    .map(\.port).filter { $0 > 0 })
-            let taken = Set(
-                used.flatMap { other in
-                    (state.applications["\(other.ministry)/\(other.application)"]?.spec.ports ?? []).map(\.port)
-                })
-            guard ports.isDisjoint(with: taken) else { continue }
             let guaranteed: Bool
             switch ledger.decide(instance.ministry, request, priority: instance.priority) {
             case .guaranteed: guaranteed = true
@@ -147,6 +143,7 @@ extension Registry {
             case .refused: continue
             }
             ledger.add(instance.ministry, request, guaranteed: guaranteed)
+            feasibility.place(scheduling, on: node.name, guaranteed: guaranteed)
             instance.node = node.name
             instance.phase = .assigned
             instance.guaranteed = guaranteed
