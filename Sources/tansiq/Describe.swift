@@ -54,7 +54,8 @@ struct Describe: AsyncParsableCommand {
                 page.block(Table.render([Instance.header(wide: true)] + rows))
             }
             for pending in instances where pending.phase == .pending {
-                page.line("\(pending.id) is pending: \(pending.reason ?? "waiting to be scheduled")")
+                let code = pending.reasonCode.map { " [\($0.rawValue)]" } ?? ""
+                page.line("\(pending.id) is pending\(code): \(pending.reason ?? "waiting to be scheduled")")
             }
             page.section("Events")
             if events.isEmpty { page.line("  none") }
@@ -145,6 +146,15 @@ struct Describe: AsyncParsableCommand {
             page.field("Admitted", status.admitted.summary)
             page.field("Guaranteed in use", status.guaranteedInUse.summary)
             page.field("Borrowed", status.borrowed.summary)
+            if spec.cohort != nil {
+                page.field(
+                    "Fair share",
+                    "\(status.fairShare ?? 0)‰ of the cohort's lendable pool, weight \(String(format: "%g", spec.weight))"
+                )
+            }
+            if status.overQuota == true {
+                page.field("Over quota", "yes: critical instances keep it above its quota; nothing new is admitted")
+            }
             page.field("Runs as", status.runAs.map { "uid \($0.uid), gid \($0.gid)" } ?? "-")
         }
     }

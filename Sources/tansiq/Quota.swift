@@ -5,7 +5,14 @@ import TansiqAPI
 /// `tansiq quota [MINISTRY]`: quota, admitted, guaranteed in use, borrowed, free.
 struct QuotaCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "quota", abstract: "Each ministry's cpu quota: admitted, in use, borrowed and free, with a bar.")
+        commandName: "quota",
+        abstract:
+            "Each ministry's cpu quota: admitted, in use, borrowed, free, its fair share of the cohort's pool and weight.",
+        discussion: """
+            FAIR SHARE is the ministry's weighted dominant share of what its cohort lends (DESIGN rule 10), per
+            mille: borrowed over the pool, in the resource where that is largest, divided by WEIGHT. Idle capacity
+            goes to the lowest share first; "over quota" marks a ministry kept above its quota by critical instances.
+            """)
 
     @OptionGroup var connection: ConnectionOptions
     @Argument(help: "One ministry.") var ministry: String?
@@ -13,13 +20,20 @@ struct QuotaCommand: AsyncParsableCommand {
     func run() async throws {
         try await connection.withClient { client in
             let report = try await client.quotas()
-            var rows = [["MINISTRY", "COHORT", "EFFECTIVE", "ADMITTED", "IN USE", "BORROWED", "FREE", ""]]
+            var rows = [
+                [
+                    "MINISTRY", "COHORT", "EFFECTIVE", "ADMITTED", "IN USE", "BORROWED", "FREE", "FAIR SHARE", "WEIGHT",
+                    "",
+                ]
+            ]
             for item in report.items where ministry == nil || item.ministry == ministry {
                 rows.append([
                     item.ministry, item.cohort ?? "-", Cell.cpu(item.effective.cpuMillis),
                     Cell.cpu(item.admitted.cpuMillis), Cell.cpu(item.guaranteedInUse.cpuMillis),
                     Cell.cpu(item.borrowed.cpuMillis), Cell.cpu(item.free.cpuMillis),
-                    Bar.render(Bar.share(item.admitted.cpuMillis, of: item.effective.cpuMillis)),
+                    item.cohort == nil ? "-" : "\(item.fairShare)‰", String(format: "%g", item.weight),
+                    Bar.render(Bar.share(item.admitted.cpuMillis, of: item.effective.cpuMillis))
+                        + (item.overQuota ? "  over quota" : ""),
                 ])
             }
             Output.line(Table.render(rows), terminator: "")

@@ -96,7 +96,7 @@ extension Instance: Listed {
     static var kindName: String { "instance" }
     static func header(wide: Bool) -> [String] {
         ["ID", "MINISTRY", "APPLICATION", "NODE", "PHASE", "GUARANTEED"]
-            + (wide ? ["PORTS", "RESTARTS", "REASON"] : [])
+            + (wide ? ["PORTS", "RESTARTS", "REASON CODE", "REASON"] : [])
     }
     var listName: String { id }
     func row(wide: Bool, names: MinistryNames) -> [String] {
@@ -107,7 +107,7 @@ extension Instance: Listed {
             + (wide
                 ? [
                     Cell.text(ports.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")),
-                    String(restarts), Cell.text(reason ?? message),
+                    String(restarts), Cell.text(reasonCode?.rawValue), Cell.text(reason ?? message),
                 ] : [])
     }
     var printable: any Encodable { self }

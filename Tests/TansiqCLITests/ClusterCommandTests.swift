@@ -65,6 +65,7 @@ struct ClusterCommandTests {
             #expect(try await Self.tansiq(["get", "requests"], health).stdout.contains("Approved"))
             let quota = try await Self.tansiq(["quota", "health"], health)
             #expect(quota.stdout.contains("health") && quota.stdout.contains("%"), "\(quota.stdout)")
+            #expect(quota.stdout.contains("FAIR SHARE") && quota.stdout.contains("0‰"), "\(quota.stdout)")
             #expect(try await Self.tansiq(["capacity"], health).status == 0)
             #expect(try await Self.tansiq(["usage", "-o", "csv"], admin).stdout.hasPrefix("ministry,"))
 
@@ -81,9 +82,12 @@ struct ClusterCommandTests {
             let described = try await Self.tansiq(["describe", "app", "e-payment", "-m", "finance"], admin)
             #expect(described.status == 0, "\(described.stderr)")
             #expect(described.stdout.contains("Priority:           critical"), "\(described.stdout)")
-            #expect(described.stdout.contains("is pending:"), "\(described.stdout)")
-            #expect(
-                try await Self.tansiq(["describe", "ministry", "health"], health).stdout.contains("Effective quota:"))
+            #expect(described.stdout.contains("is pending [InsufficientCapacity]: 0/0 nodes"), "\(described.stdout)")
+            let wide = try await Self.tansiq(["get", "instances", "-m", "finance", "-o", "wide"], admin)
+            #expect(wide.stdout.contains("REASON CODE") && wide.stdout.contains("InsufficientCapacity"), "\(wide.stdout)")
+            let ministry = try await Self.tansiq(["describe", "ministry", "health"], health).stdout
+            #expect(ministry.contains("Effective quota:") && ministry.contains("Fair share:"), "\(ministry)")
+            #expect(ministry.contains("0‰ of the cohort's lendable pool, weight 1"), "\(ministry)")
             let deleted = try await Self.tansiq(["delete", "app", "e-payment", "-m", "finance"], admin)
             #expect(deleted.stdout.contains("Application/finance/e-payment deleted"), "\(deleted.stderr)")
             let invalid = try await Self.tansiq(["apply", "-f", "/dev/null/nope.yaml"], admin)
