@@ -84,7 +84,8 @@ struct ClusterCommandTests {
             #expect(described.stdout.contains("Priority:           critical"), "\(described.stdout)")
             #expect(described.stdout.contains("is pending [InsufficientCapacity]: 0/0 nodes"), "\(described.stdout)")
             let wide = try await Self.tansiq(["get", "instances", "-m", "finance", "-o", "wide"], admin)
-            #expect(wide.stdout.contains("REASON CODE") && wide.stdout.contains("InsufficientCapacity"), "\(wide.stdout)")
+            #expect(
+                wide.stdout.contains("REASON CODE") && wide.stdout.contains("InsufficientCapacity"), "\(wide.stdout)")
             let ministry = try await Self.tansiq(["describe", "ministry", "health"], health).stdout
             #expect(ministry.contains("Effective quota:") && ministry.contains("Fair share:"), "\(ministry)")
             #expect(ministry.contains("0‰ of the cohort's lendable pool, weight 1"), "\(ministry)")
