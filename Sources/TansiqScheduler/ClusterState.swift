@@ -19,6 +19,23 @@ final class ClusterState {
     var appInDomain: [String: [String: Int]] = [:]
     /// Ids of live borrowed instances by ministry: where reclaim looks for victims.
     var borrowedIDs: [String: Set<String>] = [:]
+    /// Borrowed instances by ministry, sorted so that the next victim (lowest priority, newest)
+    /// is last: fair-share preemption takes victims from the end without a scan. Entries of
+    /// instances removed since stay until they reach the end (`liveBorrowed` skips them).
+    var borrowedQueue: [String: [QueueEntry]] = [:]
+
+    /// A borrowed instance in its ministry's victim queue.
+    struct QueueEntry: Comparable {
+        var rank: Int
+        var sequence: Int64
+        var id: String
+        var token: Int
+
+        /// Ascending order puts the victim order's first (lowest rank, newest, then id) last.
+        static func < (a: QueueEntry, b: QueueEntry) -> Bool {
+            (b.rank, -b.sequence, b.id) < (a.rank, -a.sequence, a.id)
+        }
+    }
     /// Largest allocatable cpu, for bucket sizes.
     let maxAllocatableCPU: Int64
     /// Node classes by static constraints (and spread domain).
@@ -33,9 +50,21 @@ final class ClusterState {
         var request: InstanceRequest
         var node: Int
         var guaranteed: Bool
-        /// Placed by the plan being built (not a preemption victim).
-        var planned: Bool
+        /// The plan that placed it (`ClusterState.plan`); -1 for what the snapshot had.
+        var placedBy: Int
+        /// Which addition this is: an instance placed again (a later plan) is a new one.
+        var token: Int
     }
+
+    /// Additions so far: each record's `token`.
+    private var additions = 0
+
+    /// The plan being built: `Scheduler.schedule` starts a new one with each call, so what an
+    /// earlier call placed counts as running (it may be preempted), as it would in a new snapshot.
+    var plan = 0
+
+    /// Placed by the plan being built (never a preemption victim).
+    func planned(_ record: Record) -> Bool { record.placedBy == plan }
 
     struct ClassKey: Hashable {
         var constraints: StaticConstraints
@@ -69,16 +98,37 @@ final class ClusterState {
         free[node] -= request.resources
         placedCount[node] += 1
         for port in request.constraints.fixedPorts { usedPorts[node].insert(port) }
-        instances[request.id] = Record(request: request, node: node, guaranteed: guaranteed, planned: planned)
+        additions += 1
+        instances[request.id] = Record(
+            request: request, node: node, guaranteed: guaranteed, placedBy: planned ? plan : -1, token: additions)
         onNode[node].append(request.id)
         appOnNode[request.applicationKey, default: [:]][node, default: 0] += 1
         if let key = request.constraints.spread, let domain = nodes[node].labels[key] {
             appInDomain[Self.domainKey(request.applicationKey, key), default: [:]][domain, default: 0] += 1
         }
         ledger.add(request.ministry, request.resources, guaranteed: guaranteed)
-        if !guaranteed { borrowedIDs[request.ministry, default: []].insert(request.id) }
+        if !guaranteed {
+            borrowedIDs[request.ministry, default: []].insert(request.id)
+            let entry = QueueEntry(
+                rank: request.priority.rank, sequence: request.sequence, id: request.id, token: additions)
+            borrowedQueue[request.ministry, default: []].insertSorted(entry)
+        }
         refile(node)
     }
+
+    /// The live borrowed instances of `ministry`, next victim first, as long as `body` asks
+    /// for more (it returns false to stop).
+    func liveBorrowed(_ ministry: String, _ body: (Record) -> Bool) {
+        while let last = borrowedQueue[ministry]?.last, !isLive(last) { borrowedQueue[ministry]!.removeLast() }
+        guard let queue = borrowedQueue[ministry] else { return }
+        for entry in queue.reversed() {
+            guard let record = instances[entry.id], record.token == entry.token else { continue }
+            if !body(record) { return }
+        }
+    }
+
+    /// The entry is of the instance as it is now placed (not removed, not placed again since).
+    private func isLive(_ entry: QueueEntry) -> Bool { instances[entry.id]?.token == entry.token }
 
     /// Forgets an instance and refreshes the indexes that hold its node.
     func remove(_ id: String) {
@@ -122,5 +172,23 @@ final class ClusterState {
     /// The domains of a topology key among the nodes of a class, sorted.
     func domains(of classIndex: Int, key: String) -> [String] {
         Set(classStore[classIndex].members.compactMap { nodes[$0].labels[key] }).sorted()
+    }
+}
+
+extension Array where Element: Comparable {
+    /// Inserts keeping ascending order, after equal elements (binary search; at the end in O(1)
+    /// when the element is the largest, as a newer instance of the same priority is).
+    mutating func insertSorted(_ element: Element) {
+        if let last, !(element < last) {
+            append(element)
+            return
+        }
+        var low = 0
+        var high = count
+        while low < high {
+            let mid = (low + high) / 2
+            if element < self[mid] { high = mid } else { low = mid + 1 }
+        }
+        insert(element, at: low)
     }
 }

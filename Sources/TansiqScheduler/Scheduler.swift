@@ -44,6 +44,12 @@ public final class Scheduler {
         var application: String
         var resources: Resources
         var priority: Priority
+
+        init(_ request: InstanceRequest) {
+            application = request.applicationKey
+            resources = request.resources
+            priority = request.priority
+        }
     }
 
     /// Starts from a snapshot.
@@ -62,6 +68,7 @@ public final class Scheduler {
     /// Plans these instances against the current working state and returns their plan.
     public func schedule(_ pending: [InstanceRequest]) -> Plan {
         plan = Plan()
+        state.plan += 1
         failed = [:]
         // A snapshot can start over-lent (a lender's quota shrank): borrowers give back first.
         for cohort in state.ledger.cohorts.keys.sorted() where state.ledger.overLent(cohort) {
@@ -74,7 +81,7 @@ public final class Scheduler {
         // Within quota first, by priority then age; what must borrow waits for the fair order.
         var borrowing: [InstanceRequest] = []
         for request in pending.sorted(by: Self.priorityThenAge) {
-            if case .guaranteed = state.ledger.decide(request.ministry, request.resources, priority: request.priority) {
+            if state.ledger.fitsQuota(request.ministry, request.resources, priority: request.priority) {
                 place(request)
             } else {
                 borrowing.append(request)
@@ -111,8 +118,21 @@ public final class Scheduler {
             }
             let next = best!
             queues[next.ministry]!.removeFirst()
-            if queues[next.ministry]!.isEmpty { queues[next.ministry] = nil }
             place(next.head)
+            // Failed: the rest of its ministry's queue with the same failure key would hit the
+            // failure cache one by one; they are marked now instead of being ordered first.
+            let key = FailureKey(next.head)
+            if let (code, reason) = failed[key], plan.unplaced.last?.instance == next.head.id {
+                let rest = queues[next.ministry]!
+                let same = rest.filter { FailureKey($0) == key }
+                if !same.isEmpty {
+                    for request in same {
+                        plan.unplaced.append(Plan.Unplaced(instance: request.id, reason: reason, code: code))
+                    }
+                    queues[next.ministry] = rest.filter { FailureKey($0) != key }[...]
+                }
+            }
+            if queues[next.ministry]!.isEmpty { queues[next.ministry] = nil }
         }
     }
 
@@ -128,8 +148,7 @@ public final class Scheduler {
     // MARK: Placing one instance
 
     private func place(_ request: InstanceRequest) {
-        let key = FailureKey(
-            application: request.applicationKey, resources: request.resources, priority: request.priority)
+        let key = FailureKey(request)
         if let (code, reason) = failed[key] {
             plan.unplaced.append(Plan.Unplaced(instance: request.id, reason: reason, code: code))
             return

@@ -13,6 +13,13 @@ struct ScheduleBench: ParsableCommand {
             nodesUsed, lowerBound, packingRatio (nodesUsed / lowerBound), peakRSSBytes. lowerBound is the
             least number of nodes whose capacity could hold the placed demand (per cpu and memory, the
             smallest k such that the k largest nodes hold it; the larger of the two).
+
+            --contention nodes=N runs the fair-sharing scenario instead: a lender whose idle quota (half the
+            cluster) is the cohort's pool, and eight borrowers of weights 1, 1, 2, 2, 3, 3, 4, 4 arriving
+            lightest first, each asking for its own quota plus twice the pool in 4-cpu instances; then rounds
+            over everything pending (preempted instances replaced) until a round changes nothing. It prints each
+            borrower's borrowed cpu over its weight, their spread ((highest - lowest) / highest; target 5 %),
+            and placements/s counting every placement, preemption on. Its last line is one JSON object too.
             """
     )
 
@@ -22,6 +29,9 @@ struct ScheduleBench: ParsableCommand {
     @Option(help: "A scenario JSON file (nodes, ministries, workloads).")
     var scenario: String?
 
+    @Option(help: "The fair-sharing contention scenario: nodes=N.")
+    var contention: String?
+
     @Option(help: "binpack or spread.")
     var scorer: String = "binpack"
 
@@ -29,13 +39,39 @@ struct ScheduleBench: ParsableCommand {
     var write: String?
 
     func validate() throws {
-        if (generate == nil) == (scenario == nil) {
-            throw ValidationError("give exactly one of --generate or --scenario")
+        if [generate, scenario, contention].compactMap({ $0 }).count != 1 {
+            throw ValidationError("give exactly one of --generate, --scenario or --contention")
+        }
+        if let contention, Self.contentionNodes(contention) == nil {
+            throw ValidationError("--contention takes nodes=N with N ≥ 1; \"\(contention)\" is not that")
         }
         if Scorer(rawValue: scorer) == nil { throw ValidationError("--scorer must be binpack or spread") }
     }
 
+    static func contentionNodes(_ text: String) -> Int? {
+        let kv = text.split(separator: "=", maxSplits: 1)
+        guard kv.count == 2, kv[0] == "nodes", let nodes = Int(kv[1]), nodes >= 1 else { return nil }
+        return nodes
+    }
+
     func run() throws {
+        if let contention, let nodes = Self.contentionNodes(contention) {
+            let report = ContentionBench(nodes: nodes).run()
+            print(
+                "contention: \(report.nodes) nodes, pool \(Int(report.poolCores)) cpu, \(report.requests) requests, "
+                    + "\(report.rounds) rounds")
+            for name in report.borrowedPerWeight.keys.sorted() {
+                print("  \(name): borrowed cpu / weight = \(String(format: "%.1f", report.borrowedPerWeight[name]!))")
+            }
+            print("spread \(String(format: "%.2f", report.spread * 100)) % (target ≤ 5 %)")
+            print(
+                "placed \(report.placements), preempted \(report.preemptions) in \(String(format: "%.3f", report.seconds)) s: "
+                    + "\(Int(report.placementsPerSecond)) placements/s")
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
         let input = try load()
         if let write {
             let encoder = JSONEncoder()

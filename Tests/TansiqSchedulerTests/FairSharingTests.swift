@@ -298,6 +298,29 @@ struct WeightedDivisionTests {
         return (placed.filter { $0.request.ministry == "a" }.count, placed.filter { $0.request.ministry == "b" }.count)
     }
 
+    @Test("one scheduler fed in batches treats what earlier batches placed as running: it can be preempted")
+    func batchesPreempt() {
+        let terms = [
+            quota("lender", cpu: 12000, cohort: "c"), quota("a", cpu: 0, cohort: "c", weight: 2),
+            quota("b", cpu: 0, cohort: "c", weight: 1),
+        ]
+        let scheduler = Scheduler(
+            snapshot: Snapshot(nodes: [node("n1", cpu: 12000, memory: 100 * gi)], ministries: terms))
+        var sequence: Int64 = 0
+        func want(_ ministry: String) -> [InstanceRequest] {
+            (0..<12).map { _ in
+                sequence += 1
+                return request("\(ministry)\(sequence)", ministry: ministry, app: "w", memory: gi, sequence: sequence)
+            }
+        }
+        #expect(scheduler.schedule(want("b")).assignments.count == 12)
+        // Without this, every instance of the first batch counted as "placed by the plan being
+        // built" for good, and a never preempted b.
+        let second = scheduler.schedule(want("a"))
+        #expect(!second.preemptions.isEmpty && second.assignments.count == second.preemptions.count)
+        #expect(scheduler.ledger.borrowed["a"]?.cpuMillis ?? 0 >= 4000, "\(second.preemptions.count) preempted")
+    }
+
     @Test("weights 2 and 1 end 8:4 whichever arrives first", arguments: ["a", "b"])
     func twoToOne(first: String) {
         let (a, b) = Self.divide(first: first)

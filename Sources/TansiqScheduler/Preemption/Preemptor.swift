@@ -48,14 +48,18 @@ struct Preemptor {
 
     typealias Record = ClusterState.Record
 
-    /// A node and the victims that make room on it, or nil when none does.
-    func find() -> (node: Int, victims: [Record])? {
+    /// A node and the victims that make room on it, or nil when none does. `roomy`: a node
+    /// where the request fits as things are, when only its quota blocks it.
+    func find(roomy: Int? = nil) -> (node: Int, victims: [Record])? {
         let quotaRefused: Bool
         if case .refused = state.ledger.decide(request.ministry, request.resources, priority: request.priority) {
             quotaRefused = true
         } else {
             quotaRefused = false
         }
+        // Only the quota blocks and a node has room: which victims free the quota does not
+        // depend on where they run, so no search over nodes.
+        if quotaRefused, let roomy { return quotaVictims(on: roomy).map { (roomy, $0) } }
         // When the quota is what blocks, lower-priority instances of the same ministry anywhere can
         // free it, and borrowed instances of the cohort's other members give back idle capacity.
         let offNode: [Record] =
@@ -93,9 +97,62 @@ struct Preemptor {
         return best.map { ($0.node, $0.victims) }
     }
 
+    /// Victims anywhere that let the request's quota take it, in victim order: borrowed
+    /// instances of the cohort's other members, the highest share first (only members whose
+    /// share is above the preemptor's with the request: no other could satisfy either
+    /// strategy), then the preemptor's own lower-priority instances, borrowed then guaranteed.
+    /// Taken greedily until the request is admitted, then each given back if it can be spared.
+    func quotaVictims(on node: Int) -> [Record]? {
+        var chosen: [Record] = []
+        var done = false
+        let ledger = state.ledger
+        let mine = ledger.fairShare(
+            request.ministry, borrowed: (ledger.borrowed[request.ministry] ?? .zero) + request.resources)
+        let others = shares.filter { $0.key != request.ministry && $0.value > mine }
+            .sorted { ($1.value, $0.key) < ($0.value, $1.key) }.map(\.key)
+        var freed = Resources.zero
+        for ministry in others where !done {
+            state.liveBorrowed(ministry) { victim in
+                guard evictable(victim) else { return true }
+                chosen.append(victim)
+                freed += victim.request.resources
+                if works(node, chosen) {
+                    done = true
+                    return false
+                }
+                // As much as the request freed and still refused: more of the same will not help.
+                if request.resources.fits(in: freed) {
+                    chosen.removeLast()
+                    return false
+                }
+                return true
+            }
+        }
+        if !done {
+            chosen = []
+            let own = state.instances.values.filter {
+                $0.request.ministry == request.ministry && evictable($0)
+            }.sorted(by: victimOrder)
+            for victim in own {
+                chosen.append(victim)
+                if works(node, chosen) {
+                    done = true
+                    break
+                }
+            }
+        }
+        guard done else { return nil }
+        for index in chosen.indices.reversed() {
+            var without = chosen
+            without.remove(at: index)
+            if works(node, without) { chosen = without }
+        }
+        return chosen
+    }
+
     /// Whether a live instance may be evicted for the preemptor at all.
     func evictable(_ victim: Record) -> Bool {
-        guard !victim.planned, victim.request.priority != .critical else { return false }
+        guard !state.planned(victim), victim.request.priority != .critical else { return false }
         if victim.request.ministry == request.ministry { return victim.request.priority < request.priority }
         return !victim.guaranteed
     }
@@ -169,14 +226,23 @@ struct Preemptor {
     static func reclaim(cohort: String, by preemptor: InstanceRequest?, _ state: ClusterState, _ plan: inout Plan) {
         let cause = preemptor == nil ? "its members' quotas shrank" : "a member placed within its own quota"
         while state.ledger.overLent(cohort) {
+            // Each member's next victim is the last of its queue: the cohort's is the first of those.
             let members = state.ledger.cohorts[cohort] ?? []
-            let candidates = members.flatMap { state.borrowedIDs[$0] ?? [] }
-                .compactMap { state.instances[$0] }
-            guard let victim = candidates.min(by: Self.victimOrder) else { return }
+            var heads: [Record] = []
+            for member in members {
+                state.liveBorrowed(member) { record in
+                    heads.append(record)
+                    return false
+                }
+            }
+            guard let victim = heads.min(by: Self.victimOrder) else { return }
             state.remove(victim.request.id)
             let reason = "reclaimed: \(cause) and cohort \(cohort) lends less than its members borrow"
-            if victim.planned {
-                plan.assignments.removeAll { $0.instance == victim.request.id }
+            if state.planned(victim) {
+                // The newest go first, so the displaced one is near the end.
+                if let index = plan.assignments.lastIndex(where: { $0.instance == victim.request.id }) {
+                    plan.assignments.remove(at: index)
+                }
                 plan.unplaced.append(Plan.Unplaced(instance: victim.request.id, reason: reason, code: .quotaExhausted))
             } else {
                 plan.preemptions.append(
@@ -189,8 +255,12 @@ struct Preemptor {
 extension Scheduler {
     /// Tries preemption for a request; on success evicts, places and records both.
     func preempt(_ request: InstanceRequest) -> Bool {
+        var roomy: Int?
+        if case .refused = state.ledger.decide(request.ministry, request.resources, priority: request.priority) {
+            roomy = findNode(request)
+        }
         let found = Preemptor.FairStrategy.allCases.lazy.compactMap {
-            Preemptor(state: self.state, request: request, strategy: $0).find()
+            Preemptor(state: self.state, request: request, strategy: $0).find(roomy: roomy)
         }.first
         guard let (node, victims) = found else { return false }
         let borrowing: Bool

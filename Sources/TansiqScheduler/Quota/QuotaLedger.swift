@@ -24,6 +24,10 @@ public struct QuotaLedger: Sendable {
     public private(set) var borrowed: [String: Resources] = [:]
     /// Members of each cohort.
     public private(set) var cohorts: [String: [String]] = [:]
+    /// What depends on the terms alone, worked out once: each cohort's lendable pool (rule 10)
+    /// and each member's borrowing ceiling.
+    private var pools: [String: Resources] = [:]
+    private var ceilings: [String: Resources] = [:]
 
     /// Creates a ledger with no usage.
     public init(_ ministries: [QuotaTerms]) {
@@ -31,6 +35,19 @@ public struct QuotaLedger: Sendable {
         for m in ministries.sorted(by: { $0.ministry < $1.ministry }) {
             if let cohort = m.cohort { cohorts[cohort, default: []].append(m.ministry) }
         }
+        for cohort in cohorts.keys {
+            pools[cohort] = cohorts[cohort, default: []].reduce(Resources.zero) { $0 + lendingCapacity($1) }
+        }
+        for ministry in terms.keys { ceilings[ministry] = computeBorrowingCeiling(ministry) }
+    }
+
+    /// The cohort's lendable pool, as worked out at init.
+    func cachedPool(_ cohort: String) -> Resources { pools[cohort] ?? .zero }
+
+    /// Whether `request` fits the ministry's own quota as it is used now, at a priority it may use.
+    public func fitsQuota(_ ministry: String, _ request: Resources, priority: Priority) -> Bool {
+        let t = terms(of: ministry)
+        return t.priorities.contains(priority) && (guaranteed[ministry, default: .zero] + request).fits(in: t.quota)
     }
 
     /// The terms of a ministry (unlimited when unknown).
@@ -57,6 +74,10 @@ public struct QuotaLedger: Sendable {
     /// The most a ministry may borrow: its borrowing limit, where unnamed the most the other
     /// members could lend (their lending limits, or their quotas where unset). Zero without a cohort.
     public func borrowingCeiling(_ ministry: String) -> Resources {
+        ceilings[ministry] ?? computeBorrowingCeiling(ministry)
+    }
+
+    private func computeBorrowingCeiling(_ ministry: String) -> Resources {
         let t = terms(of: ministry)
         guard let cohort = t.cohort else { return .zero }
         let others = cohorts[cohort, default: []].filter { $0 != ministry }.map { terms(of: $0) }
@@ -118,7 +139,10 @@ public struct QuotaLedger: Sendable {
 
     /// True when the cohort's borrowers take more than its members lend: a lender has used
     /// its own quota and must get capacity back.
-    public func overLent(_ cohort: String) -> Bool { !borrowedTotal(cohort).fits(in: pool(cohort)) }
+    public func overLent(_ cohort: String) -> Bool {
+        let borrowed = borrowedTotal(cohort)
+        return borrowed != .zero && !borrowed.fits(in: pool(cohort))
+    }
 
     /// Guaranteed plus borrowed.
     public func usage(_ ministry: String) -> Resources {
