@@ -131,3 +131,34 @@ public final class SimulatedNode: @unchecked Sendable {
         client = nil
     }
 }
+
+extension LiveController {
+    /// Joins simulated nodes `names` of `capacity` that report every `interval`, runs `body`
+    /// with them, then stops their reports and shuts them down, whatever `body` does.
+    public func withNodes(
+        _ names: [String], capacity: [String: Any], every interval: Duration = .milliseconds(200),
+        _ body: ([SimulatedNode]) async throws -> Void
+    ) async throws {
+        var reporters: [Task<Void, Never>] = []
+        var nodes: [SimulatedNode] = []
+        var failure: Error?
+        do {
+            for name in names {
+                let node = self.node(name)
+                nodes.append(node)
+                let joined = try await node.join(token: bootstrapToken, capacity: capacity)
+                guard joined.status == 201 else { throw LiveError.failed("join \(name): \(joined.body)") }
+                reporters.append(node.keepReporting(every: interval))
+            }
+            try await body(nodes)
+        } catch {
+            failure = error
+        }
+        for reporter in reporters {
+            reporter.cancel()
+            await reporter.value
+        }
+        for node in nodes { await node.shutdown() }
+        if let failure { throw failure }
+    }
+}

@@ -65,29 +65,11 @@ struct LiveFairShareTests {
         arguments: [["heavy", "light"], ["light", "heavy"]])
     func weightsTwoToOne(order: [String]) async throws {
         try await LiveController.with(arguments: ["--grace-period", "5s"]) { live in
-            var reporters: [Task<Void, Never>] = []
-            var nodes: [SimulatedNode] = []
-            for name in ["node-a", "node-b"] {
-                let node = live.node(name)
-                let joined = try await node.join(
-                    token: live.bootstrapToken,
-                    capacity: ["cpu": "8", "memory": "32Gi", "storage": "100Gi", "instances": 50])
-                guard joined.status == 201 else { throw LiveError.failed("join \(name): \(joined.body)") }
-                reporters.append(node.keepReporting(every: .milliseconds(200)))
-                nodes.append(node)
-            }
-            do {
+            try await live.withNodes(
+                ["node-a", "node-b"], capacity: ["cpu": "8", "memory": "32Gi", "storage": "100Gi", "instances": 50]
+            ) { _ in
                 try await Self.contend(live, order: order)
-            } catch {
-                for reporter in reporters { reporter.cancel() }
-                for node in nodes { await node.shutdown() }
-                throw error
             }
-            for reporter in reporters {
-                reporter.cancel()
-                await reporter.value
-            }
-            for node in nodes { await node.shutdown() }
         }
     }
 

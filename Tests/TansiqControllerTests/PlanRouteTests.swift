@@ -8,31 +8,13 @@ struct PlanRouteTests {
     /// Two Ready simulated nodes of 2 cpu, and the two ministries of the harness.
     static func withCluster(_ body: (LiveController) async throws -> Void) async throws {
         try await LiveController.with { live in
-            var reporters: [Task<Void, Never>] = []
-            var nodes: [SimulatedNode] = []
-            for name in ["node-a", "node-b"] {
-                let node = live.node(name)
-                let joined = try await node.join(
-                    token: live.bootstrapToken,
-                    capacity: ["cpu": "2", "memory": "8Gi", "storage": "100Gi", "instances": 50])
-                if joined.status == 201 {
-                    reporters.append(node.keepReporting(every: .milliseconds(200)))
-                    nodes.append(node)
-                }
-            }
-            do {
-                #expect(nodes.count == 2)
+            try await live.withNodes(
+                ["node-a", "node-b"], capacity: ["cpu": "2", "memory": "8Gi", "storage": "100Gi", "instances": 50]
+            ) { _ in
                 #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
                 #expect(try await eventually(.seconds(10)) { try await Self.readyNodes(live) == 2 })
                 try await body(live)
-            } catch {
-                Issue.record(error)
             }
-            for reporter in reporters {
-                reporter.cancel()
-                await reporter.value
-            }
-            for node in nodes { await node.shutdown() }
         }
     }
 
