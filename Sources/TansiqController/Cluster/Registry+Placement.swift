@@ -108,11 +108,12 @@ extension Registry {
         var events: [Event] = []
         var serial = state.instanceSerial
         var ledger = usageLedger(now: now)
-        let feasibility = Feasibility(schedulingSnapshot(now: now, ready: ready))
+        // Built only when something is to be placed: a round that only records reasons needs none.
+        let feasibility = plan.assignments.isEmpty ? nil : Feasibility(schedulingSnapshot(now: now, ready: ready))
         for preemption in plan.preemptions {
             guard var victim = next.instances[preemption.victim], Self.isAssigned(victim) else { continue }
             ledger.remove(victim.ministry, victim.resources.vector, guaranteed: victim.guaranteed)
-            feasibility.evict(victim.id)
+            feasibility?.evict(victim.id)
             victim.phase = .preempted
             victim.reason = preemption.reason
             next.put(victim)
@@ -134,7 +135,7 @@ extension Registry {
                 let node = next.nodes[assignment.node]
             else { continue }
             let scheduling = self.request(for: instance)
-            guard feasibility.reject(scheduling, on: node.name) == nil else { continue }
+            guard let feasibility, feasibility.reject(scheduling, on: node.name) == nil else { continue }
             let request = instance.resources.vector
             let guaranteed: Bool
             switch ledger.decide(instance.ministry, request, priority: instance.priority) {
