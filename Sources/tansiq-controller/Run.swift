@@ -42,7 +42,15 @@ struct Run: AsyncParsableCommand {
         name: .customLong("insecure-registry"), help: "HOST:PORT of a registry reached over plain HTTP (repeatable).")
     var insecureRegistries: [String] = []
 
+    @Option(
+        name: .customLong("auth-failures-per-minute"),
+        help: "Failed authentications an address may make in a minute before its requests get 429 (0: no limit).")
+    var authFailuresPerMinute: Int = 30
+
     func validate() throws {
+        guard authFailuresPerMinute >= 0 else {
+            throw ValidationError("--auth-failures-per-minute \(authFailuresPerMinute): expected 0 or more")
+        }
         guard ListenAddress(listen) != nil else {
             throw ValidationError("--listen \(listen): expected HOST:PORT with a port from 0 to 65535")
         }
@@ -80,7 +88,8 @@ struct Run: AsyncParsableCommand {
             let grace = try Span.parse(gracePeriod).seconds
             server = try await ControllerServer.open(
                 dataDir: dir, metrics: .bootstrap(), gracePeriod: grace, uidBase: uidBase,
-                registry: RegistryAccess(caFiles: registryCAs, insecure: insecureRegistries))
+                registry: RegistryAccess(caFiles: registryCAs, insecure: insecureRegistries),
+                throttle: AuthThrottle(limit: authFailuresPerMinute))
             app = try server.application(
                 host: address.host, port: address.port, tls: try ControllerServer.tlsConfiguration(dataDir: dir),
                 logger: logger

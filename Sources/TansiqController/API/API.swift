@@ -29,6 +29,7 @@ public enum API {
         var headers: HTTPFields = [.contentType: "application/json"]
         headers[.requestID] = requestID
         if error.code == .unauthenticated { headers[.wwwAuthenticate] = "Bearer realm=\"tansiq\"" }
+        if let retryAfter = error.retryAfter { headers[.retryAfter] = String(retryAfter) }
         return Response(
             status: HTTPResponse.Status(code: error.code.status), headers: headers,
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
@@ -36,6 +37,10 @@ public enum API {
 
     /// Reads the whole body, refusing more than `limit` bytes with 413.
     static func body(_ request: Request, limit: Int = maxBodySize) async throws -> Data {
+        // A declared length over the limit is refused before a byte of the body is read.
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
+            throw APIError(.tooLarge, "the body is larger than \(limit / 1024) KiB")
+        }
         var request = request  // collecting consumes the body
         do {
             let buffer = try await request.body.collect(upTo: limit)

@@ -21,7 +21,7 @@ struct APIMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch let error as APIError {
-            if !error.audited && (error.code == .forbidden || error.code == .unauthenticated) {
+            if !error.audited && [.forbidden, .unauthenticated, .rateLimited].contains(error.code) {
                 await audit(error, request, context)
             }
             response = API.error(error, requestID: context.requestID)

@@ -12,6 +12,8 @@ public struct Routes: Sendable {
     let ca: CertificateAuthority
     /// Resolves `spec.image` tags to digests at apply.
     let registry: RegistryClient
+    /// Holds back addresses that keep failing to authenticate.
+    let throttle: AuthThrottle
     let now: @Sendable () -> Date
 
     /// A route: method and path template as the OpenAPI document writes it.
@@ -53,6 +55,16 @@ public struct Routes: Sendable {
             return caller
         }
         // The refusal is audited by `APIMiddleware`, like every refusal no change has audited.
+        let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        if case .throttled(let retryAfter, let audit) = throttle.failed(from: address, at: now()) {
+            var error = APIError(
+                .rateLimited,
+                "too many failed authentications from \(address); retry in \(retryAfter) s with a valid token")
+            error.retryAfter = retryAfter
+            // Audited once per window, not per attempt.
+            error.audited = !audit
+            throw error
+        }
         throw token.isEmpty
             ? APIError(.unauthenticated, "a bearer token is required (Authorization: Bearer TOKEN)")
             : APIError(.unauthenticated, "the token is unknown, expired or revoked")

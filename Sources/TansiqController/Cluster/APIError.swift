@@ -17,6 +17,8 @@ public struct APIError: Error, Sendable, Equatable {
     public var details: [Detail]
     /// True once the refusal is in the audit log (a refused change audits itself).
     public var audited = false
+    /// Seconds a client should wait before trying again (429's `Retry-After`).
+    public var retryAfter: Int?
 
     /// Creates an error.
     public init(_ code: Code, _ message: String, details: [Detail] = []) {

@@ -23,21 +23,23 @@ public struct ControllerServer {
     /// decision reads.
     public init(
         cluster: Cluster, metrics: ControllerMetrics, ca: CertificateAuthority, registry: RegistryClient,
-        now: @escaping @Sendable () -> Date = Date.init
+        throttle: AuthThrottle = AuthThrottle(), now: @escaping @Sendable () -> Date = Date.init
     ) {
         self.cluster = cluster
         self.metrics = metrics
         let router = Router(context: ControllerContext.self)
         router.add(middleware: APIMiddleware(metrics: metrics, cluster: cluster, now: now))
-        self.routes = Routes(cluster: cluster, metrics: metrics, ca: ca, registry: registry, now: now).register(
-            on: router)
+        self.routes = Routes(
+            cluster: cluster, metrics: metrics, ca: ca, registry: registry, throttle: throttle, now: now
+        ).register(on: router)
         self.router = router
     }
 
     /// Opens the data directory's store and builds the server over it.
     public static func open(
         dataDir: DataDirectory, metrics: ControllerMetrics, gracePeriod: TimeInterval = Registry.defaultGracePeriod,
-        uidBase: Int = Registry.defaultUIDBase, registry: RegistryAccess = RegistryAccess()
+        uidBase: Int = Registry.defaultUIDBase, registry: RegistryAccess = RegistryAccess(),
+        throttle: AuthThrottle = AuthThrottle()
     ) async throws -> ControllerServer {
         guard dataDir.isInitialised else { throw DataDirectoryError.notInitialised(dataDir.path) }
         let store = try SQLiteStore(path: dataDir.database)
@@ -52,7 +54,8 @@ public struct ControllerServer {
         let ca = try CertificateAuthority(
             certificatePEM: try dataDir.read(dataDir.caCertificate), keyPEM: try dataDir.read(dataDir.caKey))
         return ControllerServer(
-            cluster: cluster, metrics: metrics, ca: ca, registry: try RegistryClient(access: registry))
+            cluster: cluster, metrics: metrics, ca: ca, registry: try RegistryClient(access: registry),
+            throttle: throttle)
     }
 
     /// The TLS configuration of the data directory: serving certificate, then the CA; TLS 1.2+;
