@@ -47,7 +47,16 @@ struct Run: AsyncParsableCommand {
         help: "Failed authentications an address may make in a minute before its requests get 429 (0: no limit).")
     var authFailuresPerMinute: Int = 30
 
+    @Option(
+        name: .customLong("idle-timeout"),
+        help:
+            "Close a connection that sends nothing this long: idle, or stalled in its handshake or headers (e.g. 60s).")
+    var idleTimeout: String = "60s"
+
     func validate() throws {
+        guard let idle = try? Span.parse(idleTimeout), idle.milliseconds >= 1000 else {
+            throw ValidationError("--idle-timeout \(idleTimeout): expected a duration of at least 1s, like 60s")
+        }
         guard authFailuresPerMinute >= 0 else {
             throw ValidationError("--auth-failures-per-minute \(authFailuresPerMinute): expected 0 or more")
         }
@@ -92,7 +101,7 @@ struct Run: AsyncParsableCommand {
                 throttle: AuthThrottle(limit: authFailuresPerMinute))
             app = try server.application(
                 host: address.host, port: address.port, tls: try ControllerServer.tlsConfiguration(dataDir: dir),
-                logger: logger
+                logger: logger, idleTimeout: .milliseconds(try Span.parse(idleTimeout).milliseconds)
             ) { port in
                 let shown = address.host.contains(":") ? "[\(address.host)]" : address.host
                 FileHandle.standardOutput.write(Data("listening on https://\(shown):\(port)\n".utf8))

@@ -72,3 +72,38 @@ struct AbuseTests {
         }
     }
 }
+
+extension AbuseTests {
+    @Test("a connection that sends nothing is closed after the idle timeout; a long poll is not cut")
+    func idleConnectionsClosed() async throws {
+        try await LiveController.with(arguments: ["--idle-timeout", "2s"]) { live in
+            let port = try #require(URLComponents(string: live.baseURL)?.port)
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            defer { close(fd) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(port).bigEndian)
+            address.sin_addr = in_addr(s_addr: inet_addr("127.0.0.1"))
+            let connected = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+            #expect(connected == 0)
+            var wait = timeval(tv_sec: 15, tv_usec: 0)
+            setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, socklen_t(MemoryLayout<timeval>.size))
+            let start = Date()
+            var byte: UInt8 = 0
+            // Nothing sent, not even a TLS hello: the controller closes (read returns 0).
+            let read = recv(fd, &byte, 1, 0)
+            let waited = Date().timeIntervalSince(start)
+            #expect(read == 0, "the connection stayed open (\(read), errno \(errno))")
+            #expect(waited >= 1.5 && waited < 10, "closed after \(waited) s")
+            // A long poll longer than the idle timeout is answered, not cut.
+            let version = try await LiveControllerTests.version(live)
+            let poll = try await live.call(
+                .GET, "/v1/ministries?watch=true&after=\(version)&wait=4", token: live.operatorToken)
+            #expect(poll.status == 200, "\(poll.body)")
+        }
+    }
+}

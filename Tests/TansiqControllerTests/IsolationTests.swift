@@ -134,11 +134,17 @@ struct IsolationTests {
                 let bomb = Self.shell(
                     "finance", "bomb", "b() { b | b & }; b; sleep 3600", extra: "\n  restart: {policy: never}")
                 #expect(try await LiveControllerTests.apply(live, bomb).status == 200)
-                try await Task.sleep(for: .seconds(4))
-                let bombID = try await Self.instance(live, "bomb")?["id"] as? String ?? ""
-                let pids =
-                    ["/sys/fs/cgroup/pids/tansiq-bombed/\(bombID)", "/sys/fs/cgroup/tansiq-bombed/\(bombID)"].lazy
-                    .compactMap { try? String(contentsOfFile: $0 + "/pids.current", encoding: .utf8) }.first ?? ""
+                // Started (a loaded machine may take a while), then given time to hit its limit.
+                func bombPids() async throws -> String {
+                    let bombID = try await Self.instance(live, "bomb")?["id"] as? String ?? ""
+                    return ["/sys/fs/cgroup/pids/tansiq-bombed/\(bombID)", "/sys/fs/cgroup/tansiq-bombed/\(bombID)"]
+                        .lazy.compactMap { try? String(contentsOfFile: $0 + "/pids.current", encoding: .utf8) }.first
+                        ?? ""
+                }
+                let running = try await eventually(.seconds(30)) { try await !bombPids().isEmpty }
+                #expect(running, "the bomb's cgroup never appeared")
+                try await Task.sleep(for: .seconds(3))
+                let pids = try await bombPids()
                 #expect((Int(pids.trimmingCharacters(in: .whitespacesAndNewlines)) ?? 999) <= 64, "pids: \(pids)")
                 // The node (its agent) still answers: the steady instance stays Healthy and reported.
                 let port = (try await Self.instance(live, "steady")?["ports"] as? [String: Int])?["http"] ?? 0

@@ -74,13 +74,16 @@ public struct ControllerServer {
         return tls
     }
 
-    /// The application that serves the API on `host:port` over TLS.
+    /// The application that serves the API on `host:port` over TLS. A connection that sends
+    /// nothing for `idleTimeout` — idle between requests, stalled in its handshake, headers or
+    /// body — is closed; a request being answered (a long poll) is not.
     public func application(
-        host: String, port: Int, tls: TLSConfiguration, logger: Logger,
+        host: String, port: Int, tls: TLSConfiguration, logger: Logger, idleTimeout: TimeAmount = .seconds(60),
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
         Application(
-            router: router, server: try .tls(.http1(), tlsConfiguration: tls),
+            router: router,
+            server: try .tls(.http1(configuration: .init(idleTimeout: idleTimeout)), tlsConfiguration: tls),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger)
