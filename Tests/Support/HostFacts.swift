@@ -37,6 +37,9 @@ public enum HostFacts {
     public static let umoci = tool("umoci")
     /// True when images can be built, pushed and served here.
     public static let hasRegistryTools = registry != nil && skopeo != nil && umoci != nil && hasRunc
+    /// Debian's `testssl.sh` (the command is `testssl`) and `prometheus` (for `promtool`).
+    public static let testssl = tool("testssl", "testssl.sh")
+    public static let promtool = tool("promtool")
 
     /// True when process `pid` exists and has not exited (a zombie has exited).
     public static func isRunning(_ pid: Int32) -> Bool {

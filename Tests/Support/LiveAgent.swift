@@ -21,7 +21,9 @@ public final class LiveAgent: @unchecked Sendable {
     }()
 
     /// Joins `live` as `name` in `zone`, with a declared share of the host and its own ports;
-    /// `extra` join flags are added.
+    /// `extra` join flags are added. Tests give each agent a range of its own from 21000 to
+    /// 22999: below the kernel's ephemeral ports (32768 up, where clients' ports come from) and
+    /// apart from `tansiq dev up`'s agents (31000 to 32499), whose test runs at the same time.
     public init(
         _ live: LiveController, name: String, zone: String, ports: ClosedRange<Int>, statusInterval: Double = 1,
         extra: [String] = []

@@ -33,7 +33,7 @@ struct ImageTests {
     ) async throws {
         try await LiveController.with(arguments: ["--insecure-registry", registry.host]) { live in
             let agent = try await LiveAgent(
-                live, name: "imager", zone: "z1", ports: 33500...33599, extra: ["--insecure-registry", registry.host])
+                live, name: "imager", zone: "z1", ports: 22500...22599, extra: ["--insecure-registry", registry.host])
             do {
                 #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
                 try await body(live, agent)

@@ -41,7 +41,7 @@ struct IsolationTests {
     )
     func probe() async throws {
         try await LiveController.with(arguments: ["--grace-period", "30s"]) { live in
-            let agent = try await LiveAgent(live, name: "shared-node", zone: "z1", ports: 33100...33199)
+            let agent = try await LiveAgent(live, name: "shared-node", zone: "z1", ports: 22100...22199)
             do {
                 #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
                 // Ministry B (finance) keeps a file in its /data and runs.
@@ -125,7 +125,7 @@ struct IsolationTests {
     func forkBomb() async throws {
         try await LiveController.with(arguments: ["--grace-period", "30s"]) { live in
             let agent = try await LiveAgent(
-                live, name: "bombed", zone: "z1", ports: 33200...33299, extra: ["--pids-limit", "64"])
+                live, name: "bombed", zone: "z1", ports: 22200...22299, extra: ["--pids-limit", "64"])
             do {
                 #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
                 let steady = LiveAgentProcessTests.app("steady", replicas: 1)
@@ -168,7 +168,7 @@ struct IsolationTests {
     )
     func adoption() async throws {
         try await LiveController.with(arguments: ["--grace-period", "30s"]) { live in
-            let agent = try await LiveAgent(live, name: "adopter", zone: "z1", ports: 33300...33399)
+            let agent = try await LiveAgent(live, name: "adopter", zone: "z1", ports: 22300...22399)
             do {
                 #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
                 #expect(
@@ -213,7 +213,7 @@ struct IsolationTests {
     @Test("an instance that turns Unhealthy is restarted under its policy, and its restarts are reported")
     func unhealthyRestarted() async throws {
         try await LiveController.with(arguments: ["--grace-period", "30s"]) { live in
-            let agent = try await LiveAgent(live, name: "liveness", zone: "z1", ports: 33400...33499)
+            let agent = try await LiveAgent(live, name: "liveness", zone: "z1", ports: 22400...22499)
             do {
                 #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
                 // Healthy while /data/ok exists; the first start creates it, later ones do not.

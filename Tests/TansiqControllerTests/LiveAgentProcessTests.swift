@@ -32,7 +32,7 @@ struct LiveAgentProcessTests {
             agents.append(
                 try await LiveAgent(
                     live, name: "agent-\(index)", zone: "z\(index)",
-                    ports: (32000 + index * 100)...(32099 + index * 100)
+                    ports: (21000 + index * 100)...(21099 + index * 100)
                 ))
         }
         return agents
@@ -293,8 +293,8 @@ struct LiveAgentProcessTests {
             let usage = try await run("tansiq-agent", ["join", "--token", "t"] + base)
             #expect(usage.status == 2)
             // A data directory holding node a's certificate, told it is node b: the controller says 403.
-            let a = try await LiveAgent(live, name: "node-a", zone: "z1", ports: 32500...32599)
-            let b = try await LiveAgent(live, name: "node-b", zone: "z1", ports: 32600...32699)
+            let a = try await LiveAgent(live, name: "node-a", zone: "z1", ports: 21500...21599)
+            let b = try await LiveAgent(live, name: "node-b", zone: "z1", ports: 21600...21699)
             await b.stop()
             for file in ["node.key", "node.crt"] {
                 try? FileManager.default.removeItem(atPath: b.dataDir + "/" + file)

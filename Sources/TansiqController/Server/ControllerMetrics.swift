@@ -55,6 +55,30 @@ public final class ControllerMetrics: Sendable {
         }
     }
 
-    /// The text exposition.
-    func render() -> String { registry.emitToString() }
+    /// What each metric measures, for its `# HELP` line (swift-metrics has no help texts, and
+    /// Prometheus' tools want one per metric).
+    static let help: [String: String] = [
+        "tansiq_http_requests_total": "API requests answered, by route, method and status.",
+        "tansiq_http_request_duration_seconds": "Time to answer an API request, by route.",
+        "tansiq_objects": "Stored objects, by kind.",
+        "tansiq_nodes": "Nodes, by phase.",
+        "tansiq_store_commit_seconds": "Time to commit a group of changes to the store, fsync included.",
+        "tansiq_agent_status_updates_total": "Node statuses that changed something.",
+        "tansiq_agent_join_failures_total": "Refused joins, by reason.",
+        "tansiq_agent_long_polls_open": "Assignment long polls waiting.",
+    ]
+
+    /// The text exposition, each metric family with its `# HELP` line.
+    func render() -> String {
+        var lines: [Substring] = []
+        for line in registry.emitToString().split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.hasPrefix("# TYPE "), let name = line.split(separator: " ").dropFirst(2).first,
+                let text = Self.help[String(name)], lines.last?.hasPrefix("# HELP \(name) ") != true
+            {
+                lines.append("# HELP \(name) \(text)")
+            }
+            lines.append(line)
+        }
+        return lines.joined(separator: "\n")
+    }
 }
