@@ -14,17 +14,25 @@ struct PlacementTests {
     /// A registry with the two harness ministries, one Ready node of 1 cpu, and `portal` with
     /// `replicas` pending instances of 500m.
     static func registry(replicas: Int) throws -> Registry {
+        try registry(Harness.app("health", "portal", replicas: replicas, cpu: "500m"), zones: ["n1": "-"])
+    }
+
+    /// A registry with the two harness ministries, the application of `yaml` pending, and a Ready
+    /// node of 1 cpu for each entry of `zones` (name → its `zone` label; `-` for none).
+    static func registry(_ yaml: String, zones: [String: String]) throws -> Registry {
         var registry = Registry(state: StoredState())
-        let (objects, diagnostics) = ManifestParser.parse(
-            Harness.ministries + "\n---\n" + Harness.app("health", "portal", replicas: replicas, cpu: "500m"),
-            file: "test")
+        let (objects, diagnostics) = ManifestParser.parse(Harness.ministries + "\n---\n" + yaml, file: "test")
         #expect(diagnostics.isEmpty)
         let admin = Caller(subject: "admin", role: .operator)
         registry.apply(try registry.planApply(objects, caller: admin, now: now, requestID: "t").changeset)
-        let node = Node(
-            name: "n1", phase: .ready,
-            capacity: Resources(cpuMillis: 1000, memoryBytes: 4 << 30, storageBytes: 1 << 30, instances: 10))
-        registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.putNode(node)]))
+        let nodes = zones.sorted { $0.key < $1.key }.map { name, zone in
+            var node = Node(
+                name: name, phase: .ready,
+                capacity: Resources(cpuMillis: 1000, memoryBytes: 4 << 30, storageBytes: 1 << 30, instances: 10))
+            if zone != "-" { node.labels = ["zone": zone] }
+            return node
+        }
+        registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: nodes.map { .putNode($0) }))
         return registry
     }
 
@@ -79,18 +87,10 @@ struct PlacementTests {
         "a plan made before the node changed is re-checked by the scheduler's own filters: taint, label, selector",
         arguments: ["taint", "label"])
     func staleConstraints(change: String) throws {
-        var registry = Registry(state: StoredState())
-        let (objects, _) = ManifestParser.parse(
-            Harness.ministries + "\n---\n"
-                + Harness.app("health", "portal", replicas: 1, extra: "\n  placement: {nodeSelector: {zone: a}}"),
-            file: "test")
-        let admin = Caller(subject: "admin", role: .operator)
-        registry.apply(try registry.planApply(objects, caller: admin, now: Self.now, requestID: "t").changeset)
-        var node = Node(
-            name: "n1", phase: .ready,
-            capacity: Resources(cpuMillis: 1000, memoryBytes: 4 << 30, storageBytes: 1 << 30, instances: 10))
-        node.labels = ["zone": "a"]
-        registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.putNode(node)]))
+        var registry = try Self.registry(
+            Harness.app("health", "portal", replicas: 1, extra: "\n  placement: {nodeSelector: {zone: a}}"),
+            zones: ["n1": "a"])
+        var node = registry.state.nodes["n1"]!
         let stale = Self.plan(registry)
         #expect(stale.assignments.count == 1)
         if change == "taint" {
@@ -106,20 +106,9 @@ struct PlacementTests {
         "a plan that would break maxPerNode or spread (as if made from two snapshots) is held to them",
         arguments: ["{maxPerNode: 1}", "{spread: zone}"])
     func stalePlansKeepPerNodeLimits(placement: String) throws {
-        var registry = Registry(state: StoredState())
-        let (objects, _) = ManifestParser.parse(
-            Harness.ministries + "\n---\n"
-                + Harness.app("health", "portal", replicas: 2, extra: "\n  placement: \(placement)"), file: "test")
-        let admin = Caller(subject: "admin", role: .operator)
-        registry.apply(try registry.planApply(objects, caller: admin, now: Self.now, requestID: "t").changeset)
-        let nodes = [("n1", "a"), ("n2", "b")].map { name, zone in
-            var node = Node(
-                name: name, phase: .ready,
-                capacity: Resources(cpuMillis: 1000, memoryBytes: 4 << 30, storageBytes: 1 << 30, instances: 10))
-            node.labels = ["zone": zone]
-            return node
-        }
-        registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: nodes.map { .putNode($0) }))
+        let registry = try Self.registry(
+            Harness.app("health", "portal", replicas: 2, extra: "\n  placement: \(placement)"),
+            zones: ["n1": "a", "n2": "b"])
         let plan = Self.plan(registry)
         #expect(Set(plan.assignments.map(\.node)).count == 2)
         // A plan that would put both on n1 keeps to one there.
