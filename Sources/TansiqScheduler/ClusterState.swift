@@ -17,10 +17,8 @@ final class ClusterState {
     var appOnNode: [String: [Int: Int]] = [:]
     /// Instances of an application per topology domain: key "app\u{0}topologyKey" → domain → count.
     var appInDomain: [String: [String: Int]] = [:]
-    /// Ids of live borrowed instances by ministry: where reclaim looks for victims.
-    var borrowedIDs: [String: Set<String>] = [:]
     /// Borrowed instances by ministry, sorted so that the next victim (lowest priority, newest)
-    /// is last: fair-share preemption takes victims from the end without a scan. Entries of
+    /// is last: reclaim and fair-share preemption take victims from the end without a scan. Entries of
     /// instances removed since stay until they reach the end (`liveBorrowed` skips them).
     var borrowedQueue: [String: [QueueEntry]] = [:]
 
@@ -108,7 +106,6 @@ final class ClusterState {
         }
         ledger.add(request.ministry, request.resources, guaranteed: guaranteed)
         if !guaranteed {
-            borrowedIDs[request.ministry, default: []].insert(request.id)
             let entry = QueueEntry(
                 rank: request.priority.rank, sequence: request.sequence, id: request.id, token: additions)
             borrowedQueue[request.ministry, default: []].insertSorted(entry)
@@ -121,9 +118,8 @@ final class ClusterState {
     func liveBorrowed(_ ministry: String, _ body: (Record) -> Bool) {
         while let last = borrowedQueue[ministry]?.last, !isLive(last) { borrowedQueue[ministry]!.removeLast() }
         guard let queue = borrowedQueue[ministry] else { return }
-        for entry in queue.reversed() {
-            guard let record = instances[entry.id], record.token == entry.token else { continue }
-            if !body(record) { return }
+        for entry in queue.reversed() where isLive(entry) {
+            if !body(instances[entry.id]!) { return }
         }
     }
 
@@ -144,7 +140,6 @@ final class ClusterState {
             appInDomain[Self.domainKey(request.applicationKey, key)]?[domain]? -= 1
         }
         ledger.remove(request.ministry, request.resources, guaranteed: record.guaranteed)
-        if !record.guaranteed { borrowedIDs[request.ministry]?.remove(id) }
         refile(node)
     }
 

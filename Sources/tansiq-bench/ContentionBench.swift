@@ -39,9 +39,7 @@ struct ContentionBench {
             return each
         }
         // Half the cluster is the lender's idle quota; each borrower has 1 % of it of its own.
-        let total = Resources(
-            cpuMillis: node.cpuMillis * Int64(nodes), memoryBytes: node.memoryBytes * Int64(nodes),
-            storageBytes: node.storageBytes * Int64(nodes), instances: node.instances * Int64(nodes))
+        let total = node.times(Int64(nodes))
         func part(_ numerator: Int64, _ denominator: Int64) -> Resources {
             Resources(
                 cpuMillis: total.cpuMillis * numerator / denominator,
@@ -91,8 +89,7 @@ struct ContentionBench {
         }
         for arrival in arrivals { _ = round(pending + arrival) }
         while rounds < 60, round(pending) {}
-        let elapsed = clock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = (clock.now - start).inSeconds
 
         let ledger = scheduler.ledger
         var perWeight: [String: Double] = [:]

@@ -67,9 +67,7 @@ struct ScheduleBench: ParsableCommand {
             print(
                 "placed \(report.placements), preempted \(report.preemptions) in \(String(format: "%.3f", report.seconds)) s: "
                     + "\(Int(report.placementsPerSecond)) placements/s")
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            print(String(decoding: try encoder.encode(report), as: UTF8.self))
+            try printJSONLine(report)
             return
         }
         let input = try load()
@@ -106,8 +104,7 @@ struct ScheduleBench: ParsableCommand {
             for assignment in plan.assignments { demand += sizes[assignment.instance]! }
             for preemption in plan.preemptions { demand -= sizes[preemption.victim]! }
         }
-        let elapsed = clock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = (clock.now - start).inSeconds
         let lowerBound = max(
             Self.lowerBound(nodes.map(\.allocatable.cpuMillis), demand.cpuMillis),
             Self.lowerBound(nodes.map(\.allocatable.memoryBytes), demand.memoryBytes))
@@ -127,9 +124,7 @@ struct ScheduleBench: ParsableCommand {
             "nodes used \(used), lower bound \(lowerBound), packing ratio \(String(format: "%.3f", result.packingRatio))"
         )
         print("peak RSS \(result.peakRSSBytes / (1 << 20)) MiB")
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        print(String(decoding: try encoder.encode(result), as: UTF8.self))
+        try printJSONLine(result)
     }
 
     func load() throws -> Scenario {

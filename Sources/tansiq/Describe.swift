@@ -137,7 +137,7 @@ struct Describe: AsyncParsableCommand {
         page.field("Code", spec.code)
         page.field("Display names", "\(spec.displayName.ar) / \(spec.displayName.en)")
         page.field("Cohort", spec.cohort ?? "none (neither lends nor borrows)")
-        page.field("Weight", String(format: "%g", spec.weight))
+        page.field("Weight", Cell.weight(spec.weight))
         page.field("Priorities", spec.priorities.map(\.rawValue).joined(separator: ", "))
         page.field("Quota", spec.quota.summary)
         if let status = ministry.status {
@@ -149,7 +149,7 @@ struct Describe: AsyncParsableCommand {
             if spec.cohort != nil {
                 page.field(
                     "Fair share",
-                    "\(status.fairShare ?? 0)‰ of the cohort's lendable pool, weight \(String(format: "%g", spec.weight))"
+                    "\(Cell.share(status.fairShare ?? 0)) of the cohort's lendable pool, weight \(Cell.weight(spec.weight))"
                 )
             }
             if status.overQuota == true {

@@ -57,11 +57,11 @@ struct Plan: AsyncParsableCommand {
             lines.append(
                 "quota of \(quota.ministry) after: "
                     + [
-                        use("cpu", \.cpuMillis, Quantity.formatCPU), use("memory", \.memoryBytes, Quantity.formatBytes),
-                        use("storage", \.storageBytes, Quantity.formatBytes),
+                        use("cpu", \.cpuMillis, Cell.cpu), use("memory", \.memoryBytes, Cell.bytes),
+                        use("storage", \.storageBytes, Cell.bytes),
                         use("instances", \.instances, String.init),
                     ].joined(separator: "; ")
-                    + "; fair share \(quota.fairShare)‰ (weight \(String(format: "%g", quota.weight)))")
+                    + "; fair share \(Cell.share(quota.fairShare)) (weight \(Cell.weight(quota.weight)))")
         }
         return lines
     }

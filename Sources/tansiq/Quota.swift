@@ -31,7 +31,7 @@ struct QuotaCommand: AsyncParsableCommand {
                     item.ministry, item.cohort ?? "-", Cell.cpu(item.effective.cpuMillis),
                     Cell.cpu(item.admitted.cpuMillis), Cell.cpu(item.guaranteedInUse.cpuMillis),
                     Cell.cpu(item.borrowed.cpuMillis), Cell.cpu(item.free.cpuMillis),
-                    item.cohort == nil ? "-" : "\(item.fairShare)‰", String(format: "%g", item.weight),
+                    item.cohort == nil ? "-" : Cell.share(item.fairShare), Cell.weight(item.weight),
                     Bar.render(Bar.share(item.admitted.cpuMillis, of: item.effective.cpuMillis))
                         + (item.overQuota ? "  over quota" : ""),
                 ])

@@ -40,6 +40,10 @@ enum Cell {
     static func time(_ date: Date?) -> String { date.map(RFC3339.format) ?? "-" }
     static func cpu(_ millis: Int64) -> String { Quantity.formatCPU(millis) }
     static func bytes(_ value: Int64) -> String { Quantity.formatBytes(value) }
+    /// A fair-share weight as written (`1`, `2.5`).
+    static func weight(_ weight: Double) -> String { String(format: "%g", weight) }
+    /// A fair share, per mille.
+    static func share(_ perMille: Int64) -> String { "\(perMille)‰" }
     static func short(_ digest: String?) -> String { digest.map { String($0.prefix(19)) } ?? "-" }
     static func limits(_ limits: ResourceLimits) -> String {
         [
@@ -128,7 +132,7 @@ extension Ministry: Listed {
         ]
             + (wide
                 ? [
-                    String(format: "%g", spec.weight), status?.runAs.map { String($0.uid) } ?? "-",
+                    Cell.weight(spec.weight), status?.runAs.map { String($0.uid) } ?? "-",
                     spec.displayName.en, spec.displayName.ar,
                 ] : [])
     }

@@ -84,7 +84,7 @@ struct PlacementTests {
     }
 
     @Test(
-        "a plan made before the node changed is re-checked by the scheduler's own filters: taint, label, selector",
+        "a plan made before a taint or a label change is re-checked by the scheduler's own filters (taints, selector)",
         arguments: ["taint", "label"])
     func staleConstraints(change: String) throws {
         var registry = try Self.registry(

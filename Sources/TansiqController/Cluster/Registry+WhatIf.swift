@@ -33,12 +33,8 @@ extension Registry {
                 guard case .application(let app) = item.object else { return nil }
                 return app.key
             })
-        let ministries = Set(objects.compactMap(\.object.metadata.ministry))
-            .union(
-                objects.compactMap { item in
-                    if case .ministry(let ministry) = item.object { return ministry.metadata.name }
-                    return nil
-                })
+        // The ministry each object is of: a Ministry is its own.
+        let ministries = Set(objects.map { $0.object.metadata.ministry ?? $0.object.metadata.name })
         let reasons = Dictionary(plan.unplaced.map { ($0.instance, $0) }, uniquingKeysWith: { a, _ in a })
         var placements: [PlanResult.Placement] = []
         var pending: [PlanResult.Pending] = []

@@ -87,7 +87,7 @@ extension QuotaLedger {
     }
 
     /// The cohort's lendable pool: its members' lending capacities.
-    public func lendablePool(_ cohort: String) -> Resources { cachedPool(cohort) }
+    public func lendablePool(_ cohort: String) -> Resources { pools[cohort] ?? .zero }
 
     /// A ministry's fair share now, or with `borrowed` as its borrowed total.
     public func fairShare(_ ministry: String, borrowed: Resources? = nil) -> FairShare {

@@ -24,9 +24,9 @@ public struct QuotaLedger: Sendable {
     public private(set) var borrowed: [String: Resources] = [:]
     /// Members of each cohort.
     public private(set) var cohorts: [String: [String]] = [:]
-    /// What depends on the terms alone, worked out once: each cohort's lendable pool (rule 10)
-    /// and each member's borrowing ceiling.
-    private var pools: [String: Resources] = [:]
+    /// What depends on the terms alone, worked out once: each cohort's lendable pool (rule 10,
+    /// `lendablePool`) and each member's borrowing ceiling.
+    private(set) var pools: [String: Resources] = [:]
     private var ceilings: [String: Resources] = [:]
 
     /// Creates a ledger with no usage.
@@ -40,9 +40,6 @@ public struct QuotaLedger: Sendable {
         }
         for ministry in terms.keys { ceilings[ministry] = computeBorrowingCeiling(ministry) }
     }
-
-    /// The cohort's lendable pool, as worked out at init.
-    func cachedPool(_ cohort: String) -> Resources { pools[cohort] ?? .zero }
 
     /// Whether `request` fits the ministry's own quota as it is used now, at a priority it may use.
     public func fitsQuota(_ ministry: String, _ request: Resources, priority: Priority) -> Bool {
