@@ -51,6 +51,7 @@ let package = Package(
             dependencies: [
                 "TansiqModel", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "HashTreeCollections", package: "swift-collections"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The controller: HTTPS routes (thin), authentication, PKI, the cluster state.
@@ -190,7 +191,12 @@ let package = Package(
         .testTarget(
             name: "TansiqManifestTests", dependencies: ["TansiqManifest", "TansiqModel"], exclude: ["Fixtures"]),
         // The store conformance suite, run against every backend.
-        .testTarget(name: "TansiqStoreTests", dependencies: ["TansiqStore", "TansiqModel"]),
+        .testTarget(
+            name: "TansiqStoreTests",
+            dependencies: [
+                "TansiqStore", "TansiqModel", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         // In-process route tests and end-to-end tests that start the real `tansiq-controller`.
         .testTarget(
             name: "TansiqControllerTests",
@@ -210,7 +216,10 @@ let package = Package(
         // Drives the built `tansiq` binary: exit codes, stdout and stderr, help texts.
         .testTarget(
             name: "TansiqCLITests",
-            dependencies: ["tansiq", "tansiq-controller", "tansiq-agent", "tansiq-demo-service", "TansiqTestSupport"],
+            dependencies: [
+                "tansiq", "tansiq-controller", "tansiq-agent", "tansiq-demo-service", "TansiqTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
             exclude: ["Golden"]
         ),
         // What the end-to-end tests share: running built binaries, a live controller, HTTPS calls.

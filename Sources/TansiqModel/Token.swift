@@ -78,11 +78,15 @@ public struct AuditRecord: Sendable, Hashable, Codable {
     public var result: String
     /// A sentence for refusals.
     public var message: String?
+    /// The hash of the record before it in the log (64 zeros for the first), set by the store.
+    public var prevHash: String?
+    /// SHA-256 of `prevHash` and this record's content (see `AuditChain`), set by the store.
+    public var hash: String?
 
     /// Creates a record.
     public init(
         seq: Int64 = 0, time: Date, requestID: String, subject: String, role: String, action: String, object: String,
-        result: String, message: String? = nil
+        result: String, message: String? = nil, prevHash: String? = nil, hash: String? = nil
     ) {
         self.seq = seq
         self.time = time
@@ -93,6 +97,8 @@ public struct AuditRecord: Sendable, Hashable, Codable {
         self.object = object
         self.result = result
         self.message = message
+        self.prevHash = prevHash
+        self.hash = hash
     }
 }
 

@@ -23,8 +23,12 @@ public protocol Store: Sendable {
     /// `StoreError.io` when the backend failed (and nothing was committed).
     func commit(_ changeset: Changeset) async throws
 
-    /// Audit records with `seq > after`, oldest first, at most `limit`.
+    /// Audit records with `seq > after`, oldest first, at most `limit`, with their hashes.
     func audit(after: Int64, limit: Int) async throws -> [AuditRecord]
+
+    /// The last audit record this store wrote, or found when it opened (nil: none): what the
+    /// chain must reach (`AuditChainVerifier.finish(known:)`) and what a checkpoint signs.
+    func auditHead() async -> AuditChain.Head?
 
     /// Closed usage intervals that overlap `[from, to)`.
     func usage(from: Date, to: Date) async throws -> [UsageRecord]

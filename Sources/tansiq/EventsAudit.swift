@@ -54,11 +54,50 @@ struct EventsCommand: AsyncParsableCommand {
     }
 }
 
-/// `tansiq audit [--since T] [--subject S] [-w]`.
+/// `tansiq audit [--since T] [--subject S] [-w]` and `tansiq audit verify [--from SEQ]`.
 struct AuditCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "audit",
-        abstract: "The audit log (auditors and operators): every change people made, and every refusal.")
+        abstract: "The audit log (auditors and operators): every change people made, and every refusal.",
+        subcommands: [AuditLogCommand.self, AuditVerifyCommand.self], defaultSubcommand: AuditLogCommand.self)
+}
+
+/// `tansiq audit verify [--from SEQ]`: exit 0 when the chain holds, 1 when a record was changed,
+/// removed or inserted (named on stderr).
+struct AuditVerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Walk the audit log's hash chain and its signed checkpoints; name the first record that was "
+            + "changed, removed or inserted.")
+
+    @OptionGroup var connection: ConnectionOptions
+    @Option(help: "The first record to check (the one before it is taken as given).") var from: Int64 = 1
+
+    func validate() throws {
+        guard from >= 1 else { throw ValidationError("--from \(from): expected a record number of 1 or more") }
+    }
+
+    func run() async throws {
+        try await connection.withClient { client in
+            let report = try await client.verifyAudit(from: from)
+            if let problem = report.problem {
+                Output.error("audit log: record \(problem.seq) \(problem.kind): \(problem.message)")
+                throw ExitCode(1)
+            }
+            let last = report.head?.seq ?? (report.from - 1)
+            Output.line(
+                "audit log verified: \(report.checked) records (\(report.from) to \(last)), "
+                    + "\(report.checkpoints) signed checkpoints, signed through record \(report.signedThrough), "
+                    + "\(report.unsigned) since the last checkpoint")
+        }
+    }
+}
+
+/// `tansiq audit [log] [--since T] [--subject S] [-w]`.
+struct AuditLogCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log",
+        abstract: "Print the audit log (auditors and operators): every change people made, and every refusal.")
 
     @OptionGroup var connection: ConnectionOptions
     @Option(help: "Only records from this time on (RFC 3339).") var since: String?

@@ -152,6 +152,10 @@ extension TansiqClient {
         try await call(.GET, "/v1/audit?after=\(after)&limit=\(limit)")
     }
 
+    public func verifyAudit(from: Int64 = 1) async throws -> AuditVerification {
+        try await call(.GET, "/v1/audit/verify?from=\(from)")
+    }
+
     public func tokens() async throws -> ItemList<TokenView> { try await call(.GET, "/v1/tokens") }
 
     public func issueToken(_ request: TokenRequest, bootstrap: Bool = false) async throws -> IssuedToken {

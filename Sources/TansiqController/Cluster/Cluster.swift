@@ -11,7 +11,7 @@ import TansiqStore
 /// never wait for a write.
 public actor Cluster {
     private var registry: Registry
-    private let store: any Store
+    let store: any Store
     private let onCommit: @Sendable (StoredState) -> Void
     private var queue: [Job] = []
     private var flushing = false

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import HashTreeCollections
+import Synchronization
 import TansiqModel
 
 /// The embedded store: one SQLite file in WAL mode, `synchronous = FULL` so that a commit is on
@@ -10,6 +11,8 @@ public final class SQLiteStore: Store {
     private let path: String
     private let encoder = WireJSON.encoder()
     private let decoder = WireJSON.decoder()
+    /// The last audit record this store wrote (or found when it opened): the next is chained to it.
+    private let head = Mutex<AuditChain.Head?>(nil)
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
     ///
@@ -24,6 +27,8 @@ public final class SQLiteStore: Store {
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
+            let found = try pool.read { db in try AuditTable.head(in: db) }
+            head.withLock { $0 = found }
         } catch let error as DatabaseError {
             throw StoreError.io("cannot open \(path): \(error.message ?? "\(error.resultCode)")")
         }
@@ -53,6 +58,9 @@ public final class SQLiteStore: Store {
             // Ministries created before uids existed get theirs when the controller starts.
             try db.execute(sql: "INSERT INTO meta VALUES ('ministry_serial', 0)")
         }
+        migrator.registerMigration("v6-audit-chain") { db in
+            try AuditTable.addChain(db)
+        }
         return migrator
     }
 
@@ -77,8 +85,8 @@ public final class SQLiteStore: Store {
 
     public func commit(_ changeset: Changeset) async throws {
         if changeset.isEmpty { return }
-        try await guarded {
-            try await pool.write { [encoder] db in
+        let next = try await guarded {
+            try await pool.write { [encoder, self] db in
                 let stored = try MetaTable.get("resource_version", in: db)
                 guard stored == changeset.basedOn else {
                     throw StoreError.conflict("computed from version \(changeset.basedOn), the store is at \(stored)")
@@ -104,13 +112,17 @@ public final class SQLiteStore: Store {
                 for mutation in changeset.mutations {
                     try Self.write(mutation, in: db, encoder: encoder)
                 }
-                for record in changeset.audit {
-                    try AuditTable.append(record, in: db)
-                }
+                let next = try AuditTable.append(changeset.audit, after: head.withLock { $0 }, in: db)
                 if !changeset.events.isEmpty { try EventsTable.append(changeset.events, in: db) }
                 for record in changeset.usage { try UsageTable.append(record, in: db) }
+                return next
             }
         }
+        head.withLock { $0 = next }
+    }
+
+    public func auditHead() async -> AuditChain.Head? {
+        head.withLock { $0 }
     }
 
     private static func write(_ mutation: Mutation, in db: Database, encoder: JSONEncoder) throws {

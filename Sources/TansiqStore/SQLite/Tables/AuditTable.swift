@@ -2,7 +2,9 @@ import Foundation
 import GRDB
 import TansiqModel
 
-/// `audit`: the append-only log. Rows are inserted, never updated or deleted (triggers refuse it).
+/// `audit`: the append-only log. Rows are inserted, never updated or deleted (triggers refuse it),
+/// and chained by hash (`AuditChain`): a row changed with the triggers dropped is found by
+/// `tansiq audit verify`.
 enum AuditTable {
     static func create(_ db: Database) throws {
         try db.execute(
@@ -12,6 +14,33 @@ enum AuditTable {
                     time TEXT NOT NULL, request_id TEXT NOT NULL, subject TEXT NOT NULL, role TEXT NOT NULL,
                     action TEXT NOT NULL, object TEXT NOT NULL, result TEXT NOT NULL, message TEXT)
                 """)
+        try createTriggers(db)
+    }
+
+    /// The chain's columns, and the hashes of the rows written before them.
+    static func addChain(_ db: Database) throws {
+        try db.execute(sql: "ALTER TABLE audit ADD COLUMN prev_hash TEXT NOT NULL DEFAULT ''")
+        try db.execute(sql: "ALTER TABLE audit ADD COLUMN hash TEXT NOT NULL DEFAULT ''")
+        try db.execute(sql: "DROP TRIGGER IF EXISTS audit_no_update")
+        var previous = AuditChain.genesis
+        var after: Int64 = 0
+        while true {
+            let page = try self.after(after, limit: 1000, in: db)
+            guard let last = page.last else { break }
+            for record in page {
+                let hash = AuditChain.hash(of: record, seq: record.seq, prevHash: previous)
+                try db.execute(
+                    sql: "UPDATE audit SET prev_hash = ?, hash = ? WHERE seq = ?",
+                    arguments: [previous, hash, record.seq])
+                previous = hash
+            }
+            after = last.seq
+        }
+        try db.execute(sql: "DROP TRIGGER IF EXISTS audit_no_delete")
+        try createTriggers(db)
+    }
+
+    private static func createTriggers(_ db: Database) throws {
         try db.execute(
             sql: """
                 CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
@@ -24,16 +53,39 @@ enum AuditTable {
                 """)
     }
 
-    static func append(_ record: AuditRecord, in db: Database) throws {
-        try db.execute(
-            sql: """
-                INSERT INTO audit (time, request_id, subject, role, action, object, result, message)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [
-                RFC3339.formatMilliseconds(record.time), record.requestID, record.subject, record.role,
-                record.action, record.object, record.result, record.message,
-            ])
+    /// Appends `records`, numbered and chained after `head` (what this store last wrote): from
+    /// the larger of its position and the table's last, so a row inserted behind the store's back
+    /// is never overwritten, and stands out in the chain.
+    static func append(
+        _ records: [AuditRecord], after head: AuditChain.Head?, in db: Database
+    ) throws
+        -> AuditChain.Head?
+    {
+        guard !records.isEmpty else { return head }
+        let last = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM audit") ?? 0
+        let chained = AuditChain.chained(
+            records, after: max(head?.seq ?? 0, last), previous: head?.hash ?? AuditChain.genesis)
+        for record in chained {
+            try db.execute(
+                sql: """
+                    INSERT INTO audit (seq, time, request_id, subject, role, action, object, result, message,
+                        prev_hash, hash)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """,
+                arguments: [
+                    record.seq, RFC3339.formatMilliseconds(record.time), record.requestID, record.subject,
+                    record.role, record.action, record.object, record.result, record.message, record.prevHash,
+                    record.hash,
+                ])
+        }
+        return chained.last.map { AuditChain.Head(seq: $0.seq, hash: $0.hash!) }
+    }
+
+    /// The last row's position and hash.
+    static func head(in db: Database) throws -> AuditChain.Head? {
+        try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").map {
+            AuditChain.Head(seq: $0["seq"], hash: $0["hash"])
+        }
     }
 
     static func after(_ seq: Int64, limit: Int, in db: Database) throws -> [AuditRecord] {
@@ -44,7 +96,9 @@ enum AuditTable {
             return AuditRecord(
                 seq: row["seq"], time: RFC3339.parse(time) ?? Date(timeIntervalSince1970: 0),
                 requestID: row["request_id"], subject: row["subject"], role: row["role"], action: row["action"],
-                object: row["object"], result: row["result"], message: row["message"])
+                object: row["object"], result: row["result"], message: row["message"],
+                prevHash: row.hasColumn("prev_hash") ? row["prev_hash"] : nil,
+                hash: row.hasColumn("hash") ? row["hash"] : nil)
         }
     }
 }
