@@ -64,6 +64,9 @@ public struct Instance: Sendable, Hashable, Codable {
     /// When the instance's current accrual interval began (assignment, or a change between
     /// guaranteed and borrowed); nil while it holds nothing.
     public var assignedAt: Date?
+    /// When it ended (became Lost, Preempted or Stopped): terminated instances are removed a
+    /// retention period after it (`tansiq-controller run --retention`).
+    public var endedAt: Date?
 
     /// Creates an instance.
     public init(
@@ -93,7 +96,7 @@ public struct Instance: Sendable, Hashable, Codable {
 extension Instance {
     private enum CodingKeys: String, CodingKey {
         case id, ministry, application, generation, node, phase, reason, guaranteed, priority, resources, ports
-        case exitCode, restarts, message, createdAt, assignedAt, imageDigest, reasonCode
+        case exitCode, restarts, message, createdAt, assignedAt, imageDigest, reasonCode, endedAt
     }
 
     /// Writes `node` and `reason` as `null` when unset: every instance on the wire has them.
@@ -117,6 +120,16 @@ extension Instance {
         try c.encodeIfPresent(createdAt, forKey: .createdAt)
         try c.encodeIfPresent(assignedAt, forKey: .assignedAt)
         try c.encodeIfPresent(imageDigest, forKey: .imageDigest)
+        try c.encodeIfPresent(endedAt, forKey: .endedAt)
+    }
+
+    /// This instance ended in `phase` (a terminal one) for `reason` at `time`.
+    public func ended(_ phase: InstancePhase, reason: String, at time: Date) -> Instance {
+        var ended = self
+        ended.phase = phase
+        ended.reason = reason
+        ended.endedAt = time
+        return ended
     }
 }
 

@@ -53,7 +53,24 @@ struct Run: AsyncParsableCommand {
             "Close a connection that sends nothing this long: idle, or stalled in its handshake or headers (e.g. 60s).")
     var idleTimeout: String = "60s"
 
+    @Option(
+        name: .customLong("audit-checkpoint"),
+        help: "How often the audit log's head is signed with the cluster CA's key (and once at shutdown).")
+    var auditCheckpoint: String = "1m"
+
+    @Option(
+        help: ArgumentHelp(
+            "How long instances that ended (Lost, Preempted, Stopped) are kept before they are removed; "
+                + "their usage and events stay."))
+    var retention: String = "24h"
+
     func validate() throws {
+        guard let kept = try? Span.parse(retention), kept.milliseconds >= 1000 else {
+            throw ValidationError("--retention \(retention): expected a duration of at least 1s, like 24h")
+        }
+        guard let checkpoint = try? Span.parse(auditCheckpoint), checkpoint.milliseconds >= 1000 else {
+            throw ValidationError("--audit-checkpoint \(auditCheckpoint): expected a duration of at least 1s, like 1m")
+        }
         guard let idle = try? Span.parse(idleTimeout), idle.milliseconds >= 1000 else {
             throw ValidationError("--idle-timeout \(idleTimeout): expected a duration of at least 1s, like 60s")
         }
@@ -113,17 +130,20 @@ struct Run: AsyncParsableCommand {
         }
         let group = ServiceGroup(
             configuration: .init(
-                services: [app] + server.loops(logger: logger),
+                services: [app]
+                    + server.loops(
+                        logger: logger, auditCheckpoint: .milliseconds(try Span.parse(auditCheckpoint).milliseconds),
+                        retention: try Span.parse(retention).seconds),
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         do {
             try await group.run()
         } catch {
             logger.error("stopped", metadata: ["error": "\(error)"])
-            try? await server.cluster.close()
+            try? await server.close()
             throw ExitCode(1)
         }
-        try await server.cluster.close()
+        try await server.close()
         logger.info("stopped cleanly")
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TansiqModel
 import TansiqTestSupport
 import Testing
 
@@ -76,6 +77,58 @@ struct LiveLoopTests {
             let after =
                 try await live.call(.GET, "/v1/nodes/\(victimNode)", token: live.operatorToken).json as? [String: Any]
             #expect(after?["phase"] as? String == "Ready")
+            for reporter in reporters { reporter.cancel() }
+            for node in nodes { await node.shutdown() }
+        }
+    }
+
+    @Test("a lost instance is removed once --retention has passed; its events and usage stay, a restart keeps it gone")
+    func retention() async throws {
+        try await LiveController.with(arguments: Self.grace + ["--retention", "2s"]) { live in
+            let started = Date().addingTimeInterval(-1)
+            // Two nodes: a controller that hears no node at all evicts nothing.
+            let nodes = try await Self.nodes(live, [("node-a", "z1"), ("node-b", "z2")])
+            let reporters = nodes.map {
+                $0.keepReporting(every: .milliseconds(300), labels: ["zone": $0.name == "node-a" ? "z1" : "z2"])
+            }
+            #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
+            #expect(
+                try await LiveControllerTests.apply(live, Harness.app("health", "portal", replicas: 1)).status == 200)
+            #expect(
+                try await eventually(.seconds(5)) {
+                    try await Self.instances(live).first?["phase"] as? String == "Running"
+                })
+            let placed = try #require(try await Self.instances(live).first)
+            let victim = try #require(placed["id"] as? String)
+            reporters[placed["node"] as? String == "node-a" ? 0 : 1].cancel()
+            var lost: [String: Any]?
+            #expect(
+                try await eventually(.seconds(8)) {
+                    lost = try await Self.instances(live).first { $0["id"] as? String == victim }
+                    return lost?["phase"] as? String == "Lost"
+                })
+            #expect(lost?["endedAt"] is String, "a terminated instance says when it ended")
+            // Before the loss only the victim ran (its replacement starts with the loss).
+            let beforeLoss = RFC3339.format(Date().addingTimeInterval(-1.5))
+            let gone = ContinuousClock.now
+            #expect(
+                try await eventually(.seconds(8)) {
+                    try await !Self.instances(live).contains { $0["id"] as? String == victim }
+                })
+            #expect(ContinuousClock.now - gone >= .milliseconds(1000), "kept for the retention period first")
+            let history = try await live.call(
+                .GET, "/v1/events?kind=Instance&name=\(victim)", token: live.operatorToken)
+            #expect(history.items.compactMap { $0["reason"] as? String } == ["Scheduled", "Lost"])
+            let usage =
+                try await live.call(
+                    .GET, "/v1/usage?from=\(RFC3339.format(started))&to=\(beforeLoss)", token: live.operatorToken
+                ).json as? [String: Any]
+            let health = (usage?["items"] as? [[String: Any]])?.first { $0["ministry"] as? String == "health" }
+            let seconds = (health?["all"] as? [String: Any])?["instanceSeconds"] as? NSNumber
+            #expect((seconds?.intValue ?? 0) >= 1, "the removed instance's time is still shown back: \(usage ?? [:])")
+            try await live.stop()
+            try await live.start()
+            #expect(try await !Self.instances(live).contains { $0["id"] as? String == victim }, "gone from the store")
             for reporter in reporters { reporter.cancel() }
             for node in nodes { await node.shutdown() }
         }

@@ -74,9 +74,9 @@ extension Registry {
             budget -= 1
             report.evicted.append(node.name)
             for instance in held.sorted(by: { Self.serial(of: $0.id) < Self.serial(of: $1.id) }) {
-                var lost = instance
-                lost.phase = .lost
-                lost.reason = "node \(node.name) is NotReady: no status for more than \(Int(gracePeriod)) s"
+                let lost = instance.ended(
+                    .lost, reason: "node \(node.name) is NotReady: no status for more than \(Int(gracePeriod)) s",
+                    at: stamp)
                 mutations.append(.putInstance(lost))
                 guard state.applications["\(instance.ministry)/\(instance.application)"] != nil else { continue }
                 serial += 1

@@ -197,10 +197,7 @@ extension Registry {
                 "node \(name) holds \(held.count) instance(s); drain it first, or remove it once it is NotReady")
         }
         var mutations: [Mutation] = held.map { instance in
-            var lost = instance
-            lost.phase = .lost
-            lost.reason = "node \(name) was removed"
-            return .putInstance(lost)
+            .putInstance(instance.ended(.lost, reason: "node \(name) was removed", at: now))
         }
         mutations.append(.deleteNode(name))
         return single(

@@ -111,11 +111,10 @@ extension Registry {
         // Built only when something is to be placed: a round that only records reasons needs none.
         let feasibility = plan.assignments.isEmpty ? nil : Feasibility(schedulingSnapshot(now: now, ready: ready))
         for preemption in plan.preemptions {
-            guard var victim = next.instances[preemption.victim], Self.isAssigned(victim) else { continue }
-            ledger.remove(victim.ministry, victim.resources.vector, guaranteed: victim.guaranteed)
-            feasibility?.evict(victim.id)
-            victim.phase = .preempted
-            victim.reason = preemption.reason
+            guard let running = next.instances[preemption.victim], Self.isAssigned(running) else { continue }
+            ledger.remove(running.ministry, running.resources.vector, guaranteed: running.guaranteed)
+            feasibility?.evict(running.id)
+            let victim = running.ended(.preempted, reason: preemption.reason, at: now)
             next.put(victim)
             mutations.append(.putInstance(victim))
             serial += 1

@@ -71,8 +71,10 @@ extension Registry {
                             message: "beyond the effective quota of ministry \(ministry); now borrowed from its cohort")
                     )
                 } else {
-                    changed.phase = .preempted
-                    changed.reason = "beyond the effective quota of ministry \(ministry), and the cohort cannot lend it"
+                    changed = changed.ended(
+                        .preempted,
+                        reason: "beyond the effective quota of ministry \(ministry), and the cohort cannot lend it",
+                        at: stamp)
                     serial += 1
                     let replacement = instance.replacement(
                         serial: serial, reason: "replaces \(instance.id), preempted over quota", at: stamp)

@@ -17,6 +17,8 @@ public struct ControllerServer {
     public let metrics: ControllerMetrics
     /// The routes that were registered.
     public let routes: [Routes.Entry]
+    /// The cluster CA: signs node certificates and the audit log's checkpoints.
+    public let ca: CertificateAuthority
     let router: Router<ControllerContext>
 
     /// Builds the routes over `cluster`; `ca` signs node certificates; `now` is the clock every
@@ -27,6 +29,7 @@ public struct ControllerServer {
     ) {
         self.cluster = cluster
         self.metrics = metrics
+        self.ca = ca
         let router = Router(context: ControllerContext.self)
         router.add(middleware: APIMiddleware(metrics: metrics, cluster: cluster, now: now))
         self.routes = Routes(
@@ -99,12 +102,25 @@ public struct ControllerServer {
 
     /// The control loops and the long-poll release, to run after the application in the service
     /// group: a group shuts down in reverse order, so they stop first — a controller that is
-    /// stopping never marks nodes lost because it no longer hears them.
-    public func loops(logger: Logger) -> [any Service] {
+    /// stopping never marks nodes lost because it no longer hears them. The audit log's head is
+    /// signed every `auditCheckpoint`; terminated instances are removed `retention` after they end.
+    public func loops(
+        logger: Logger, auditCheckpoint: Duration = .seconds(60), retention: TimeInterval = Registry.defaultRetention
+    ) -> [any Service] {
         [
             PlacementLoop(cluster: cluster, logger: logger), NodeLoop(cluster: cluster, logger: logger),
-            QuotaLoop(cluster: cluster, logger: logger), LongPollRelease(cluster: cluster),
+            QuotaLoop(cluster: cluster, logger: logger),
+            RetentionLoop(cluster: cluster, retention: retention, logger: logger),
+            AuditCheckpointLoop(cluster: cluster, key: ca.key, interval: auditCheckpoint, logger: logger),
+            LongPollRelease(cluster: cluster),
         ]
+    }
+
+    /// After the service group has stopped: signs the audit log's head a last time (what the
+    /// requests answered while stopping wrote), then closes the store.
+    public func close() async throws {
+        try await cluster.checkpointAudit(key: ca.key, at: Date())
+        try await cluster.close()
     }
 
     /// The router alone, for in-process tests.
