@@ -86,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "tansiq-bench-api",
             dependencies: [
-                "TansiqTestSupport", "TansiqAPI", "TansiqModel",
+                "TansiqTestSupport", "TansiqAPI", "TansiqModel", "TansiqScheduler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -10,7 +10,7 @@ struct BenchAPI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tansiq-bench-api",
         abstract: "Benchmarks of the controller's API over HTTPS; each prints a summary and, last, one JSON line.",
-        subcommands: [ApplyBench.self, StatusBench.self, LoopsBench.self, AgentBench.self]
+        subcommands: [ApplyBench.self, StatusBench.self, LoopsBench.self, AgentBench.self, SoakBench.self]
     )
 }
 

@@ -66,3 +66,18 @@ struct AgentPassThrough: ParsableCommand {
 
     func run() throws { try APIBench.handOver(["agent"] + arguments) }
 }
+
+/// `tansiq-bench soak`: memory and store size under churn, run by `tansiq-bench-api soak`.
+struct SoakPassThrough: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "soak",
+        abstract: "The controller's memory and store size under hours of churn (runs tansiq-bench-api soak beside "
+            + "this binary).",
+        discussion: "Example: tansiq-bench soak --nodes 2000 --minutes 30. See `tansiq-bench-api soak --help`."
+    )
+
+    @Argument(parsing: .captureForPassthrough, help: "Options of `tansiq-bench-api soak`.")
+    var arguments: [String] = []
+
+    func run() throws { try APIBench.handOver(["soak"] + arguments) }
+}

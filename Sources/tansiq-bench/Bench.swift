@@ -8,7 +8,9 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tansiq-bench",
         abstract: "Benchmarks of Tansiq's parts; each prints a human summary and, last, one JSON line.",
-        subcommands: [ScheduleBench.self, APIBench.self, LoopsPassThrough.self, AgentPassThrough.self]
+        subcommands: [
+            ScheduleBench.self, APIBench.self, LoopsPassThrough.self, AgentPassThrough.self, SoakPassThrough.self,
+        ]
     )
 }
 
