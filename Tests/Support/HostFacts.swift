@@ -5,8 +5,9 @@ import Foundation
 public enum HostFacts {
     /// The first of `names` found executable in the usual directories.
     public static func tool(_ names: String...) -> String? {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map(String.init)
         for name in names {
-            for dir in ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin", "/sbin", "/bin"] {
+            for dir in ["/usr/sbin", "/usr/bin", "/usr/local/sbin", "/usr/local/bin", "/sbin", "/bin"] + path {
                 let path = dir + "/" + name
                 if FileManager.default.isExecutableFile(atPath: path) { return path }
             }
@@ -40,6 +41,8 @@ public enum HostFacts {
     /// Debian's `testssl.sh` (the command is `testssl`) and `prometheus` (for `promtool`).
     public static let testssl = tool("testssl", "testssl.sh")
     public static let promtool = tool("promtool")
+    /// schemathesis, from PyPI (the API fuzzing pass).
+    public static let schemathesis = tool("schemathesis")
 
     /// True when process `pid` exists and has not exited (a zombie has exited).
     public static func isRunning(_ pid: Int32) -> Bool {

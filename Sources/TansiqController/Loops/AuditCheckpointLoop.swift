@@ -26,7 +26,7 @@ public struct AuditCheckpointLoop: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             // The wait ends with a graceful shutdown: the last checkpoint is the shutdown's own.
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            if Task.isShuttingDownGracefully { return }
+            if Task.isCancelled || Task.isShuttingDownGracefully { return }
             await round()
         }
     }

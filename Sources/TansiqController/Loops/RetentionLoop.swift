@@ -26,7 +26,7 @@ public struct RetentionLoop: Service {
         let interval = Duration.milliseconds(Int64(min(60, max(1, retention / 10)) * 1000))
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
-            if Task.isShuttingDownGracefully { return }
+            if Task.isCancelled || Task.isShuttingDownGracefully { return }
             await round()
         }
     }
