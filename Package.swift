@@ -92,6 +92,12 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // Fuzz targets of the decoders (libFuzzer when built by scripts/fuzz-decoders.sh; plainly
+        // built, it replays the kept corpus in Fuzz/corpus).
+        .executableTarget(
+            name: "tansiq-fuzz",
+            dependencies: ["TansiqAPI", "TansiqManifest", "TansiqModel"]
+        ),
         // Every request and answer of the HTTP API and the agent protocol, and the typed client the
         // CLI, the agent, the gateway and the tests share.
         .target(
@@ -217,7 +223,7 @@ let package = Package(
         .testTarget(
             name: "TansiqCLITests",
             dependencies: [
-                "tansiq", "tansiq-controller", "tansiq-agent", "tansiq-demo-service", "TansiqTestSupport",
+                "tansiq", "tansiq-controller", "tansiq-agent", "tansiq-demo-service", "tansiq-fuzz", "TansiqTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["Golden"]
