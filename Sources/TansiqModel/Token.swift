@@ -164,3 +164,61 @@ public struct UsageRecord: Sendable, Hashable, Codable {
         self.storageBytes = storageBytes
     }
 }
+
+/// `GET /v1/audit/verify` answer: what walking the audit log's hash chain and checkpoint
+/// signatures found.
+public struct AuditVerification: Sendable, Hashable, Codable {
+    /// A record's position and hash: the last one checked, or the last one a log holds.
+    public struct Head: Sendable, Hashable, Codable {
+        public var seq: Int64
+        public var hash: String
+
+        public init(seq: Int64, hash: String) {
+            self.seq = seq
+            self.hash = hash
+        }
+    }
+
+    /// The first record found changed, removed or inserted.
+    public struct Problem: Sendable, Hashable, Codable {
+        /// `changed`, `removed` or `inserted`.
+        public var kind: String
+        public var seq: Int64
+        public var message: String
+
+        public init(kind: String, seq: Int64, message: String) {
+            self.kind = kind
+            self.seq = seq
+            self.message = message
+        }
+    }
+
+    /// True when the chain and every checkpoint verified.
+    public var ok: Bool
+    /// The first record checked.
+    public var from: Int64
+    /// How many records were checked (up to the problem, when there is one).
+    public var checked: Int
+    public var head: Head?
+    /// How many checkpoint signatures verified.
+    public var checkpoints: Int
+    /// The last record a verified checkpoint signed (0: none).
+    public var signedThrough: Int64
+    /// Records after `signedThrough`, protected by the chain alone until the next checkpoint.
+    public var unsigned: Int64
+    public var problem: Problem?
+
+    public init(
+        ok: Bool, from: Int64, checked: Int, head: Head?, checkpoints: Int, signedThrough: Int64, unsigned: Int64,
+        problem: Problem?
+    ) {
+        self.ok = ok
+        self.from = from
+        self.checked = checked
+        self.head = head
+        self.checkpoints = checkpoints
+        self.signedThrough = signedThrough
+        self.unsigned = unsigned
+        self.problem = problem
+    }
+}

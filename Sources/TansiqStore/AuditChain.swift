@@ -51,18 +51,7 @@ public enum AuditChain {
     }
 
     /// The last record of a log: its position and hash.
-    public struct Head: Sendable, Hashable, Codable {
-        /// Its position.
-        public var seq: Int64
-        /// Its hash.
-        public var hash: String
-
-        /// A head.
-        public init(seq: Int64, hash: String) {
-            self.seq = seq
-            self.hash = hash
-        }
-    }
+    public typealias Head = AuditVerification.Head
 
     /// What a checkpoint signs: the head's position and hash.
     static func checkpointPayload(_ head: Head) -> Data {
@@ -102,35 +91,9 @@ public enum AuditChain {
 /// first record that was changed, removed or inserted. Pure: no I/O, the records come in pages.
 public struct AuditChainVerifier: Sendable {
     /// What was found wrong, at which record.
-    public struct Problem: Sendable, Hashable, Codable {
-        /// `changed`, `removed` or `inserted`.
-        public var kind: String
-        /// The record named.
-        public var seq: Int64
-        /// A sentence.
-        public var message: String
-    }
-
+    public typealias Problem = AuditVerification.Problem
     /// The verdict.
-    public struct Report: Sendable, Hashable, Codable {
-        /// True when no problem was found.
-        public var ok: Bool
-        /// The first record checked.
-        public var from: Int64
-        /// How many records were checked.
-        public var checked: Int
-        /// The last record checked.
-        public var head: AuditChain.Head?
-        /// How many checkpoint signatures verified.
-        public var checkpoints: Int
-        /// The last record a verified checkpoint signed (0: none).
-        public var signedThrough: Int64
-        /// Records after `signedThrough`, the checkpoint that signed it aside: protected by the
-        /// chain alone until the next checkpoint.
-        public var unsigned: Int64
-        /// The first problem, when there is one.
-        public var problem: Problem?
-    }
+    public typealias Report = AuditVerification
 
     private let key: P256.Signing.PublicKey
     private let from: Int64
