@@ -67,6 +67,11 @@ public enum AuditChain {
             message: "sha256=\(head.hash) signature=\(signature)")
     }
 
+    /// True for a checkpoint record (the controller's, the only writer of that action).
+    public static func isCheckpoint(_ record: AuditRecord) -> Bool {
+        record.action == checkpointAction && record.subject == "tansiq-controller"
+    }
+
     /// The head a checkpoint record signs and its signature, or nil when it is not well formed.
     static func signed(by record: AuditRecord) -> (head: Head, signature: Data)? {
         guard record.object.hasPrefix("Audit/"), let seq = Int64(record.object.dropFirst("Audit/".count)),
@@ -151,7 +156,7 @@ public struct AuditChainVerifier: Sendable {
                 "changed", record.seq - 1,
                 "record \(record.seq) does not follow it: it was rewritten with a new hash")
         }
-        if record.action == AuditChain.checkpointAction && record.subject == "tansiq-controller" {
+        if AuditChain.isCheckpoint(record) {
             guard let (signed, signature) = AuditChain.signed(by: record),
                 let ecdsa = try? P256.Signing.ECDSASignature(derRepresentation: signature),
                 key.isValidSignature(ecdsa, for: AuditChain.checkpointPayload(signed))
@@ -171,7 +176,7 @@ public struct AuditChainVerifier: Sendable {
                 }
             }
         }
-        if record.action == AuditChain.checkpointAction { checkpointsAfterSigned += 1 }
+        if AuditChain.isCheckpoint(record) { checkpointsAfterSigned += 1 }
         previous = stated
         head = AuditChain.Head(seq: record.seq, hash: stated)
         recent[record.seq] = stated

@@ -14,18 +14,25 @@ enum BenchWorkload {
           quota: {cpu: 100000, memory: 100Ti, storage: 100Ti, instances: 10000000}
         """
 
-    /// An application of `replicas` instances of 100m and 64Mi.
-    static func application(_ name: String, replicas: Int) -> String {
-        """
-        apiVersion: tansiq/v1
-        kind: Application
-        metadata: {name: \(name), ministry: bench}
-        spec:
-          replicas: \(replicas)
-          resources: {cpu: 100m, memory: 64Mi}
-          run: {command: [/bin/sleep, "3600"]}
-          ports: [{name: http, port: 0}]
-        """
+    /// An application of `replicas` instances of 100m and 64Mi, with `env` in their environment.
+    static func application(_ name: String, replicas: Int, env: [String: String] = [:]) -> String {
+        let environment =
+            env.isEmpty
+            ? ""
+            : ", env: {"
+                + env.sorted { $0.key < $1.key }.map { "\($0.key): \"\($0.value)\"" }
+                .joined(separator: ", ") + "}"
+        return
+            """
+            apiVersion: tansiq/v1
+            kind: Application
+            metadata: {name: \(name), ministry: bench}
+            spec:
+              replicas: \(replicas)
+              resources: {cpu: 100m, memory: 64Mi}
+              run: {command: [/bin/sleep, "3600"]\(environment)}
+              ports: [{name: http, port: 0}]
+            """
     }
 
     /// The zone of fleet node `bench-N`: four zones, round robin.

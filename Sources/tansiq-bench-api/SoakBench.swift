@@ -45,10 +45,7 @@ struct SoakBench: AsyncParsableCommand {
 
     /// An application of the soak: `replicas` of 100m and 64Mi, `revision` in its environment.
     static func application(_ name: String, replicas: Int, revision: Int) -> String {
-        BenchWorkload.application(name, replicas: replicas)
-            .replacingOccurrences(
-                of: "run: {command: [/bin/sleep, \"3600\"]}",
-                with: "run: {command: [/bin/sleep, \"3600\"], env: {REVISION: \"\(revision)\"}}")
+        BenchWorkload.application(name, replicas: replicas, env: ["REVISION": String(revision)])
     }
 
     struct Sample {

@@ -11,7 +11,7 @@ extension Cluster {
     public func checkpointAudit(key: P256.Signing.PrivateKey, at time: Date) async throws -> AuditChain.Head? {
         guard let head = await store.auditHead() else { return nil }
         let last = try await store.audit(after: head.seq - 1, limit: 1).first
-        if last?.seq == head.seq, last?.action == AuditChain.checkpointAction { return nil }
+        if let last, last.seq == head.seq, AuditChain.isCheckpoint(last) { return nil }
         try await record([try AuditChain.checkpoint(of: head, key: key, at: time)])
         return head
     }
