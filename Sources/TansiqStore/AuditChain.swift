@@ -16,6 +16,8 @@ public enum AuditChain {
     public static let genesis = String(repeating: "0", count: 64)
     /// The action of a checkpoint record.
     public static let checkpointAction = "audit.checkpoint"
+    /// The subject of a checkpoint record: the controller, its only writer.
+    public static let checkpointSubject = "tansiq-controller"
 
     /// The hash of `record` at position `seq` after a record whose hash is `prevHash`.
     public static func hash(of record: AuditRecord, seq: Int64, prevHash: String) -> String {
@@ -62,14 +64,14 @@ public enum AuditChain {
     public static func checkpoint(of head: Head, key: P256.Signing.PrivateKey, at time: Date) throws -> AuditRecord {
         let signature = try key.signature(for: checkpointPayload(head)).derRepresentation.base64EncodedString()
         return AuditRecord(
-            time: time, requestID: "audit-checkpoint", subject: "tansiq-controller", role: "-",
+            time: time, requestID: "audit-checkpoint", subject: checkpointSubject, role: "-",
             action: checkpointAction, object: "Audit/\(head.seq)", result: "signed",
             message: "sha256=\(head.hash) signature=\(signature)")
     }
 
     /// True for a checkpoint record (the controller's, the only writer of that action).
     public static func isCheckpoint(_ record: AuditRecord) -> Bool {
-        record.action == checkpointAction && record.subject == "tansiq-controller"
+        record.action == checkpointAction && record.subject == checkpointSubject
     }
 
     /// The head a checkpoint record signs and its signature, or nil when it is not well formed.
