@@ -34,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // Pure values: quantities, resources, kinds and their status. Foundation only.
@@ -45,11 +46,13 @@ let package = Package(
         ),
         // Pure scheduling and quota engine: snapshot in, plan out. No I/O, clock or globals.
         .target(name: "TansiqScheduler", dependencies: ["TansiqModel"], exclude: ["README.md"]),
-        // The durable store: a protocol and its SQLite (GRDB) implementation.
+        // The durable store: a protocol, its SQLite (GRDB) and PostgreSQL (postgres-nio) backends.
         .target(
             name: "TansiqStore",
             dependencies: [
                 "TansiqModel", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "HashTreeCollections", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
@@ -200,7 +203,7 @@ let package = Package(
         .testTarget(
             name: "TansiqStoreTests",
             dependencies: [
-                "TansiqStore", "TansiqModel", .product(name: "GRDB", package: "GRDB.swift"),
+                "TansiqStore", "TansiqModel", "TansiqTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // In-process route tests and end-to-end tests that start the real `tansiq-controller`.

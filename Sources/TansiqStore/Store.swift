@@ -3,7 +3,7 @@ import HashTreeCollections
 import TansiqModel
 
 /// The controller's durable state. One backend per deployment: SQLite embedded (the default),
-/// PostgreSQL later; every backend passes the same conformance suite
+/// or PostgreSQL shared by several controllers; every backend passes the same conformance suite
 /// (`Tests/TansiqStoreTests/StoreConformance.swift`).
 ///
 /// The controller keeps the desired state in memory and writes through the store: `load()` once
@@ -127,6 +127,10 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     case io(String)
     /// The store was closed.
     case closed
+    /// A commit of a controller that no longer holds the leader lease (it must step down).
+    case fenced(String)
+    /// The store's address or settings are invalid.
+    case invalid(String)
 
     /// A sentence.
     public var description: String {
@@ -134,6 +138,8 @@ public enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .conflict(let m): "store conflict: \(m)"
         case .io(let m): "store error: \(m)"
         case .closed: "the store is closed"
+        case .fenced(let m): "not the leader: \(m)"
+        case .invalid(let m): m
         }
     }
 }

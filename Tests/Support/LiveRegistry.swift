@@ -113,7 +113,7 @@ public final class LiveRegistry: @unchecked Sendable {
         try? FileManager.default.removeItem(atPath: (storage as NSString).deletingLastPathComponent)
     }
 
-    static func freePort() throws -> Int {
+    public static func freePort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()

@@ -29,14 +29,14 @@ struct AuditChainTests {
         return (store, path)
     }
 
-    static func checkpoint(_ store: SQLiteStore) async throws {
+    static func checkpoint(_ store: any Store) async throws {
         let head = try #require(await store.auditHead())
         try await store.commit(
             Changeset(basedOn: 0, audit: [try AuditChain.checkpoint(of: head, key: key, at: Sample.t0)]))
     }
 
     static func verify(
-        _ store: SQLiteStore, from: Int64 = 1, key: P256.Signing.PublicKey = key.publicKey
+        _ store: any Store, from: Int64 = 1, key: P256.Signing.PublicKey = key.publicKey
     )
         async throws -> AuditChainVerifier.Report
     {

@@ -1,5 +1,6 @@
 import Foundation
 import TansiqModel
+import TansiqTestSupport
 import Testing
 
 @testable import TansiqStore
@@ -8,7 +9,7 @@ import Testing
 struct Backend: Sendable, CustomStringConvertible {
     let description: String
     /// A new, empty store and a way to open it again over the same data.
-    let make: @Sendable () throws -> (store: any Store, reopen: @Sendable () throws -> any Store)
+    let make: @Sendable () async throws -> (store: any Store, reopen: @Sendable () async throws -> any Store)
 
     static let sqlite = Backend(description: "SQLite") {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tansiq-store-\(UUID().uuidString)")
@@ -17,8 +18,14 @@ struct Backend: Sendable, CustomStringConvertible {
         return (try SQLiteStore(path: path), { try SQLiteStore(path: path) })
     }
 
-    /// Every backend the suite runs against. A PostgreSQL backend joins here.
-    static let all: [Backend] = [.sqlite]
+    /// A fresh database on the test PostgreSQL server (`LivePostgres`).
+    static let postgres = Backend(description: "PostgreSQL") {
+        let url = try PostgresURL(try await LivePostgres.shared.value.database())
+        return (try await PostgresStore(url: url), { try await PostgresStore(url: url) })
+    }
+
+    /// Every backend the suite runs against.
+    static let all: [Backend] = [.sqlite, .postgres]
 }
 
 enum Sample {
@@ -95,7 +102,7 @@ enum Sample {
 struct StoreConformance {
     @Test("a new store is empty at version 0", arguments: Backend.all)
     func newStoreIsEmpty(backend: Backend) async throws {
-        let (store, _) = try backend.make()
+        let (store, _) = try await backend.make()
         #expect(try await store.load() == StoredState())
         #expect(try await store.audit(after: 0, limit: 10).isEmpty)
         try await store.close()
@@ -103,13 +110,13 @@ struct StoreConformance {
 
     @Test("what is committed is what is loaded, also after reopening", arguments: Backend.all)
     func roundTrip(backend: Backend) async throws {
-        let (store, reopen) = try backend.make()
+        let (store, reopen) = try await backend.make()
         let changeset = Sample.everything
         try await store.commit(changeset)
         let expected = StoredState().applying(changeset)
         #expect(try await store.load() == expected)
         try await store.close()
-        let again = try reopen()
+        let again = try await reopen()
         #expect(try await again.load() == expected)
         #expect(try await again.audit(after: 0, limit: 10).count == 2)
         try await again.close()
@@ -117,7 +124,7 @@ struct StoreConformance {
 
     @Test("deletions and replacements take effect", arguments: Backend.all)
     func deletions(backend: Backend) async throws {
-        let (store, _) = try backend.make()
+        let (store, _) = try await backend.make()
         try await store.commit(Sample.everything)
         var replaced = Sample.application("health", "portal", rv: 2)
         replaced.spec.replicas = 5
@@ -142,7 +149,7 @@ struct StoreConformance {
 
     @Test("a changeset computed from an older version is refused whole", arguments: Backend.all)
     func staleChangesetIsRefused(backend: Backend) async throws {
-        let (store, _) = try backend.make()
+        let (store, _) = try await backend.make()
         try await store.commit(Sample.everything)
         let stale = Changeset(
             basedOn: 0, resourceVersion: 2, mutations: [.deleteMinistry("health")], audit: [Sample.audit("delete")])
@@ -156,7 +163,7 @@ struct StoreConformance {
 
     @Test("the version only moves forward and the instance serial never goes back", arguments: Backend.all)
     func countersOnlyMoveForward(backend: Backend) async throws {
-        let (store, _) = try backend.make()
+        let (store, _) = try await backend.make()
         try await store.commit(Sample.everything)
         await #expect(throws: StoreError.self) {
             try await store.commit(Changeset(basedOn: 1, resourceVersion: 1, mutations: [.deleteMinistry("health")]))
@@ -174,7 +181,7 @@ struct StoreConformance {
 
     @Test("audit records get increasing positions and page in order", arguments: Backend.all)
     func auditPaging(backend: Backend) async throws {
-        let (store, _) = try backend.make()
+        let (store, _) = try await backend.make()
         for i in 0..<25 {
             try await store.commit(Changeset(basedOn: 0, audit: [Sample.audit("a\(i)")]))
         }
@@ -195,7 +202,7 @@ struct StoreConformance {
         "events are appended with their change and found by object, ministry and readable ministries",
         arguments: Backend.all)
     func events(backend: Backend) async throws {
-        let (store, _) = try backend.make()
+        let (store, _) = try await backend.make()
         func event(_ kind: String, _ ministry: String?, _ name: String, _ reason: String) -> Event {
             Event(
                 time: Sample.t0, kind: kind, ministry: ministry, name: name, reason: reason,
@@ -224,7 +231,7 @@ struct StoreConformance {
 
     @Test("usage intervals are stored with their change and found by overlap", arguments: Backend.all)
     func usage(backend: Backend) async throws {
-        let (store, reopen) = try backend.make()
+        let (store, reopen) = try await backend.make()
         func record(_ id: String, _ from: TimeInterval, _ to: TimeInterval) -> UsageRecord {
             UsageRecord(
                 ministry: "health", application: "portal", instance: id, guaranteed: id != "b", from: Sample.t0 + from,
@@ -237,14 +244,14 @@ struct StoreConformance {
         #expect(overlapping.map(\.instance) == ["b", "c"])
         #expect(overlapping[0] == record("b", 50, 150), "exact to the millisecond")
         try await store.close()
-        let again = try reopen()
+        let again = try await reopen()
         #expect(try await again.usage(from: Sample.t0, to: Sample.t0 + 1000).count == 3)
         try await again.close()
     }
 
     @Test("of concurrent commits from the same version exactly one wins", arguments: Backend.all)
     func concurrentCommits(backend: Backend) async throws {
-        let (store, _) = try backend.make()
+        let (store, _) = try await backend.make()
         let wins = await withTaskGroup(of: Bool.self) { group in
             for i in 0..<8 {
                 group.addTask {
@@ -265,7 +272,7 @@ struct StoreConformance {
 
     @Test("a closed store refuses calls", arguments: Backend.all)
     func closedStoreRefuses(backend: Backend) async throws {
-        let (store, _) = try backend.make()
+        let (store, _) = try await backend.make()
         try await store.close()
         await #expect(throws: (any Error).self) { _ = try await store.load() }
     }

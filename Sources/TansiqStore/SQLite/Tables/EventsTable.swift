@@ -3,11 +3,8 @@ import GRDB
 import TansiqModel
 
 /// `events`: objects' short histories. Appended with the change they describe; the oldest are
-/// pruned beyond `capacity` rows.
+/// pruned beyond `EventsCapacity.rows` rows.
 enum EventsTable {
-    /// How many events are kept in all.
-    static let capacity: Int64 = 100_000
-
     static func create(_ db: Database) throws {
         try db.execute(
             sql: """
@@ -30,7 +27,7 @@ enum EventsTable {
         }
         let last = db.lastInsertedRowID
         if last % 1000 < Int64(events.count) {
-            try db.execute(sql: "DELETE FROM events WHERE seq <= ?", arguments: [last - capacity])
+            try db.execute(sql: "DELETE FROM events WHERE seq <= ?", arguments: [last - EventsCapacity.rows])
         }
     }
 

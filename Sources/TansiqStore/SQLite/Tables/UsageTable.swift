@@ -17,8 +17,6 @@ enum UsageTable {
         try db.execute(sql: "CREATE INDEX usage_span ON usage(to_ms, from_ms)")
     }
 
-    static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-
     static func append(_ record: UsageRecord, in db: Database) throws {
         try db.execute(
             sql: """
@@ -27,7 +25,8 @@ enum UsageTable {
                 """,
             arguments: [
                 record.ministry, record.application, record.instance, record.guaranteed,
-                milliseconds(record.from), milliseconds(record.to), record.cpuMillis, record.memoryBytes,
+                UsageMilliseconds.of(record.from), UsageMilliseconds.of(record.to), record.cpuMillis,
+                record.memoryBytes,
                 record.storageBytes,
             ])
     }
@@ -35,14 +34,14 @@ enum UsageTable {
     static func overlapping(from: Date, to: Date, in db: Database) throws -> [UsageRecord] {
         try Row.fetchAll(
             db, sql: "SELECT * FROM usage WHERE to_ms > ? AND from_ms < ? ORDER BY seq",
-            arguments: [milliseconds(from), milliseconds(to)]
+            arguments: [UsageMilliseconds.of(from), UsageMilliseconds.of(to)]
         ).map { row in
             let fromMs: Int64 = row["from_ms"]
             let toMs: Int64 = row["to_ms"]
             return UsageRecord(
                 ministry: row["ministry"], application: row["application"], instance: row["instance"],
-                guaranteed: row["guaranteed"], from: Date(timeIntervalSince1970: Double(fromMs) / 1000),
-                to: Date(timeIntervalSince1970: Double(toMs) / 1000), cpuMillis: row["cpu_millis"],
+                guaranteed: row["guaranteed"], from: UsageMilliseconds.date(fromMs),
+                to: UsageMilliseconds.date(toMs), cpuMillis: row["cpu_millis"],
                 memoryBytes: row["memory_bytes"], storageBytes: row["storage_bytes"])
         }
     }

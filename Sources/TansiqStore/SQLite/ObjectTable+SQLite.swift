@@ -1,16 +1,7 @@
 import Foundation
 import GRDB
 
-/// A table of objects kept as JSON bodies under a text key, with a few indexed columns for the
-/// queries that need them. Every object table of the SQLite store is one of these.
-struct ObjectTable<Object: Codable & Sendable>: Sendable {
-    /// The table's name.
-    let name: String
-    /// The object's key: unique within the table.
-    let key: @Sendable (Object) -> String
-    /// Extra indexed columns and how to read them off an object.
-    let columns: [(name: String, value: @Sendable (Object) -> String?)]
-
+extension ObjectTable {
     /// The `CREATE TABLE` and its indexes.
     func create(_ db: Database) throws {
         let extra = columns.map { ", \($0.name) TEXT" }.joined()
@@ -43,12 +34,7 @@ struct ObjectTable<Object: Codable & Sendable>: Sendable {
         var result: [String: Object] = [:]
         for row in try Row.fetchAll(db, sql: "SELECT key, body FROM \(name)") {
             let key: String = row["key"]
-            let body: String = row["body"]
-            do {
-                result[key] = try decoder.decode(Object.self, from: Data(body.utf8))
-            } catch {
-                throw StoreError.io("\(name) row \(key) cannot be read: \(error)")
-            }
+            result[key] = try decode(row["body"], key: key, with: decoder)
         }
         return result
     }

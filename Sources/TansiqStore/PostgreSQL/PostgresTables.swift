@@ -1,0 +1,261 @@
+import Foundation
+import Logging
+import PostgresNIO
+import TansiqModel
+
+/// `meta`: the store's counters.
+enum PostgresMeta {
+    static func all(on connection: PostgresConnection, logger: Logger) async throws -> [String: Int64] {
+        var result: [String: Int64] = [:]
+        for try await (key, value) in try await connection.query("SELECT key, value FROM meta", logger: logger)
+            .decode((String, Int64).self)
+        {
+            result[key] = value
+        }
+        return result
+    }
+
+    /// The stored version, its row locked until the transaction ends (commits queue behind it).
+    static func lockVersion(on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
+        for try await value in try await connection.query(
+            "SELECT value FROM meta WHERE key = 'resource_version' FOR UPDATE", logger: logger
+        ).decode(Int64.self) {
+            return value
+        }
+        throw StoreError.io("the meta table has no resource_version")
+    }
+
+    /// Moves the counters a changeset sets, refusing any that would go backwards.
+    static func advance(
+        _ changeset: Changeset, from stored: Int64, on connection: PostgresConnection, logger: Logger
+    )
+        async throws
+    {
+        if let next = changeset.resourceVersion {
+            guard next > stored else { throw StoreError.conflict("version \(next) does not follow \(stored)") }
+            try await set("resource_version", next, on: connection, logger: logger)
+        }
+        let counters = try await all(on: connection, logger: logger)
+        if let serial = changeset.instanceSerial {
+            guard serial >= counters["instance_serial"] ?? 0 else {
+                throw StoreError.conflict("instance serial \(serial) goes backwards")
+            }
+            try await set("instance_serial", serial, on: connection, logger: logger)
+        }
+        if let serial = changeset.ministrySerial {
+            guard serial >= counters["ministry_serial"] ?? 0 else {
+                throw StoreError.conflict("ministry serial \(serial) goes backwards")
+            }
+            try await set("ministry_serial", serial, on: connection, logger: logger)
+        }
+    }
+
+    static func set(_ key: String, _ value: Int64, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("UPDATE meta SET value = \(value) WHERE key = \(key)", logger: logger)
+    }
+}
+
+/// `audit`: the append-only log, chained by hash as SQLite's (`AuditChain`); triggers refuse
+/// updates, deletions and truncation.
+enum PostgresAuditTable {
+    /// Appends `records`, numbered and chained after `head` (what this store last wrote or read):
+    /// from the larger of its position and the table's last, so a row inserted behind the store's
+    /// back is never overwritten, and stands out in the chain.
+    static func append(
+        _ records: [AuditRecord], after head: AuditChain.Head?, on connection: PostgresConnection, logger: Logger
+    ) async throws -> AuditChain.Head? {
+        guard !records.isEmpty else { return head }
+        var last: Int64 = 0
+        for try await seq in try await connection.query("SELECT COALESCE(MAX(seq), 0) FROM audit", logger: logger)
+            .decode(Int64.self)
+        {
+            last = seq
+        }
+        let chained = AuditChain.chained(
+            records, after: max(head?.seq ?? 0, last), previous: head?.hash ?? AuditChain.genesis)
+        var binds = PostgresBindings()
+        binds.append(chained.map(\.seq))
+        binds.append(chained.map { RFC3339.formatMilliseconds($0.time) })
+        binds.append(chained.map(\.requestID))
+        binds.append(chained.map(\.subject))
+        binds.append(chained.map(\.role))
+        binds.append(chained.map(\.action))
+        binds.append(chained.map(\.object))
+        binds.append(chained.map(\.result))
+        // A message may be absent: the flag array says which are.
+        binds.append(chained.map { $0.message ?? "" })
+        binds.append(chained.map { $0.message == nil })
+        binds.append(chained.map { $0.prevHash ?? "" })
+        binds.append(chained.map { $0.hash ?? "" })
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO audit (seq, time, request_id, subject, role, action, object, result, message,
+                        prev_hash, hash)
+                    SELECT seq, time, request_id, subject, role, action, object, result,
+                        CASE WHEN no_message THEN NULL ELSE message END, prev_hash, hash
+                    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                        $7::text[], $8::text[], $9::text[], $10::boolean[], $11::text[], $12::text[])
+                        AS u(seq, time, request_id, subject, role, action, object, result, message, no_message,
+                        prev_hash, hash)
+                    """, binds: binds), logger: logger)
+        return chained.last.map { AuditChain.Head(seq: $0.seq, hash: $0.hash!) }
+    }
+
+    /// The last row's position and hash.
+    static func head(on connection: PostgresConnection, logger: Logger) async throws -> AuditChain.Head? {
+        for try await (seq, hash) in try await connection.query(
+            "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", logger: logger
+        ).decode((Int64, String).self) {
+            return AuditChain.Head(seq: seq, hash: hash)
+        }
+        return nil
+    }
+
+    static func after(
+        _ seq: Int64, limit: Int, on connection: PostgresConnection, logger: Logger
+    ) async throws
+        -> [AuditRecord]
+    {
+        var records: [AuditRecord] = []
+        let rows = try await connection.query(
+            """
+            SELECT seq, time, request_id, subject, role, action, object, result, message, prev_hash, hash
+            FROM audit WHERE seq > \(seq) ORDER BY seq LIMIT \(Int64(limit))
+            """, logger: logger)
+        for try await (seq, time, requestID, subject, role, action, object, result, message, prevHash, hash)
+            in rows.decode(
+                (Int64, String, String, String, String, String, String, String, String?, String, String).self)
+        {
+            records.append(
+                AuditRecord(
+                    seq: seq, time: RFC3339.parse(time) ?? Date(timeIntervalSince1970: 0), requestID: requestID,
+                    subject: subject, role: role, action: action, object: object, result: result, message: message,
+                    prevHash: prevHash, hash: hash))
+        }
+        return records
+    }
+}
+
+/// `events`: objects' short histories, pruned beyond `capacity` rows like SQLite's.
+enum PostgresEventsTable {
+    static func append(_ events: [Event], on connection: PostgresConnection, logger: Logger) async throws {
+        guard !events.isEmpty else { return }
+        var binds = PostgresBindings()
+        binds.append(events.map { RFC3339.formatMilliseconds($0.time) })
+        binds.append(events.map(\.kind))
+        binds.append(events.map { $0.ministry ?? "" })
+        binds.append(events.map(\.name))
+        binds.append(events.map(\.reason))
+        binds.append(events.map(\.message))
+        var last: Int64 = 0
+        for try await seq in try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO events (time, kind, ministry, name, reason, message)
+                    SELECT time, kind, NULLIF(ministry, ''), name, reason, message
+                    FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+                        WITH ORDINALITY AS u(time, kind, ministry, name, reason, message, n)
+                    ORDER BY n RETURNING seq
+                    """, binds: binds), logger: logger
+        ).decode(Int64.self) {
+            last = max(last, seq)
+        }
+        let capacity = EventsCapacity.rows
+        if last % 1000 < Int64(events.count) {
+            try await connection.query("DELETE FROM events WHERE seq <= \(last - capacity)", logger: logger)
+        }
+    }
+
+    static func query(
+        kind: String?, ministry: String?, name: String?, ministries: Set<String>?, limit: Int,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> [Event] {
+        var clauses: [String] = []
+        var binds = PostgresBindings()
+        func bind(_ value: String) -> String {
+            binds.append(value)
+            return "$\(binds.count)"
+        }
+        if let kind { clauses.append("kind = \(bind(kind))") }
+        if let ministry { clauses.append("ministry = \(bind(ministry))") }
+        if let name { clauses.append("name = \(bind(name))") }
+        if let ministries {
+            binds.append(ministries.sorted())
+            clauses.append("(ministry IS NULL OR ministry = ANY($\(binds.count)::text[]))")
+        }
+        let filter = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
+        binds.append(Int64(limit))
+        let rows = try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT seq, time, kind, ministry, name, reason, message FROM events \(filter)
+                    ORDER BY seq DESC LIMIT $\(binds.count)
+                    """, binds: binds), logger: logger)
+        var events: [Event] = []
+        for try await (seq, time, kind, ministry, name, reason, message) in rows.decode(
+            (Int64, String, String, String?, String, String, String).self)
+        {
+            events.append(
+                Event(
+                    seq: seq, time: RFC3339.parse(time) ?? Date(timeIntervalSince1970: 0), kind: kind,
+                    ministry: ministry, name: name, reason: reason, message: message))
+        }
+        return events.reversed()
+    }
+}
+
+/// `usage`: closed intervals of instances holding resources, in integer milliseconds.
+enum PostgresUsageTable {
+    static func append(_ records: [UsageRecord], on connection: PostgresConnection, logger: Logger) async throws {
+        guard !records.isEmpty else { return }
+        var binds = PostgresBindings()
+        binds.append(records.map(\.ministry))
+        binds.append(records.map(\.application))
+        binds.append(records.map(\.instance))
+        binds.append(records.map(\.guaranteed))
+        binds.append(records.map { UsageMilliseconds.of($0.from) })
+        binds.append(records.map { UsageMilliseconds.of($0.to) })
+        binds.append(records.map(\.cpuMillis))
+        binds.append(records.map(\.memoryBytes))
+        binds.append(records.map(\.storageBytes))
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO usage (ministry, application, instance, guaranteed, from_ms, to_ms, cpu_millis,
+                        memory_bytes, storage_bytes)
+                    SELECT ministry, application, instance, guaranteed, from_ms, to_ms, cpu_millis, memory_bytes,
+                        storage_bytes
+                    FROM unnest($1::text[], $2::text[], $3::text[], $4::boolean[], $5::bigint[], $6::bigint[],
+                        $7::bigint[], $8::bigint[], $9::bigint[]) WITH ORDINALITY
+                        AS u(ministry, application, instance, guaranteed, from_ms, to_ms, cpu_millis, memory_bytes,
+                        storage_bytes, n)
+                    ORDER BY n
+                    """, binds: binds), logger: logger)
+    }
+
+    static func overlapping(
+        from: Date, to: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws
+        -> [UsageRecord]
+    {
+        let rows = try await connection.query(
+            """
+            SELECT ministry, application, instance, guaranteed, from_ms, to_ms, cpu_millis, memory_bytes,
+                storage_bytes
+            FROM usage WHERE to_ms > \(UsageMilliseconds.of(from)) AND from_ms < \(UsageMilliseconds.of(to))
+            ORDER BY seq
+            """, logger: logger)
+        var records: [UsageRecord] = []
+        for try await (ministry, application, instance, guaranteed, fromMs, toMs, cpu, memory, storage) in rows.decode(
+            (String, String, String, Bool, Int64, Int64, Int64, Int64, Int64).self)
+        {
+            records.append(
+                UsageRecord(
+                    ministry: ministry, application: application, instance: instance, guaranteed: guaranteed,
+                    from: UsageMilliseconds.date(fromMs), to: UsageMilliseconds.date(toMs), cpuMillis: cpu,
+                    memoryBytes: memory, storageBytes: storage))
+        }
+        return records
+    }
+}
