@@ -74,6 +74,8 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         // Benchmarks that need no server stack: `tansiq-bench schedule`.
@@ -184,7 +186,7 @@ let package = Package(
         .executableTarget(
             name: "tansiq-controller",
             dependencies: [
-                "TansiqController", "TansiqAPI", "TansiqCommand", "TansiqModel", "TansiqRegistry",
+                "TansiqController", "TansiqAPI", "TansiqCommand", "TansiqModel", "TansiqRegistry", "TansiqStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TansiqController
 import TansiqModel
+import TansiqStore
 
 /// `tansiq-controller init`: a new cluster.
 struct Init: AsyncParsableCommand {
@@ -12,6 +13,10 @@ struct Init: AsyncParsableCommand {
             operator.token and bootstrap.token (tokens and keys mode 0600). The serving certificate
             names 127.0.0.1, localhost and every --host. Prints the operator token once and the
             command that joins agents, with the CA pin. Refuses a directory that already holds a cluster.
+
+            With --store postgres://USER[:PASSWORD]@HOST[:PORT]/DB the store is that PostgreSQL
+            database (its schema is created; one that already holds a cluster is refused) and DIR
+            holds no tansiq.db: give every other controller a copy of DIR and the same --store.
             """)
 
     @Option(name: .customLong("data-dir"), help: "The data directory to create.")
@@ -25,11 +30,23 @@ struct Init: AsyncParsableCommand {
     @Option(help: "The port agents will join on, for the printed join command.")
     var port: Int = 8443
 
+    @Option(
+        help: ArgumentHelp(
+            "A PostgreSQL store shared by several controllers: postgres://USER[:PASSWORD]@HOST[:PORT]/DB "
+                + "(without it, SQLite in the data directory)."))
+    var store: String?
+
+    func validate() throws {
+        if let store {
+            do { _ = try PostgresURL(store) } catch { throw ValidationError("\(error)") }
+        }
+    }
+
     func run() async throws {
         let dir = DataDirectory(path: dataDir)
         let result: ClusterInit.Result
         do {
-            result = try await ClusterInit.run(dataDir: dir, hosts: hosts, now: Date())
+            result = try await ClusterInit.run(dataDir: dir, hosts: hosts, now: Date(), storeURL: store)
         } catch {
             printError("\(error)")
             throw ExitCode(1)
@@ -50,7 +67,7 @@ struct Init: AsyncParsableCommand {
                 --ca-hash \(result.caPin) --name NODE --data-dir /var/lib/tansiq-agent
 
             Start the controller:
-              tansiq-controller run --data-dir \(dataDir) --listen 0.0.0.0:\(port)
+              tansiq-controller run --data-dir \(dataDir) --listen 0.0.0.0:\(port)\(store.map { " --store \(PostgresURL.redacted($0)) --advertise \(server)" } ?? "")
             """)
     }
 }

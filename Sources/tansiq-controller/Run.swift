@@ -5,6 +5,7 @@ import ServiceLifecycle
 import TansiqController
 import TansiqModel
 import TansiqRegistry
+import TansiqStore
 
 /// `tansiq-controller run`: serve the API.
 struct Run: AsyncParsableCommand {
@@ -14,6 +15,13 @@ struct Run: AsyncParsableCommand {
             Serves HTTPS only (TLS 1.2 or later) on --listen. Prints `listening on https://HOST:PORT` on
             stdout once it accepts connections (with --listen HOST:0 the port is chosen by the system).
             SIGTERM or SIGINT drains requests in flight and closes the store cleanly.
+
+            Without --store the store is SQLite in the data directory and this controller is the only
+            one. With --store postgres://USER[:PASSWORD]@HOST[:PORT]/DB several controllers share one
+            PostgreSQL database, each with a copy of the data directory and its own --advertise: one
+            leads (it holds the lease, renewed every --lease-ttl / 3, and every commit it makes is
+            fenced by it); the others forward every request to it and take over within --lease-ttl
+            when it is gone.
             """)
 
     @Option(name: .customLong("data-dir"), help: "The data directory `init` created.")
@@ -21,6 +29,23 @@ struct Run: AsyncParsableCommand {
 
     @Option(help: "Where to listen: HOST:PORT, [IPv6]:PORT or :PORT (all interfaces).")
     var listen: String = "0.0.0.0:8443"
+
+    @Option(
+        help: ArgumentHelp(
+            "The store: postgres://USER[:PASSWORD]@HOST[:PORT]/DB[?sslmode=disable|prefer|require], shared by several "
+                + "controllers (the password may come from PGPASSWORD); without it, SQLite in the data directory."))
+    var store: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Where the other controllers and clients reach this one: https://HOST:PORT (needed with --store; "
+                + "default https://LISTEN)."))
+    var advertise: String?
+
+    @Option(
+        name: .customLong("lease-ttl"),
+        help: "How long the leader's lease lasts unrenewed (with --store); renewed every third of it (e.g. 15s).")
+    var leaseTTL: String = "15s"
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
@@ -92,6 +117,21 @@ struct Run: AsyncParsableCommand {
         for host in insecureRegistries where ListenAddress(host) == nil || host.hasPrefix(":") {
             throw ValidationError("--insecure-registry \(host): expected HOST:PORT")
         }
+        if let store {
+            do { _ = try PostgresURL(store) } catch { throw ValidationError("\(error)") }
+            guard advertise != nil else {
+                throw ValidationError(
+                    "--store needs --advertise https://HOST:PORT: how the other controllers reach this one")
+            }
+        }
+        if let advertise {
+            guard let url = URL(string: advertise), url.scheme == "https", url.host != nil, url.port != nil,
+                url.path.isEmpty || url.path == "/"
+            else { throw ValidationError("--advertise \(advertise): expected https://HOST:PORT") }
+        }
+        guard let ttl = try? Span.parse(leaseTTL), ttl.milliseconds >= 1000 else {
+            throw ValidationError("--lease-ttl \(leaseTTL): expected a duration of at least 1s, like 15s")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError(
                 "--log-level \(logLevel): expected trace, debug, info, notice, warning, error or critical")
@@ -107,18 +147,22 @@ struct Run: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "tansiq-controller")
-        let dir = DataDirectory(path: dataDir)
-        let server: ControllerServer
-        let app: any Service
+        let node: ControllerNode
         do {
-            let grace = try Span.parse(gracePeriod).seconds
-            server = try await ControllerServer.open(
-                dataDir: dir, metrics: .bootstrap(), gracePeriod: grace, uidBase: uidBase,
+            let settings = Leadership.Settings(
+                holder: "\(ProcessInfo.processInfo.hostName)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))",
+                advertise: advertise.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
+                    ?? defaultAdvertise(address),
+                ttl: .milliseconds(try Span.parse(leaseTTL).milliseconds),
+                gracePeriod: try Span.parse(gracePeriod).seconds,
+                uidBase: uidBase, auditCheckpoint: .milliseconds(try Span.parse(auditCheckpoint).milliseconds),
+                retention: try Span.parse(retention).seconds)
+            node = try await ControllerNode.open(
+                dataDir: DataDirectory(path: dataDir), storeURL: store, settings: settings,
+                listen: (address.host, address.port),
+                idleTimeout: .milliseconds(try Span.parse(idleTimeout).milliseconds),
                 registry: RegistryAccess(caFiles: registryCAs, insecure: insecureRegistries),
-                throttle: AuthThrottle(limit: authFailuresPerMinute))
-            app = try server.application(
-                host: address.host, port: address.port, tls: try ControllerServer.tlsConfiguration(dataDir: dir),
-                logger: logger, idleTimeout: .milliseconds(try Span.parse(idleTimeout).milliseconds)
+                throttle: AuthThrottle(limit: authFailuresPerMinute), logger: logger
             ) { port in
                 let shown = address.host.contains(":") ? "[\(address.host)]" : address.host
                 FileHandle.standardOutput.write(Data("listening on https://\(shown):\(port)\n".utf8))
@@ -128,23 +172,29 @@ struct Run: AsyncParsableCommand {
             printError("\(error)")
             throw ExitCode(1)
         }
+        // The server first: a group shuts down in reverse, so the leadership stops its loops
+        // first — a controller that is stopping never marks nodes lost because it no longer
+        // hears them — and the server drains what is in flight before the store closes.
         let group = ServiceGroup(
             configuration: .init(
-                services: [app]
-                    + server.loops(
-                        logger: logger, auditCheckpoint: .milliseconds(try Span.parse(auditCheckpoint).milliseconds),
-                        retention: try Span.parse(retention).seconds),
-                gracefulShutdownSignals: [.sigterm, .sigint],
+                services: [node.application, node.leadership], gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         do {
             try await group.run()
         } catch {
             logger.error("stopped", metadata: ["error": "\(error)"])
-            try? await server.close()
+            await node.leadership.finish()
             throw ExitCode(1)
         }
-        try await server.close()
+        await node.leadership.finish()
         logger.info("stopped cleanly")
+    }
+
+    /// `https://HOST:PORT` of `--listen` (the host's name for all interfaces; empty with port 0).
+    private func defaultAdvertise(_ address: ListenAddress) -> String {
+        guard address.port != 0 else { return "" }
+        let host = address.host == "0.0.0.0" || address.host == "::" ? ProcessInfo.processInfo.hostName : address.host
+        return "https://\(host.contains(":") ? "[\(host)]" : host):\(address.port)"
     }
 }
 

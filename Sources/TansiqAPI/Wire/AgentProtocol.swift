@@ -192,11 +192,16 @@ public enum AgentProtocol {
         public var resourceVersion: Int64
         /// Every instance the node must run.
         public var instances: [Assignment]
+        /// The leadership term of the controller that answered: an agent ignores answers of a
+        /// lower epoch than the highest it has seen (a deposed leader's word). Nil from a
+        /// controller that does not say.
+        public var epoch: Int64?
 
         /// Creates an answer.
-        public init(resourceVersion: Int64, instances: [Assignment]) {
+        public init(resourceVersion: Int64, instances: [Assignment], epoch: Int64? = nil) {
             self.resourceVersion = resourceVersion
             self.instances = instances
+            self.epoch = epoch
         }
     }
 }

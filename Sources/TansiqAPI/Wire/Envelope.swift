@@ -83,13 +83,28 @@ public struct ItemList<Item: Sendable & Codable>: Sendable, Codable {
     }
 }
 
-/// `GET /readyz`.
+/// `GET /readyz`: the controller can serve, as the leader or as a follower that forwards to it.
 public struct Readiness: Sendable, Hashable, Codable {
-    public var status: String
-    public var resourceVersion: Int64
+    /// `leader` or `follower`.
+    public enum Role: String, Sendable, Hashable, Codable {
+        case leader, follower
+    }
 
-    public init(status: String, resourceVersion: Int64) {
+    /// `ready`.
+    public var status: String
+    public var role: Role
+    /// The leader's advertised URL.
+    public var leader: String
+    /// The leadership term.
+    public var epoch: Int64
+    /// The cluster's version (the leader's answer only).
+    public var resourceVersion: Int64?
+
+    public init(status: String = "ready", role: Role, leader: String, epoch: Int64, resourceVersion: Int64? = nil) {
         self.status = status
+        self.role = role
+        self.leader = leader
+        self.epoch = epoch
         self.resourceVersion = resourceVersion
     }
 }

@@ -41,7 +41,7 @@ extension Routes {
                 AgentProtocol.Certificates(certificate: certificate, caCertificate: caPEM), status: .created)
         }
         table.open(.post, "/v1/agent/nodes/{name}/renew") { request, context in
-            let name = try await node(context)
+            let name = try await node(request, context)
             let body = try await API.decode(AgentProtocol.RenewRequest.self, from: request)
             guard await cluster.current.state.nodes[name] != nil else {
                 throw APIError(.notFound, "node \(name) is not in the cluster; it must join again")
@@ -55,7 +55,7 @@ extension Routes {
             return try API.json(AgentProtocol.Certificates(certificate: certificate, caCertificate: caPEM))
         }
         table.open(.put, "/v1/agent/nodes/{name}/status") { request, context in
-            let name = try await node(context)
+            let name = try await node(request, context)
             let status = try await API.decode(AgentProtocol.Status.self, from: request)
             Counter(label: "tansiq_agent_status_updates_total").increment()
             let registry = await cluster.current
@@ -67,14 +67,16 @@ extension Routes {
             return try API.json(AgentProtocol.StatusAnswer(resourceVersion: registry.state.resourceVersion))
         }
         table.open(.get, "/v1/agent/nodes/{name}/assignments") { request, context in
-            let name = try await node(context)
+            let name = try await node(request, context)
             let after = Int64(try request.integer("after", default: 0, in: 0...Int.max))
             let wait = try request.integer("wait", default: 30, in: 0...60)
             guard await cluster.current.state.nodes[name] != nil else {
                 throw APIError(.notFound, "node \(name) is not in the cluster; it must join again")
             }
             let version = await cluster.waitForAssignments(node: name, after: after, timeout: .seconds(wait))
-            return try API.json(await cluster.current.assignments(of: name, version: version))
+            var answer = await cluster.current.assignments(of: name, version: version)
+            answer.epoch = cluster.epoch
+            return try API.json(answer)
         }
     }
 
@@ -89,10 +91,11 @@ extension Routes {
         return record
     }
 
-    /// The node the path names, once the client certificate proves the caller is that node.
-    private func node(_ context: ControllerContext) async throws -> String {
+    /// The node the path names, once the client certificate proves the caller is that node (the
+    /// caller's own, or the one a fellow controller forwarding for it verified).
+    private func node(_ request: Request, _ context: ControllerContext) async throws -> String {
         let name = context.parameter("name")
-        guard let peer = await NodeCertificates.peerNode(of: context.channel) else {
+        guard let peer = await Forwarding.peerNode(request, context) else {
             throw APIError(.unauthenticated, "agent paths need the node's client certificate (mutual TLS)")
         }
         context.caller.set(subject: "node:\(peer)", role: "node")

@@ -23,7 +23,8 @@ extension Routes {
         table.open(.get, "/healthz") { _, _ in try API.json(["status": "ok"]) }
         table.open(.get, "/readyz") { _, _ in
             let version = await cluster.current.state.resourceVersion
-            return try API.json(Readiness(status: "ready", resourceVersion: version))
+            return try API.json(
+                Readiness(role: .leader, leader: cluster.advertise, epoch: cluster.epoch, resourceVersion: version))
         }
         table.add(.get, "/metrics") { _, _, caller in
             try require(Access.canReadAll(caller), caller, "read metrics")

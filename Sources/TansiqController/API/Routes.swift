@@ -55,7 +55,7 @@ public struct Routes: Sendable {
             return caller
         }
         // The refusal is audited by `APIMiddleware`, like every refusal no change has audited.
-        let address = context.channel.remoteAddress?.ipAddress ?? "unknown"
+        let address = await Forwarding.sourceAddress(request, context)
         if case .throttled(let retryAfter, let audit) = throttle.failed(from: address, at: now()) {
             var error = APIError(
                 .rateLimited,

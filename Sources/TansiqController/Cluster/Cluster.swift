@@ -23,6 +23,13 @@ public actor Cluster {
     let commits = CommitWatch()
     /// When each node was last heard from.
     public nonisolated let heartbeats: Heartbeats
+    /// The leadership term this cluster serves (carried in every assignments answer).
+    public nonisolated let epoch: Int64
+    /// Where the other controllers and clients reach this one (`run --advertise`), if said.
+    public nonisolated let advertise: String
+    /// Told of a commit that failed because the store moved on without this controller or no
+    /// longer takes its writes (`StoreError.conflict`, `.fenced`): its memory is stale.
+    private let onStale: @Sendable (StoreError) -> Void
 
     private var subscribers: [AsyncStream<Void>.Continuation] = []
     /// Instances committed as Pending (new, or back to pending) since the placement loop last took them.
@@ -41,13 +48,20 @@ public actor Cluster {
     }
 
     /// A cluster over what `store` holds, started at `startedAt`, with nodes NotReady after
-    /// `gracePeriod` unheard; `onCommit` sees the state after every commit.
+    /// `gracePeriod` unheard; `onCommit` sees the state after every commit; `epoch` is the
+    /// leadership term it serves and `advertise` its URL; `onStale` hears of commits refused
+    /// because the store moved on (another leader, or a write whose fate was unknown).
     public init(
         store: any Store, startedAt: Date = Date(), gracePeriod: TimeInterval = Registry.defaultGracePeriod,
-        uidBase: Int = Registry.defaultUIDBase, onCommit: @escaping @Sendable (StoredState) -> Void = { _ in }
+        uidBase: Int = Registry.defaultUIDBase, epoch: Int64 = 1, advertise: String = "",
+        onStale: @escaping @Sendable (StoreError) -> Void = { _ in },
+        onCommit: @escaping @Sendable (StoredState) -> Void = { _ in }
     ) async throws {
         self.store = store
         self.onCommit = onCommit
+        self.epoch = epoch
+        self.advertise = advertise
+        self.onStale = onStale
         self.heartbeats = Heartbeats(startedAt: startedAt)
         var registry = Registry(state: try await store.load())
         registry.gracePeriod = gracePeriod
@@ -188,9 +202,16 @@ public actor Cluster {
 
     /// Finishes the changes in flight, then closes the store; later changes fail.
     public func close() async throws {
-        closed = true
-        while flushing || !queue.isEmpty { try await Task.sleep(for: .milliseconds(2)) }
+        await stop()
         try await store.close()
+    }
+
+    /// Finishes the changes in flight; later changes fail and long polls are answered at once.
+    /// The store stays open (a controller that steps down keeps it for its next term).
+    public func stop() async {
+        closed = true
+        while flushing || !queue.isEmpty { try? await Task.sleep(for: .milliseconds(2)) }
+        await releaseLongPolls()
     }
 
     private func enqueue(_ job: Job, urgent: Bool = true) {
@@ -270,6 +291,12 @@ public actor Cluster {
         do {
             try await store.commit(changeset)
         } catch {
+            if let error = error as? StoreError {
+                switch error {
+                case .conflict, .fenced: onStale(error)
+                default: break
+                }
+            }
             throw StoreUnavailable(underlying: error)
         }
     }

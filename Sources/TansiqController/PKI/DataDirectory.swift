@@ -46,6 +46,11 @@ public struct DataDirectory: Sendable {
         try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: file)
     }
 
+    /// The cluster CA, certificate and key.
+    public func certificateAuthority() throws -> CertificateAuthority {
+        try CertificateAuthority(certificatePEM: try read(caCertificate), keyPEM: try read(caKey))
+    }
+
     /// Reads a text file, trimmed.
     func read(_ file: String) throws -> String {
         do {
@@ -64,6 +69,8 @@ public enum DataDirectoryError: Error, CustomStringConvertible {
     case cannotWrite(String)
     /// A file could not be read.
     case cannotRead(String)
+    /// `run` without `--store` found a cluster whose store is not in the directory.
+    case storeElsewhere(String)
 
     public var description: String {
         switch self {
@@ -72,6 +79,9 @@ public enum DataDirectoryError: Error, CustomStringConvertible {
         case .notInitialised(let p): "\(p) holds no cluster: run `tansiq-controller init --data-dir \(p)` first"
         case .cannotWrite(let f): "cannot write \(f)"
         case .cannotRead(let f): "cannot read \(f)"
+        case .storeElsewhere(let p):
+            "\(p) holds a cluster whose store is not in it (tansiq.db is missing): "
+                + "give its PostgreSQL store with --store postgres://USER@HOST/DB"
         }
     }
 }

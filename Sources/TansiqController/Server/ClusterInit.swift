@@ -24,11 +24,28 @@ public enum ClusterInit {
     public static let bootstrapTTL: TimeInterval = 86400
 
     /// Creates the directory, the CA, the serving certificate for `hosts` (and 127.0.0.1,
-    /// localhost), the store with the two initial tokens, and the token files.
+    /// localhost), the store with the two initial tokens, and the token files. The store is
+    /// SQLite in the directory, or the PostgreSQL database `storeURL` names (its schema created;
+    /// the PKI files stay in the directory, which every controller of the cluster gets a copy of).
     ///
-    /// Throws `DataDirectoryError.alreadyInitialised` (and touches nothing) when a cluster exists.
-    public static func run(dataDir: DataDirectory, hosts: [String], now: Date) async throws -> Result {
+    /// Throws `DataDirectoryError.alreadyInitialised` (and touches nothing) when a cluster exists
+    /// in the directory, `StoreError.invalid` when the database already holds one.
+    public static func run(
+        dataDir: DataDirectory, hosts: [String], now: Date, storeURL: String? = nil
+    ) async throws
+        -> Result
+    {
         if dataDir.isInitialised { throw DataDirectoryError.alreadyInitialised(dataDir.path) }
+        let postgres = try await storeURL.asyncMap { try await PostgresStore(url: try PostgresURL($0)) }
+        if let postgres {
+            let existing = try await postgres.load()
+            guard existing.resourceVersion == 0, existing.tokens.isEmpty else {
+                try? await postgres.close()
+                throw StoreError.invalid(
+                    "\(postgres.url) already holds a cluster (version \(existing.resourceVersion)); "
+                        + "give the other controllers a copy of its data directory instead")
+            }
+        }
         var dnsNames = ["localhost"]
         var ips = ["127.0.0.1"]
         for host in hosts where !host.isEmpty {
@@ -53,7 +70,7 @@ public enum ClusterInit {
             subject: "admin", role: .operator, ministry: nil, ttl: operatorTTL, now: now, createdBy: "init")
         let bootstrap = TokenMint.mint(
             subject: "bootstrap", role: .bootstrap, ministry: nil, ttl: bootstrapTTL, now: now, createdBy: "init")
-        let store = try SQLiteStore(path: dataDir.database)
+        let store: any Store = try postgres ?? SQLiteStore(path: dataDir.database)
         let audit = [admin.record, bootstrap.record].map { record in
             AuditRecord(
                 time: now, requestID: "init", subject: "init", role: "-", action: "token.create",
@@ -75,6 +92,14 @@ public enum ClusterInit {
         return Result(
             operatorToken: admin.token, bootstrapToken: bootstrap.token,
             bootstrapExpiresAt: bootstrap.record.expiresAt, caPin: ca.pin)
+    }
+}
+
+extension Optional {
+    /// The value mapped by an async `transform`, or nil.
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let self else { return nil }
+        return try await transform(self)
     }
 }
 

@@ -46,19 +46,29 @@ public struct ControllerServer {
     ) async throws -> ControllerServer {
         guard dataDir.isInitialised else { throw DataDirectoryError.notInitialised(dataDir.path) }
         let store = try SQLiteStore(path: dataDir.database)
-        let cluster = try await Cluster(store: store, gracePeriod: gracePeriod, uidBase: uidBase) { state in
+        let cluster = try await Self.cluster(store: store, metrics: metrics, gracePeriod: gracePeriod, uidBase: uidBase)
+        return ControllerServer(
+            cluster: cluster, metrics: metrics, ca: try dataDir.certificateAuthority(),
+            registry: try RegistryClient(access: registry), throttle: throttle)
+    }
+
+    /// A cluster over what `store` holds for the term of `epoch`, reporting its objects to
+    /// `metrics`; ministries created before uids were given get theirs now, once.
+    static func cluster(
+        store: any Store, metrics: ControllerMetrics, gracePeriod: TimeInterval, uidBase: Int, epoch: Int64 = 1,
+        advertise: String = "", onStale: @escaping @Sendable (StoreError) -> Void = { _ in }
+    ) async throws -> Cluster {
+        let cluster = try await Cluster(
+            store: store, gracePeriod: gracePeriod, uidBase: uidBase, epoch: epoch, advertise: advertise,
+            onStale: onStale
+        ) { state in
             metrics.objects(
                 ministries: state.ministries.count, applications: state.applications.count,
                 capacityRequests: state.capacityRequests.count, instances: state.instances.count,
                 tokens: state.tokens.count)
         }
-        // Ministries created before uids were given get theirs now, once.
         _ = try await cluster.systemChange(by: "uid-assignment", at: Date()) { $0.planRunAsForOlderMinistries() }
-        let ca = try CertificateAuthority(
-            certificatePEM: try dataDir.read(dataDir.caCertificate), keyPEM: try dataDir.read(dataDir.caKey))
-        return ControllerServer(
-            cluster: cluster, metrics: metrics, ca: ca, registry: try RegistryClient(access: registry),
-            throttle: throttle)
+        return cluster
     }
 
     /// The TLS configuration of the data directory: serving certificate, then the CA; TLS 1.2+;
@@ -92,8 +102,18 @@ public struct ControllerServer {
         host: String, port: Int, tls: TLSConfiguration, logger: Logger, idleTimeout: TimeAmount = .seconds(60),
         onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) throws -> some ApplicationProtocol {
+        try Self.application(
+            responder: router.buildResponder(), host: host, port: port, tls: tls, logger: logger,
+            idleTimeout: idleTimeout, onRunning: onRunning)
+    }
+
+    /// The application that serves `responder` on `host:port` over TLS (see the method of the same name).
+    static func application<Responder: HTTPResponder<ControllerContext>>(
+        responder: Responder, host: String, port: Int, tls: TLSConfiguration, logger: Logger,
+        idleTimeout: TimeAmount = .seconds(60), onRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) throws -> some ApplicationProtocol {
         Application(
-            router: router,
+            responder: responder,
             server: try .tls(.http1(configuration: .init(idleTimeout: idleTimeout)), tlsConfiguration: tls),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },

@@ -29,6 +29,13 @@ public struct LeaseView: Sendable, Hashable {
 
     /// True while it has not expired.
     public var isHeld: Bool { remainingMilliseconds > 0 && !holder.isEmpty }
+
+    public init(holder: String, url: String, epoch: Int64, remainingMilliseconds: Int64) {
+        self.holder = holder
+        self.url = url
+        self.epoch = epoch
+        self.remainingMilliseconds = remainingMilliseconds
+    }
 }
 
 extension PostgresStore {

@@ -16,7 +16,8 @@ import TansiqModel
 /// down); the connections come back by themselves when the database does.
 public final class PostgresStore: Store {
     let client: PostgresClient
-    let url: PostgresURL
+    /// The database.
+    public let url: PostgresURL
     let logger: Logger
     let timeout: Duration
     let requireFence: Bool
