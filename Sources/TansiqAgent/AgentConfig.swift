@@ -5,8 +5,10 @@ import TansiqRegistry
 /// What `join` records in the data directory (`agent.json`) for `run`: where the controller is,
 /// who this node is, and what it offers.
 public struct AgentConfig: Sendable, Codable, Equatable {
-    /// The controller's URL, `https://HOST:PORT`.
+    /// The controller's URL, `https://HOST:PORT` (the first of `servers`).
     public var server: String
+    /// The controllers of the cluster, tried in turn (nil in a data directory joined to one).
+    public var servers: [String]?
     /// The node's name.
     public var name: String
     /// The node's labels (`datacentre`, `zone`, `rack`, free-form).
@@ -23,13 +25,22 @@ public struct AgentConfig: Sendable, Codable, Equatable {
     /// joined before they existed: the defaults).
     public var runtime: RuntimeOptions?
 
+    /// Every controller to try, `server` first.
+    public var allServers: [String] {
+        var all = [server]
+        for other in servers ?? [] where !all.contains(other) { all.append(other) }
+        return all
+    }
+
     /// Creates a configuration.
     public init(
-        server: String, name: String, labels: [String: String], capacity: Resources?, reserve: ResourceLimits,
+        server: String, servers: [String]? = nil, name: String, labels: [String: String], capacity: Resources?,
+        reserve: ResourceLimits,
         portRange: ClosedRange<Int>, statusInterval: Double = 5, runtime: RuntimeOptions? = nil
     ) {
         self.runtime = runtime
         self.server = server
+        self.servers = servers
         self.name = name
         self.labels = labels
         self.capacity = capacity
@@ -79,6 +90,8 @@ public struct AgentDirectory: Sendable {
     public var ca: String { file("ca.crt") }
     /// What the agent runs, so that a restarted agent adopts its instances.
     public var state: String { file("state.json") }
+    /// The highest leader epoch the agent has seen: assignments of a lower one are ignored.
+    public var epoch: String { file("epoch") }
     /// Instances' own directories (`data/`, their `/data`) and logs.
     public var instances: String { file("instances") }
     /// Pulled image blobs and unpacked root filesystems.

@@ -22,6 +22,8 @@ public final class AgentRunner: Sendable {
     let logger: Logger
     /// When the controller last answered.
     private let lastContact = Mutex(Date())
+    /// The highest leader epoch seen: a deposed leader's assignments are ignored.
+    let epoch: EpochFence
 
     /// An agent over a joined data directory. `adjust` changes the runtime options `join`
     /// recorded (the flags of `run` win); `allowUnisolated` lets a node without runc run
@@ -39,7 +41,8 @@ public final class AgentRunner: Sendable {
         config = try JSONDecoder().decode(AgentConfig.self, from: data)
         let options = try adjust(config.runtime ?? RuntimeOptions())
         try RuntimeOptions.check(hostPaths: options.isolation.hostPaths, dataDir: directory.path)
-        connection = try ControllerConnection(server: config.server, name: config.name, directory: directory)
+        connection = try ControllerConnection(servers: config.allServers, name: config.name, directory: directory)
+        epoch = EpochFence(file: directory.epoch)
         cgroups = Cgroups.detect(agent: config.name)
         if let runc = Spawn.which("runc") {
             runtime = try RuncRuntime(
@@ -65,7 +68,7 @@ public final class AgentRunner: Sendable {
         logger.info(
             "agent started",
             metadata: [
-                "node": "\(config.name)", "server": "\(config.server)",
+                "node": "\(config.name)", "servers": "\(config.allServers.joined(separator: ","))",
                 "enforcement": "\(cgroups.enforcement.rawValue)", "isolation": "\(runtime.isolation.rawValue)",
                 "adopted": "\(adopted)",
             ])
@@ -83,6 +86,9 @@ public final class AgentRunner: Sendable {
 
     private func contacted() { lastContact.withLock { $0 = Date() } }
 
+    /// How long a status report may take: two intervals, at least 5 s.
+    private var reportTimeout: Double { max(5, config.statusInterval * 2) }
+
     /// Seconds since the controller last answered, once that is longer than two status
     /// intervals (a status answered is contact); 0 while it answers.
     private var disconnectedFor: TimeInterval {
@@ -98,6 +104,16 @@ public final class AgentRunner: Sendable {
                 let assignments = try await connection.assignments(after: after, wait: 30)
                 contacted()
                 backoff = 1
+                guard epoch.admit(assignments.epoch) else {
+                    // A controller that no longer leads: its word is stale. The next call finds
+                    // the leader (or this one, once it knows it has been deposed).
+                    logger.warning(
+                        "ignored assignments of a deposed leader",
+                        metadata: ["epoch": "\(assignments.epoch ?? 0)", "highest": "\(epoch.highest)"])
+                    after = 0
+                    try? await Task.sleep(for: .milliseconds(500))
+                    continue
+                }
                 after = assignments.resourceVersion
                 await supervisor.converge(assignments.instances)
             } catch {
@@ -120,7 +136,7 @@ public final class AgentRunner: Sendable {
     private func reportStatus() async {
         while !Task.isCancelled {
             do {
-                try await connection.report(await status())
+                try await connection.report(await status(), timeout: reportTimeout)
                 contacted()
             } catch {
                 logger.warning("status not delivered", metadata: ["error": "\(error)"])
@@ -137,7 +153,7 @@ public final class AgentRunner: Sendable {
             // A change of phase is reported soon, not only at the next interval.
             if Date().timeIntervalSince(lastStatus) > 1, await supervisor.takeChanged() {
                 lastStatus = Date()
-                if (try? await connection.report(await status())) != nil { contacted() }
+                if (try? await connection.report(await status(), timeout: reportTimeout)) != nil { contacted() }
             }
             try? await Task.sleep(for: .milliseconds(250))
         }

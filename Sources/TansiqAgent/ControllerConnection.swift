@@ -13,20 +13,21 @@ final class ControllerConnection: Sendable {
     }
 
     private let clients: Mutex<Clients>
-    let server: String
+    /// The controllers, tried in turn when one cannot be reached.
+    let servers: [String]
     let name: String
 
-    init(server: String, name: String, directory: AgentDirectory) throws {
-        self.server = server
+    init(servers: [String], name: String, directory: AgentDirectory) throws {
+        self.servers = servers
         self.name = name
-        clients = Mutex(Clients(current: try Self.client(server, directory)))
+        clients = Mutex(Clients(current: try Self.client(servers, directory)))
     }
 
-    static func client(_ server: String, _ directory: AgentDirectory) throws -> TansiqClient {
+    static func client(_ servers: [String], _ directory: AgentDirectory) throws -> TansiqClient {
         // The pinned, cluster-private CA is the controller's identity; its certificate need not
         // name the address the node reaches it by.
         try TansiqClient(
-            server: server, trust: .caFile(directory.ca),
+            servers: servers, trust: .caFile(directory.ca),
             identity: try .files(certificate: directory.certificate, key: directory.key))
     }
 
@@ -34,7 +35,7 @@ final class ControllerConnection: Sendable {
 
     /// Uses the certificate now in the directory (after a renewal).
     func reload(_ directory: AgentDirectory) throws {
-        let fresh = try Self.client(server, directory)
+        let fresh = try Self.client(servers, directory)
         clients.withLock { clients in
             clients.retired.append(clients.current)
             clients.current = fresh
@@ -46,9 +47,10 @@ final class ControllerConnection: Sendable {
         try await client.assignments(node: name, after: after, wait: wait)
     }
 
-    /// Reports the node's status.
-    func report(_ status: AgentProtocol.Status) async throws {
-        _ = try await client.report(node: name, status)
+    /// Reports the node's status, giving a controller that does not answer within `timeout` up
+    /// for the next (a frozen leader must not keep the node silent past its grace period).
+    func report(_ status: AgentProtocol.Status, timeout: Double) async throws {
+        _ = try await client.report(node: name, status, timeout: .milliseconds(Int64(timeout * 1000)))
     }
 
     /// Asks for a new certificate for `csr`.

@@ -8,7 +8,8 @@ import X509
 public enum AgentJoin {
     /// What a join needs.
     public struct Request: Sendable {
-        public var server: String
+        /// The controllers, tried in turn (the first that answers is joined through).
+        public var servers: [String]
         public var token: String
         public var caHash: String
         public var name: String
@@ -20,13 +21,13 @@ public enum AgentJoin {
         public var runtime: RuntimeOptions
 
         public init(
-            server: String, token: String, caHash: String, name: String, labels: [String: String],
+            servers: [String], token: String, caHash: String, name: String, labels: [String: String],
             capacity: ResourceLimits?, reserve: ResourceLimits, portRange: ClosedRange<Int>, statusInterval: Double = 5,
             runtime: RuntimeOptions = RuntimeOptions()
         ) {
             self.runtime = runtime
             self.statusInterval = statusInterval
-            self.server = server
+            self.servers = servers
             self.token = token
             self.caHash = caHash
             self.name = name
@@ -58,8 +59,17 @@ public enum AgentJoin {
             throw AgentError.invalid("\(directory.path) already holds a joined node; use `tansiq-agent run`")
         }
         try RuntimeOptions.check(hostPaths: request.runtime.isolation.hostPaths, dataDir: directory.path)
-        let (host, port) = try endpoint(request.server)
-        let ca = try await CAPin.verifiedCA(host: host, port: port, pin: request.caHash)
+        guard !request.servers.isEmpty else { throw AgentError.invalid("--server: give at least one controller") }
+        let endpoints = try request.servers.map { try endpoint($0) }
+        // The first controller that presents the pinned CA: they all present the cluster's.
+        var found: Certificate?
+        var failure: Error?
+        for (host, port) in endpoints where found == nil {
+            do { found = try await CAPin.verifiedCA(host: host, port: port, pin: request.caHash) } catch {
+                failure = error
+            }
+        }
+        guard let ca = found else { throw failure ?? AgentError.refused("no controller answered") }
         try FileManager.default.createDirectory(
             atPath: directory.path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let caPEM = try ca.serializeAsPEM().pemString + "\n"
@@ -74,7 +84,7 @@ public enum AgentJoin {
         let offered = Facts.allocatable(capacity, reserve: request.reserve)
         let body = AgentProtocol.JoinRequest(
             name: request.name, csr: try key.csr(commonName: request.name), labels: request.labels, capacity: offered)
-        let client = try TansiqClient(server: request.server, trust: .caPEM(caPEM), token: request.token)
+        let client = try TansiqClient(servers: request.servers, trust: .caPEM(caPEM), token: request.token)
         let certificates: AgentProtocol.Certificates
         do {
             certificates = try await client.join(body)
@@ -96,7 +106,8 @@ public enum AgentJoin {
         try directory.write(Data(certificates.certificate.utf8), to: directory.certificate, mode: 0o644)
         try directory.write(Data(caPEM.utf8), to: directory.ca, mode: 0o644)
         let config = AgentConfig(
-            server: request.server, name: request.name, labels: request.labels,
+            server: request.servers[0], servers: request.servers.count > 1 ? request.servers : nil, name: request.name,
+            labels: request.labels,
             capacity: request.capacity == nil ? nil : capacity,
             reserve: request.reserve, portRange: request.portRange, statusInterval: request.statusInterval,
             runtime: request.runtime)

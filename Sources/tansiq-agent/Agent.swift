@@ -70,10 +70,12 @@ struct Join: AsyncParsableCommand {
         discussion: """
             The private key is made here and never sent. The controller's presented chain must hold
             a CA whose SubjectPublicKeyInfo hashes to --ca-hash, or the token is not sent. Writes
-            node.key (0600), node.crt, ca.crt and agent.json to --data-dir.
+            node.key (0600), node.crt, ca.crt and agent.json to --data-dir. Give --server once per
+            controller of the cluster: the agent moves to the next when one cannot be reached.
             """)
 
-    @Option(help: "The controller, https://HOST:PORT.") var server: String
+    @Option(help: "A controller, https://HOST:PORT (repeatable: every controller of the cluster).")
+    var server: [String]
     @Option(help: "A bootstrap token.") var token: String
     @Option(name: .customLong("ca-hash"), help: "sha256:HEX of the cluster CA's public key, as `init` printed it.")
     var caHash: String
@@ -92,6 +94,7 @@ struct Join: AsyncParsableCommand {
     @OptionGroup var runtime: RuntimeFlags
 
     func validate() throws {
+        guard !server.isEmpty else { throw ValidationError("Missing expected argument '--server <server>'") }
         for label in labels where label.split(separator: "=", maxSplits: 1).count != 2 {
             throw ValidationError("--label \(label): expected KEY=VALUE")
         }
@@ -115,7 +118,7 @@ struct Join: AsyncParsableCommand {
 
     func run() async throws {
         let request = AgentJoin.Request(
-            server: server, token: token, caHash: caHash, name: name,
+            servers: server, token: token, caHash: caHash, name: name,
             labels: Dictionary(
                 labels.map { label in
                     let pair = label.split(separator: "=", maxSplits: 1).map(String.init)
@@ -126,7 +129,7 @@ struct Join: AsyncParsableCommand {
             statusInterval: statusInterval, runtime: try runtime.options(over: RuntimeOptions()))
         do {
             let offered = try await AgentJoin.run(request, directory: AgentDirectory(path: dataDir))
-            print("node \(name) joined \(server), offering \(offered.description)")
+            print("node \(name) joined \(server.joined(separator: ", ")), offering \(offered.description)")
             print("run it with: tansiq-agent run --data-dir \(dataDir)")
         } catch {
             throw fail("\(error)")

@@ -32,7 +32,7 @@ extension Connection {
     /// The typed client of this connection.
     func client() throws -> TansiqClient {
         do {
-            return try TansiqClient(server: server, trust: ca.map { .caFile($0) } ?? .system, token: token)
+            return try TansiqClient(servers: servers, trust: ca.map { .caFile($0) } ?? .system, token: token)
         } catch let error as ClientError {
             throw CLIError.failed("\(error) (--ca \(ca ?? "-"))")
         }

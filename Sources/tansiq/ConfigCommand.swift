@@ -39,17 +39,28 @@ struct ConfigUse: AsyncParsableCommand {
     }
 }
 
-/// `tansiq config set-context NAME --server URL [--ca FILE] [--token TOKEN] [--use]`.
+/// `tansiq config set-context NAME --server URL [--server URL ...] [--ca FILE] [--token TOKEN] [--use]`.
 struct ConfigSet: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "set-context", abstract: "Add or replace a context.")
     @Argument(help: "The context.") var name: String
-    @Option(help: "The controller, https://HOST:PORT.") var server: String
+    @Option(
+        help: ArgumentHelp(
+            "The controller, https://HOST:PORT; repeat it for the controllers of one cluster (kept as `servers`)."))
+    var server: [String]
     @Option(help: "The cluster CA certificate file.") var ca: String?
     @Option(help: "A bearer token.") var token: String?
     @Flag(help: "Make it the current context.") var use = false
+
+    func validate() throws {
+        guard !server.isEmpty else { throw ValidationError("Missing expected argument '--server <server>'") }
+        for url in server where !(url.hasPrefix("https://")) {
+            throw ValidationError("--server \(url): expected https://HOST:PORT")
+        }
+    }
+
     func run() async throws {
         var config = try CLIConfig.load()
-        config.set(CLIConfig.Context(name: name, server: server, ca: ca, token: token), use: use)
+        config.set(CLIConfig.Context(name: name, servers: server, ca: ca, token: token), use: use)
         try config.save()
         Output.line("context \(name) saved in \(CLIConfig.path)")
     }

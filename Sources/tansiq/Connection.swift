@@ -6,7 +6,11 @@ import Yams
 /// `--server`, `--ca`, `--token`, `--context`: where the controller is and who is calling.
 /// Flags win, then `TANSIQ_SERVER`/`TANSIQ_CA`/`TANSIQ_TOKEN`, then the config file's context.
 struct ConnectionOptions: ParsableArguments {
-    @Option(help: "The controller's URL, https://HOST:PORT (or $TANSIQ_SERVER).") var server: String?
+    @Option(
+        help: ArgumentHelp(
+            "The controller's URL, https://HOST:PORT (or $TANSIQ_SERVER); repeat it (or separate with commas) "
+                + "for the controllers of one cluster: the next is tried when one cannot be reached."))
+    var server: [String] = []
     @Option(help: "The cluster CA certificate file (or $TANSIQ_CA).") var ca: String?
     @Option(help: "A bearer token (or $TANSIQ_TOKEN).") var token: String?
     @Option(help: "A context of the config file other than the current one.") var context: String?
@@ -36,11 +40,17 @@ struct ConnectionOptions: ParsableArguments {
         if let context, fromFile == nil {
             throw ValidationError("--context \(context): no such context in \(CLIConfig.path)")
         }
-        guard let server = server ?? environment["TANSIQ_SERVER"] ?? fromFile?.server else {
+        let given = server.flatMap { $0.split(separator: ",").map(String.init) }
+        let servers =
+            !given.isEmpty
+            ? given
+            : environment["TANSIQ_SERVER"].map { $0.split(separator: ",").map(String.init) } ?? fromFile?.allServers
+                ?? []
+        guard !servers.isEmpty else {
             throw ValidationError("no controller: pass --server, set TANSIQ_SERVER, or `tansiq config set-context`")
         }
         return Connection(
-            server: server.hasSuffix("/") ? String(server.dropLast()) : server,
+            servers: servers.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 },
             ca: ca ?? environment["TANSIQ_CA"] ?? fromFile?.ca,
             token: token ?? environment["TANSIQ_TOKEN"] ?? fromFile?.token)
     }
@@ -48,18 +58,42 @@ struct ConnectionOptions: ParsableArguments {
 
 /// Where and as whom.
 struct Connection: Sendable {
-    var server: String
+    /// The controllers, tried in turn.
+    var servers: [String]
     var ca: String?
     var token: String?
+
+    /// The first controller.
+    var server: String { servers[0] }
 }
 
 /// `~/.config/tansiq/config.yaml` (or `$TANSIQ_CONFIG`): named contexts, like kubeconfig.
 struct CLIConfig: Codable, Equatable {
+    /// A context: one controller (`server`) or the controllers of one cluster (`servers`).
     struct Context: Codable, Equatable {
         var name: String
-        var server: String
+        var server: String?
+        var servers: [String]?
         var ca: String?
         var token: String?
+
+        /// A context of `servers`: written as `server` when there is one, else as `servers`.
+        init(name: String, servers: [String], ca: String?, token: String?) {
+            self.name = name
+            self.server = servers.count == 1 ? servers[0] : nil
+            self.servers = servers.count == 1 ? nil : servers
+            self.ca = ca
+            self.token = token
+        }
+
+        /// `server` then `servers`, each once.
+        var allServers: [String]? {
+            var all: [String] = []
+            for server in [server].compactMap({ $0 }) + (servers ?? []) where !all.contains(server) {
+                all.append(server)
+            }
+            return all.isEmpty ? nil : all
+        }
     }
 
     var currentContext: String?

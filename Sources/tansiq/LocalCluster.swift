@@ -126,7 +126,7 @@ final class LocalCluster: @unchecked Sendable {
 
     var connection: Connection {
         Connection(
-            server: server, ca: controllerDir + "/ca.crt",
+            servers: [server], ca: controllerDir + "/ca.crt",
             token: (try? String(contentsOfFile: controllerDir + "/operator.token", encoding: .utf8))?
                 .trimmingCharacters(in: .whitespacesAndNewlines))
     }
@@ -144,7 +144,7 @@ final class LocalCluster: @unchecked Sendable {
     private func saveContext() throws {
         var config = try CLIConfig.load()
         config.set(
-            CLIConfig.Context(name: "dev", server: server, ca: connection.ca, token: connection.token), use: true)
+            CLIConfig.Context(name: "dev", servers: [server], ca: connection.ca, token: connection.token), use: true)
         try config.save()
         Output.line("CLI context `dev` written to \(CLIConfig.path): try `tansiq get instances`")
     }

@@ -26,7 +26,7 @@ public final class LiveAgent: @unchecked Sendable {
     /// apart from `tansiq dev up`'s agents (31000 to 32499), whose test runs at the same time.
     public init(
         _ live: LiveController, name: String, zone: String, ports: ClosedRange<Int>, statusInterval: Double = 1,
-        extra: [String] = []
+        extra: [String] = [], servers: [String]? = nil
     ) async throws {
         self.name = name
         dataDir = live.dataDir + "-agent-\(name)"
@@ -34,11 +34,13 @@ public final class LiveAgent: @unchecked Sendable {
         let joined = try await run(
             "tansiq-agent",
             [
-                "join", "--server", live.baseURL, "--token", live.bootstrapToken, "--ca-hash", try live.caHash(),
+                "join", "--token", live.bootstrapToken, "--ca-hash", try live.caHash(),
                 "--name", name, "--data-dir", dataDir, "--label", "zone=\(zone)",
                 "--capacity", "cpu=2,memory=2Gi,storage=10Gi,instances=20",
                 "--port-range", "\(ports.lowerBound)-\(ports.upperBound)", "--status-interval", String(statusInterval),
-            ] + Self.hostPaths.flatMap { ["--host-path", $0] } + extra)
+            ] + (servers ?? [live.baseURL]).flatMap { ["--server", $0] }
+                + Self.hostPaths.flatMap { ["--host-path", $0] }
+                + extra)
         guard joined.status == 0 else { throw LiveError.failed("join \(name): \(joined.stderr)") }
         try start()
     }

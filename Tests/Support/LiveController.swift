@@ -42,6 +42,50 @@ public final class LiveController: @unchecked Sendable {
         api = try TansiqClient(server: baseURL, trust: .caFile(dataDir + "/ca.crt"))
     }
 
+    /// A controller over a data directory made already (`init` run elsewhere), listening on
+    /// `port` and advertising it, with `arguments` added to `run`'s: one of several controllers
+    /// that share a PostgreSQL store.
+    public init(existing dataDir: String, port: Int, arguments: [String]) async throws {
+        self.dataDir = dataDir
+        self.arguments = arguments + ["--advertise", "https://127.0.0.1:\(port)"]
+        stdoutURL = URL(fileURLWithPath: dataDir).appendingPathExtension("stdout")
+        stderrURL = URL(fileURLWithPath: dataDir).appendingPathExtension("stderr")
+        operatorToken = try String(contentsOfFile: dataDir + "/operator.token", encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        client = HTTPClient(eventLoopGroupProvider: .singleton)
+        baseURL = "https://127.0.0.1:\(port)"
+        try await start()
+        api = try TansiqClient(server: baseURL, trust: .caFile(dataDir + "/ca.crt"))
+    }
+
+    /// `count` controllers sharing the PostgreSQL database `store`: `init --store` once, then a
+    /// copy of its data directory for each, each on its own loopback port, started in order (the
+    /// first takes the lead).
+    public static func cluster(count: Int, store: String, arguments: [String] = []) async throws -> [LiveController] {
+        let base = FileManager.default.temporaryDirectory.appendingPathComponent("tansiq-ha-\(UUID().uuidString)").path
+        let first = base + "-0"
+        let made = try await run("tansiq-controller", ["init", "--data-dir", first, "--store", store])
+        guard made.status == 0 else { throw LiveError.failed("init --store: \(made.stderr)") }
+        var controllers: [LiveController] = []
+        for index in 0..<count {
+            let dir = base + "-\(index)"
+            if index > 0 { try FileManager.default.copyItem(atPath: first, toPath: dir) }
+            controllers.append(
+                try await LiveController(
+                    existing: dir, port: try LiveRegistry.freePort(), arguments: ["--store", store] + arguments))
+        }
+        return controllers
+    }
+
+    /// What `GET /readyz` says: role (`leader` or `follower`), the leader's URL and the epoch;
+    /// nil when it does not answer 200.
+    public func readiness() async -> (role: String, leader: String, epoch: Int)? {
+        guard let reply = try? await call(.GET, "/readyz", token: nil, timeout: 3), reply.status == 200,
+            let json = reply.json as? [String: Any], let role = json["role"] as? String
+        else { return nil }
+        return (role, json["leader"] as? String ?? "", json["epoch"] as? Int ?? 0)
+    }
+
     /// Runs `body` with a new live controller, and always shuts it down after.
     public static func with(
         arguments: [String] = [], _ body: (LiveController) async throws -> Void

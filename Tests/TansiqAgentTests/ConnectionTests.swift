@@ -18,12 +18,12 @@ struct ConnectionTests {
             defer { try? FileManager.default.removeItem(atPath: directory.path) }
             try await AgentJoin.run(
                 .init(
-                    server: live.baseURL, token: live.bootstrapToken, caHash: try live.caHash(), name: "conn",
+                    servers: [live.baseURL], token: live.bootstrapToken, caHash: try live.caHash(), name: "conn",
                     labels: ["zone": "z1"],
                     capacity: ResourceLimits(cpuMillis: 1000, memoryBytes: 1 << 30, storageBytes: 0, instances: 5),
                     reserve: ResourceLimits(), portRange: 40000...40010),
                 directory: directory)
-            let connection = try ControllerConnection(server: live.baseURL, name: "conn", directory: directory)
+            let connection = try ControllerConnection(servers: [live.baseURL], name: "conn", directory: directory)
             let capacity = Resources(cpuMillis: 1000, memoryBytes: 1 << 30, storageBytes: 0, instances: 5)
             let status = AgentProtocol.Status(
                 capacity: capacity, allocatable: capacity, labels: ["zone": "z1"], enforcement: .none,
@@ -34,7 +34,7 @@ struct ConnectionTests {
                         var calls = 0
                         for _ in 0..<10 {
                             _ = try await connection.assignments(after: 0, wait: 0)
-                            try await connection.report(status)
+                            try await connection.report(status, timeout: 15)
                             calls += 2
                         }
                         return calls

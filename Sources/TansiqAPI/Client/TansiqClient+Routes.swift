@@ -179,8 +179,12 @@ extension TansiqClient {
     }
 
     /// `PUT /v1/agent/nodes/{name}/status`.
-    public func report(node: String, _ status: AgentProtocol.Status) async throws -> AgentProtocol.StatusAnswer {
-        try await call(.PUT, "/v1/agent/nodes/\(Self.escape(node))/status", json: status, timeout: .seconds(15))
+    public func report(
+        node: String, _ status: AgentProtocol.Status, timeout: TimeAmount = .seconds(15)
+    ) async throws
+        -> AgentProtocol.StatusAnswer
+    {
+        try await call(.PUT, "/v1/agent/nodes/\(Self.escape(node))/status", json: status, timeout: timeout)
     }
 
     /// `GET /v1/agent/nodes/{name}/assignments?after=RV&wait=S`: the node's desired set once
@@ -188,7 +192,7 @@ extension TansiqClient {
     public func assignments(node: String, after: Int64, wait: Int) async throws -> AgentProtocol.Assignments {
         try await call(
             .GET, "/v1/agent/nodes/\(Self.escape(node))/assignments?after=\(after)&wait=\(wait)",
-            timeout: .seconds(Int64(wait) + 15))
+            timeout: .seconds(Int64(wait) + 10))
     }
 
     /// `POST /v1/agent/nodes/{name}/renew`.

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
+import Synchronization
 import TansiqModel
 
 /// Why a call failed.
@@ -67,7 +68,9 @@ public struct RawResponse: Sendable {
 
 /// The one HTTPS client of the API and the agent protocol: trust from a CA (file, PEM or
 /// certificates), a bearer token for people, a client certificate for nodes, and every error
-/// answer decoded into `APIFailure`. Thread-safe; close it with `shutdown()`.
+/// answer decoded into `APIFailure`. Given several servers (the controllers of one cluster), a
+/// call that cannot reach one tries the next, and later calls start from the one that answered.
+/// Thread-safe; close it with `shutdown()`.
 public final class TansiqClient: Sendable {
     /// How the controller's certificate is trusted.
     public enum Trust: Sendable {
@@ -98,18 +101,33 @@ public final class TansiqClient: Sendable {
         }
     }
 
-    /// `https://HOST:PORT`, no trailing slash.
-    public let server: String
+    /// The controllers, `https://HOST:PORT` each, no trailing slash.
+    public let servers: [String]
     /// The bearer token sent with every call, if any.
     public let token: String?
     private let http: HTTPClient
+    /// The server tried first: the last one that answered.
+    private let preferred = Mutex(0)
+
+    /// The server calls go to first.
+    public var server: String { servers[preferred.withLock { $0 }] }
 
     /// A client of `server`. Throws `ClientError.malformed` when the CA or identity cannot be read.
-    public init(
+    public convenience init(
         server: String, trust: Trust, token: String? = nil, identity: Identity? = nil,
         readTimeout: TimeAmount = .seconds(75)
     ) throws {
-        self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
+        try self.init(servers: [server], trust: trust, token: token, identity: identity, readTimeout: readTimeout)
+    }
+
+    /// A client of the controllers `servers` (at least one), tried in turn. Throws
+    /// `ClientError.malformed` when there is none, or the CA or identity cannot be read.
+    public init(
+        servers: [String], trust: Trust, token: String? = nil, identity: Identity? = nil,
+        readTimeout: TimeAmount = .seconds(75)
+    ) throws {
+        guard !servers.isEmpty else { throw ClientError.malformed("no server given") }
+        self.servers = servers.map { $0.hasSuffix("/") ? String($0.dropLast()) : $0 }
         self.token = token
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
@@ -139,6 +157,9 @@ public final class TansiqClient: Sendable {
         }
         var configuration = HTTPClient.Configuration(tlsConfiguration: tls)
         configuration.timeout = .init(connect: .seconds(10), read: readTimeout)
+        // A controller that refuses the connection fails the call at once (the next server is
+        // tried, or the caller retries on its own terms), not after retrying until the deadline.
+        configuration.connectionPool.retryConnectionEstablishment = false
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
@@ -147,10 +168,32 @@ public final class TansiqClient: Sendable {
 
     // MARK: Calls
 
-    /// One call, whatever its status. Throws only when the controller cannot be reached.
+    /// One call, whatever its status. Throws only when no controller can be reached: each is
+    /// tried in turn, from the one that last answered, within `timeout` each.
     public func send(
         _ method: HTTPMethod, _ path: String, body: Data? = nil, contentType: String = "application/json",
         headers: [(String, String)] = [], timeout: TimeAmount = .seconds(60), limit: Int = 64 << 20
+    ) async throws -> RawResponse {
+        let first = preferred.withLock { $0 }
+        var failure: ClientError?
+        for step in 0..<servers.count {
+            let index = (first + step) % servers.count
+            do {
+                let response = try await send(
+                    to: servers[index], method, path, body: body, contentType: contentType, headers: headers,
+                    timeout: timeout, limit: limit)
+                if index != first { preferred.withLock { $0 = index } }
+                return response
+            } catch let error as ClientError {
+                failure = error
+            }
+        }
+        throw failure ?? ClientError.unreachable(server: server, reason: "no server")
+    }
+
+    private func send(
+        to server: String, _ method: HTTPMethod, _ path: String, body: Data?, contentType: String,
+        headers: [(String, String)], timeout: TimeAmount, limit: Int
     ) async throws -> RawResponse {
         var request = HTTPClientRequest(url: server + path)
         request.method = method

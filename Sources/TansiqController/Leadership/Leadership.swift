@@ -62,6 +62,8 @@ public actor Leadership: Service {
     private var renewedAt = ContinuousClock.now
     /// The highest epoch seen, for `tansiq_leader_changes_total`.
     private var seenEpoch: Int64 = 0
+    /// When a follower looks again: soon after the leader's lease would expire, at most a second on.
+    private var followerPause = Duration.seconds(1)
 
     init(
         store: any Store, keeper: any LeaseKeeper, forwarder: Forwarder?, settings: Settings,
@@ -89,7 +91,7 @@ public actor Leadership: Service {
 
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            let pause = term == nil ? min(Duration.seconds(1), settings.ttl / 3) : settings.ttl / 3
+            let pause = term == nil ? min(followerPause, settings.ttl / 3) : settings.ttl / 3
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: pause) }
             if Task.isCancelled || Task.isShuttingDownGracefully { break }
             await round()
@@ -160,6 +162,7 @@ public actor Leadership: Service {
             }
             let lease = try await keeper.lease()
             observe(lease.epoch)
+            followerPause = .milliseconds(max(50, min(1000, lease.remainingMilliseconds + 20)))
             // A lease still held by an earlier run of this controller (same URL) names no one to
             // forward to: forwarding would come back here.
             let url = lease.isHeld && lease.url != settings.advertise && !lease.url.isEmpty ? lease.url : nil
