@@ -214,4 +214,144 @@ struct HighAvailabilityTests {
         for agent in agents { await agent.shutdown() }
         for controller in controllers { await controller.shutdown() }
     }
+
+    @Test(
+        "a leader frozen past its lease cannot commit when it wakes: it steps down, its stale view of the nodes changes nothing, and the instances run on"
+    )
+    func frozenLeaderIsFenced() async throws {
+        let controllers = try await Self.cluster(["--grace-period", "10s"])
+        let urls = controllers.map(\.baseURL)
+        var agents: [LiveAgent] = []
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        var frozen: Int32?
+        do {
+            let first = try #require(try await Self.leader(controllers, among: [0, 1, 2]))
+            let live = controllers[first]
+            for index in 0..<3 {
+                agents.append(
+                    try await LiveAgent(
+                        live, name: "fence-\(index)", zone: "z\(index)",
+                        ports: (21600 + index * 50)...(21649 + index * 50),
+                        servers: Array(urls[index...] + urls[..<index])))
+            }
+            #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
+            #expect(try await LiveControllerTests.apply(live, Self.application("portal", replicas: 3)).status == 200)
+            #expect(try await eventually(.seconds(30)) { try await Self.running(live, http).count == 3 })
+            let before = try await Self.running(live, http)
+
+            // Frozen: it hears nothing, renews nothing. A write sent to it waits in its socket.
+            let pid = try #require(live.pid)
+            kill(pid, SIGSTOP)
+            frozen = pid
+            let stoppedAt = ContinuousClock.now
+            let direct = try TansiqClient(
+                server: live.baseURL, trust: .caFile(live.dataDir + "/ca.crt"), token: live.operatorToken)
+            let inFlight = Task {
+                try? await direct.send(
+                    .POST, "/v1/apply", body: Data(Self.application("while-frozen").utf8),
+                    contentType: "application/yaml", timeout: .seconds(40))
+            }
+            let alive = [0, 1, 2].filter { $0 != first }
+            let second = try #require(try await Self.leader(controllers, among: alive))
+            let now = controllers[second]
+            #expect(try await now.readiness()?.epoch ?? 0 > 1)
+            #expect(try await LiveControllerTests.apply(now, Self.application("during-freeze")).status == 200)
+            // Past the frozen leader's grace period: to it, every node has been silent too long.
+            let sleep = Duration.seconds(12) - (ContinuousClock.now - stoppedAt)
+            if sleep > .zero { try await Task.sleep(for: sleep) }
+            kill(pid, SIGCONT)
+            frozen = nil
+            #expect(
+                try await eventually(.seconds(10)) {
+                    let ready = await live.readiness()
+                    return ready?.role == "follower" && ready?.leader == urls[second]
+                }, "the deposed leader did not step down: \(live.stderr.suffix(2000))")
+            #expect(live.stderr.contains("stepped down"))
+            let answer = await inFlight.value
+            await direct.shutdown()
+            try await Task.sleep(for: .seconds(2))
+
+            // Nothing it believed while frozen landed: nodes Ready, nothing lost, same processes.
+            let nodes = try await now.call(.GET, "/v1/nodes", token: now.operatorToken).items
+            #expect(nodes.count == 3 && nodes.allSatisfy { $0["phase"] as? String == "Ready" })
+            let instances = try await now.call(.GET, "/v1/instances", token: now.operatorToken).items
+            #expect(!instances.contains { $0["phase"] as? String == "Lost" })
+            let after = try await Self.running(now, http)
+            for (id, started) in before { #expect(after[id] == started, "\(id) restarted") }
+            let events = try await now.call(.GET, "/v1/events?kind=Node", token: now.operatorToken).items
+            #expect(!events.contains { $0["reason"] as? String == "NotReady" }, "\(events)")
+            // The write that waited in its socket either landed acknowledged or not at all.
+            let names = try await now.call(.GET, "/v1/ministries/health/applications", token: now.operatorToken).items
+                .compactMap { ($0["metadata"] as? [String: Any])?["name"] as? String }
+            #expect((answer?.status == 200) == names.contains("while-frozen"), "answer \(answer?.status ?? 0)")
+            #expect(names.contains("during-freeze"))
+            if live.stderr.contains("not the leader") {
+                print(
+                    "fencing: the deposed leader's commits were refused: \(live.stderr.components(separatedBy: "\n").filter { $0.contains("not the leader") }.prefix(3))"
+                )
+            }
+        } catch {
+            Issue.record(error)
+        }
+        if let frozen { kill(frozen, SIGCONT) }
+        try? await http.shutdown()
+        for agent in agents { await agent.shutdown() }
+        for controller in controllers { await controller.shutdown() }
+    }
+
+    @Test("PostgreSQL restarted under load: the controllers reconnect by themselves and no acknowledged write is lost")
+    func databaseRestart() async throws {
+        let server = try await LivePostgres()
+        let controllers = try await Self.cluster(server: server)
+        var clients: [TansiqClient] = []
+        do {
+            let first = try #require(try await Self.leader(controllers, among: [0, 1, 2]))
+            let live = controllers[first]
+            #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
+            let pids = controllers.map(\.pid)
+            clients = try (0..<4).map { index in
+                try TansiqClient(
+                    servers: Array(
+                        controllers.map(\.baseURL)[(index % 3)...] + controllers.map(\.baseURL)[..<(index % 3)]),
+                    trust: .caFile(live.dataDir + "/ca.crt"), token: live.operatorToken)
+            }
+            let writers = Writers()
+            let writing = Task { await writers.run(clients) }
+            try await Task.sleep(for: .seconds(2))
+            server.stop()
+            try await Task.sleep(for: .seconds(2))
+            try server.start()
+            #expect(try await server.ready(timeout: 30))
+            let ackedAtRestart = writers.acknowledged.withLock { $0.count }
+            #expect(
+                try await eventually(.seconds(20)) { writers.acknowledged.withLock { $0.count } > ackedAtRestart + 20 },
+                "no write was acknowledged after the database came back")
+            writers.stop.withLock { $0 = true }
+            await writing.value
+            #expect(controllers.map(\.pid) == pids, "a controller restarted")
+            guard let leader = try await Self.leader(controllers, among: [0, 1, 2]) else {
+                var said: [String] = []
+                for controller in controllers {
+                    said.append(
+                        "\(String(describing: await controller.readiness())): \(controller.stderr.suffix(1500))")
+                }
+                Issue.record("no leader after the restart:\n\(said.joined(separator: "\n---\n"))")
+                throw LiveError.failed("no leader")
+            }
+            let now = controllers[leader]
+            let acknowledged = Set(writers.acknowledged.withLock { $0 })
+            let names = Set(
+                try await now.call(.GET, "/v1/ministries/health/applications", token: now.operatorToken).items
+                    .compactMap { ($0["metadata"] as? [String: Any])?["name"] as? String })
+            #expect(acknowledged.isSubset(of: names), "lost: \(acknowledged.subtracting(names).sorted())")
+            print(
+                "database restart: \(acknowledged.count) applies acknowledged, \(writers.refused.withLock { $0 }) refused or unanswered"
+            )
+        } catch {
+            Issue.record(error)
+        }
+        for client in clients { await client.shutdown() }
+        for controller in controllers { await controller.shutdown() }
+        server.stop()
+    }
 }

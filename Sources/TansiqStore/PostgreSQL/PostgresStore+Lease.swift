@@ -43,7 +43,7 @@ extension PostgresStore {
     /// `ttl`; returns the new fence, or nil when another controller holds it.
     public func acquire(holder: String, url: String, ttl: Duration) async throws -> Fence? {
         let milliseconds = Self.milliseconds(ttl)
-        return try await guarded("take the lease") { [client, logger] in
+        return try await guarded("take the lease", timeout: ttl / 3) { [client, logger] in
             let rows = try await client.query(
                 """
                 UPDATE lease SET holder = \(holder), url = \(url), epoch = epoch + 1,
@@ -59,7 +59,7 @@ extension PostgresStore {
     /// another, or expired).
     public func renew(_ fence: Fence, ttl: Duration) async throws -> Bool {
         let milliseconds = Self.milliseconds(ttl)
-        return try await guarded("renew the lease") { [client, logger] in
+        return try await guarded("renew the lease", timeout: ttl / 3) { [client, logger] in
             let rows = try await client.query(
                 """
                 UPDATE lease SET expires_at = now() + \(milliseconds)::bigint * interval '1 millisecond'

@@ -194,25 +194,45 @@ public final class PostgresStore: Store {
         await runner.value
     }
 
-    /// Runs `body` within `timeout`, mapping PostgreSQL's errors onto `StoreError` and keeping
-    /// the store's own (a refusal inside a transaction comes back wrapped by the rollback).
-    func guarded<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    /// Runs `body` within `timeout` (the store's, unless given), mapping PostgreSQL's errors onto
+    /// `StoreError` and keeping the store's own (a refusal inside a transaction comes back wrapped
+    /// by the rollback). The caller gets its answer at the deadline even if the work does not
+    /// heed its cancellation.
+    func guarded<T: Sendable>(
+        _ what: String, timeout: Duration? = nil, _ body: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
         if closed.withLock({ $0 }) { throw StoreError.closed }
-        do {
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await body() }
-                group.addTask { [timeout] in
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let value = first else {
-                    throw StoreError.io("\(what): the database did not answer within \(timeout)")
-                }
-                return value
+        let limit = timeout ?? self.timeout
+        return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, Error>) in
+            let answer = Answer(continuation, what: what)
+            let work = Task {
+                do { answer.give(.success(try await body())) } catch { answer.give(.failure(error)) }
             }
-        } catch {
-            throw Self.storeError(error, what: what)
+            Task {
+                try? await Task.sleep(for: limit)
+                if answer.give(.failure(StoreError.io("\(what): the database did not answer within \(limit)"))) {
+                    work.cancel()
+                }
+            }
+        }
+    }
+
+    /// A continuation resumed once, by whichever of the work and the deadline comes first.
+    private final class Answer<T: Sendable>: Sendable {
+        private let continuation: Mutex<CheckedContinuation<T, Error>?>
+        private let what: String
+
+        init(_ continuation: CheckedContinuation<T, Error>, what: String) {
+            self.continuation = Mutex(continuation)
+            self.what = what
+        }
+
+        /// Resumes with `result` unless it was already; true when this call resumed it.
+        @discardableResult
+        func give(_ result: Result<T, Error>) -> Bool {
+            guard let continuation = continuation.withLock({ $0.take() }) else { return false }
+            continuation.resume(with: result.mapError { PostgresStore.storeError($0, what: what) })
+            return true
         }
     }
 
