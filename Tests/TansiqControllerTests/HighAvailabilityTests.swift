@@ -354,4 +354,43 @@ struct HighAvailabilityTests {
         for controller in controllers { await controller.shutdown() }
         server.stop()
     }
+
+    @Test("an agent that has seen a higher epoch ignores a lower one's assignments, kept across its restarts")
+    func agentRefusesStaleEpoch() async throws {
+        try await LiveController.with { live in
+            let agent = try await LiveAgent(live, name: "epoch-0", zone: "z0", ports: 21800...21849)
+            do {
+                #expect(try await LiveControllerTests.apply(live, Harness.ministries).status == 200)
+                #expect(
+                    try await eventually(.seconds(10)) {
+                        try await live.call(.GET, "/v1/nodes", token: live.operatorToken).items.first?["phase"]
+                            as? String == "Ready"
+                    })
+                // The controller here leads epoch 1; the agent once saw epoch 7.
+                await agent.stop()
+                try "7\n".write(toFile: agent.dataDir + "/epoch", atomically: true, encoding: .utf8)
+                try agent.start()
+                #expect(try await LiveControllerTests.apply(live, Self.application("stale", replicas: 1)).status == 200)
+                try await Task.sleep(for: .seconds(4))
+                let phases = try await live.call(.GET, "/v1/instances?application=stale", token: live.operatorToken)
+                    .items.compactMap { $0["phase"] as? String }
+                #expect(phases == ["Assigned"], "the agent acted on a lower epoch's word: \(phases)")
+                #expect(agent.output.contains("ignored assignments of a deposed leader"))
+                #expect(agent.instancePids.isEmpty)
+                // Told the cluster's epoch again (an operator's reset), it runs it.
+                await agent.stop()
+                try FileManager.default.removeItem(atPath: agent.dataDir + "/epoch")
+                try agent.start()
+                #expect(
+                    try await eventually(.seconds(20)) {
+                        try await live.call(.GET, "/v1/instances?application=stale", token: live.operatorToken)
+                            .items.first?["phase"] as? String == "Healthy"
+                    })
+                #expect(try String(contentsOfFile: agent.dataDir + "/epoch", encoding: .utf8) == "1\n")
+            } catch {
+                Issue.record(error)
+            }
+            await agent.shutdown()
+        }
+    }
 }

@@ -13,7 +13,7 @@ extension ObjectTable {
     /// Inserts or replaces `objects` in one statement (arrays unnested: one round trip however
     /// many). Keys must be distinct.
     func upsert(
-        _ objects: [Object], on connection: PostgresConnection, encoder: JSONEncoder, logger: Logger
+        _ objects: some Collection<Object>, on connection: PostgresConnection, encoder: JSONEncoder, logger: Logger
     )
         async throws
     {

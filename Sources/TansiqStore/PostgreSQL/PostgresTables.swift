@@ -73,6 +73,15 @@ enum PostgresAuditTable {
         }
         let chained = AuditChain.chained(
             records, after: max(head?.seq ?? 0, last), previous: head?.hash ?? AuditChain.genesis)
+        try await insert(chained, on: connection, logger: logger)
+        return chained.last.map { AuditChain.Head(seq: $0.seq, hash: $0.hash!) }
+    }
+
+    /// Inserts records as they are: numbered and chained already (`append`, or a copy of a log).
+    static func insert(
+        _ chained: some Collection<AuditRecord>, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        guard !chained.isEmpty else { return }
         var binds = PostgresBindings()
         binds.append(chained.map(\.seq))
         binds.append(chained.map { RFC3339.formatMilliseconds($0.time) })
@@ -99,7 +108,6 @@ enum PostgresAuditTable {
                         AS u(seq, time, request_id, subject, role, action, object, result, message, no_message,
                         prev_hash, hash)
                     """, binds: binds), logger: logger)
-        return chained.last.map { AuditChain.Head(seq: $0.seq, hash: $0.hash!) }
     }
 
     /// The last row's position and hash.
@@ -139,6 +147,32 @@ enum PostgresAuditTable {
 
 /// `events`: objects' short histories, pruned beyond `capacity` rows like SQLite's.
 enum PostgresEventsTable {
+    /// Inserts events with the positions they have (a copy of another store's), and moves the
+    /// sequence past them.
+    static func insertNumbered(
+        _ events: some Collection<Event>, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        guard !events.isEmpty else { return }
+        var binds = PostgresBindings()
+        binds.append(events.map(\.seq))
+        binds.append(events.map { RFC3339.formatMilliseconds($0.time) })
+        binds.append(events.map(\.kind))
+        binds.append(events.map { $0.ministry ?? "" })
+        binds.append(events.map(\.name))
+        binds.append(events.map(\.reason))
+        binds.append(events.map(\.message))
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO events (seq, time, kind, ministry, name, reason, message)
+                    SELECT seq, time, kind, NULLIF(ministry, ''), name, reason, message
+                    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
+                        AS u(seq, time, kind, ministry, name, reason, message)
+                    """, binds: binds), logger: logger)
+        try await connection.query(
+            "SELECT setval(pg_get_serial_sequence('events', 'seq'), (SELECT MAX(seq) FROM events))", logger: logger)
+    }
+
     static func append(_ events: [Event], on connection: PostgresConnection, logger: Logger) async throws {
         guard !events.isEmpty else { return }
         var binds = PostgresBindings()
@@ -207,7 +241,9 @@ enum PostgresEventsTable {
 
 /// `usage`: closed intervals of instances holding resources, in integer milliseconds.
 enum PostgresUsageTable {
-    static func append(_ records: [UsageRecord], on connection: PostgresConnection, logger: Logger) async throws {
+    static func append(
+        _ records: some Collection<UsageRecord>, on connection: PostgresConnection, logger: Logger
+    ) async throws {
         guard !records.isEmpty else { return }
         var binds = PostgresBindings()
         binds.append(records.map(\.ministry))

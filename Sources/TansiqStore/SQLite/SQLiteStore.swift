@@ -64,6 +64,29 @@ public final class SQLiteStore: Store {
         return migrator
     }
 
+    /// Copies the database at `source` — as it is at one moment, while a controller may be writing
+    /// it (SQLite's online backup API) — to a new file at `path`. Throws `StoreError.invalid` when
+    /// `path` exists, `StoreError.io` when either file cannot be used.
+    public static func backup(databaseAt source: String, to path: String) throws {
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw StoreError.invalid("\(path) exists; refusing to overwrite it")
+        }
+        guard FileManager.default.fileExists(atPath: source) else { throw StoreError.io("\(source) does not exist") }
+        do {
+            var configuration = Configuration()
+            configuration.readonly = true
+            configuration.busyMode = .timeout(5)
+            let from = try DatabaseQueue(path: source, configuration: configuration)
+            let to = try DatabaseQueue(path: path)
+            try from.backup(to: to)
+            try to.close()
+            try from.close()
+        } catch let error as DatabaseError {
+            try? FileManager.default.removeItem(atPath: path)
+            throw StoreError.io("backup of \(source) to \(path) failed: \(error.message ?? "\(error.resultCode)")")
+        }
+    }
+
     public func load() async throws -> StoredState {
         try await guarded {
             try await pool.read { [decoder] db in
