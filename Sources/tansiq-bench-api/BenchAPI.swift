@@ -10,7 +10,9 @@ struct BenchAPI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tansiq-bench-api",
         abstract: "Benchmarks of the controller's API over HTTPS; each prints a summary and, last, one JSON line.",
-        subcommands: [ApplyBench.self, StatusBench.self, LoopsBench.self, AgentBench.self, SoakBench.self]
+        subcommands: [
+            ApplyBench.self, StatusBench.self, LoopsBench.self, AgentBench.self, SoakBench.self, FailoverBench.self,
+        ]
     )
 }
 
@@ -23,6 +25,9 @@ struct ApplyBench: AsyncParsableCommand {
             Every apply creates a new application (10 replicas of 100m/64Mi: ten Pending instances), so
             each one is admitted against the quota, written with its audit record and fsynced before it
             is answered. Build the controller in release beside this binary for representative figures.
+            --store both runs it against SQLite, then against two controllers on PostgreSQL through the
+            leader, then through a follower (TANSIQ_TEST_POSTGRES names a server, else one is started
+            from Debian's postgresql), and prints them side by side.
             """)
 
     @Option(help: "Sequential applies measured for latency.")
@@ -36,6 +41,9 @@ struct ApplyBench: AsyncParsableCommand {
 
     @Option(help: "Replicas of each application.")
     var replicas: Int = 10
+
+    @Option(help: "The store: sqlite, postgres (through the leader and through a follower) or both.")
+    var store: BenchStores = .sqlite
 
     func validate() throws {
         guard requests >= 10, clients >= 1, concurrentRequests >= clients, replicas >= 1 else {
@@ -55,7 +63,12 @@ struct ApplyBench: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await LiveController.with { live in
+        var rows: [(String, Percentiles, Percentiles, Double, Int)] = []
+        var figures: [String: Double] = [
+            "replicas": Double(replicas), "requests": Double(requests), "clients": Double(clients),
+        ]
+        try await BenchTarget.each(store) { target in
+            let live = target.live
             _ = try await apply(live, BenchWorkload.ministry)
             for i in 0..<20 { _ = try await apply(live, application("warm-\(i)")) }
             var sequential: [Duration] = []
@@ -76,20 +89,39 @@ struct ApplyBench: AsyncParsableCommand {
             let rate = Double(loaded.count) / wall.seconds
             let seq = Percentiles(sequential)
             let load = Percentiles(loaded)
-            print("apply of a \(replicas)-replica application over HTTPS, one client, \(requests) applies:")
-            print("  p50 \(seq.ms(50)) ms  p90 \(seq.ms(90)) ms  p99 \(seq.ms(99)) ms  max \(seq.ms(100)) ms")
-            print(
-                "\(clients) concurrent clients, \(loaded.count) applies in \(String(format: "%.2f", wall.seconds)) s:")
-            print("  \(String(format: "%.0f", rate)) applies/s  p50 \(load.ms(50)) ms  p99 \(load.ms(99)) ms")
-            let figures: [String: Double] = [
-                "replicas": Double(replicas), "requests": Double(requests), "p50Ms": Double(seq.value(50)),
-                "p90Ms": Double(seq.value(90)), "p99Ms": Double(seq.value(99)), "maxMs": Double(seq.value(100)),
-                "clients": Double(clients), "concurrentApplies": Double(loaded.count),
-                "appliesPerSecond": Double(rate.rounded()), "loadedP50Ms": Double(load.value(50)),
-                "loadedP99Ms": Double(load.value(99)),
-            ]
-            Report.json("api-apply", figures)
+            rows.append((target.name, seq, load, rate, loaded.count))
+            for (name, value) in [
+                ("P50Ms", seq.value(50)), ("P90Ms", seq.value(90)), ("P99Ms", seq.value(99)),
+                ("MaxMs", seq.value(100)), ("AppliesPerSecond", rate.rounded()), ("LoadedP50Ms", load.value(50)),
+                ("LoadedP99Ms", load.value(99)),
+            ] {
+                figures[target.key + name] = value
+            }
         }
+        print("apply of a \(replicas)-replica application over HTTPS: \(requests) in sequence from one client, then")
+        print("\(concurrentRequests) from \(clients) concurrent clients")
+        print("STORE                    p50 ms  p90 ms  p99 ms    |  applies/s  p50 ms  p99 ms")
+        for (name, seq, load, rate, _) in rows {
+            print(
+                name.padding(toLength: 22, withPad: " ", startingAt: 0)
+                    + [seq.ms(50), seq.ms(90), seq.ms(99)].map { $0.leftPadded(8) }.joined() + "    |"
+                    + String(format: "%.0f", rate).leftPadded(11) + load.ms(50).leftPadded(8)
+                    + load.ms(99).leftPadded(8))
+        }
+        if let sqlite = rows.first(where: { $0.0 == "sqlite" }) {
+            for row in rows where row.0 != "sqlite" {
+                let ratio = row.1.value(99) / max(0.01, sqlite.1.value(99))
+                print("\(row.0): p99 \(String(format: "%.2f", ratio))× SQLite's (target ≤ 2×)")
+            }
+        }
+        Report.json("api-apply", figures)
+    }
+}
+
+extension String {
+    /// Right-aligned in `width` columns.
+    func leftPadded(_ width: Int) -> String {
+        count >= width ? self : String(repeating: " ", count: width - count) + self
     }
 }
 

@@ -81,3 +81,18 @@ struct SoakPassThrough: ParsableCommand {
 
     func run() throws { try APIBench.handOver(["soak"] + arguments) }
 }
+
+/// `tansiq-bench failover`: a leader killed on PostgreSQL, run by `tansiq-bench-api failover`.
+struct FailoverPassThrough: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "failover",
+        abstract: "Time from kill -9 of the leader to the first apply acknowledged by the next (runs tansiq-bench-api "
+            + "failover beside this binary).",
+        discussion: "Example: tansiq-bench failover --nodes 2000 --instances 20000. See `tansiq-bench-api failover --help`."
+    )
+
+    @Argument(parsing: .captureForPassthrough, help: "Options of `tansiq-bench-api failover`.")
+    var arguments: [String] = []
+
+    func run() throws { try APIBench.handOver(["failover"] + arguments) }
+}
