@@ -143,7 +143,9 @@ struct StatusBench: AsyncParsableCommand {
                 figures[target.key + name] = value
             }
         }
-        print("node statuses over mTLS\(changing ? ", every one changing its node (written)" : " (repeating: no write)"):")
+        print(
+            "node statuses over mTLS\(changing ? ", every one changing its node (written)" : " (repeating: no write)"):"
+        )
         for line in lines { print(line) }
         Report.json("api-status", figures)
     }

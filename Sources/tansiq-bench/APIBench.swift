@@ -88,7 +88,8 @@ struct FailoverPassThrough: ParsableCommand {
         commandName: "failover",
         abstract: "Time from kill -9 of the leader to the first apply acknowledged by the next (runs tansiq-bench-api "
             + "failover beside this binary).",
-        discussion: "Example: tansiq-bench failover --nodes 2000 --instances 20000. See `tansiq-bench-api failover --help`."
+        discussion:
+            "Example: tansiq-bench failover --nodes 2000 --instances 20000. See `tansiq-bench-api failover --help`."
     )
 
     @Argument(parsing: .captureForPassthrough, help: "Options of `tansiq-bench-api failover`.")

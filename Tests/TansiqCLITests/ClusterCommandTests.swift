@@ -113,6 +113,24 @@ struct ClusterCommandTests {
             #expect(view.stdout.contains("REDACTED") && !view.stdout.contains(live.operatorToken))
             #expect(
                 try await Self.tansiq(["get", "ministries"], bare).stdout.contains("GOV-MOH"), "the context is used")
+            // A context of several controllers: the first unreachable, the next answers.
+            let dead = "https://127.0.0.1:\(try LiveRegistry.freePort())"
+            let several = try await Self.tansiq(
+                [
+                    "config", "set-context", "pair", "--server", dead, "--server", live.baseURL, "--ca",
+                    live.dataDir + "/ca.crt", "--token", live.operatorToken, "--use",
+                ], bare)
+            #expect(several.status == 0, "\(several.stderr)")
+            let written = try String(contentsOfFile: config, encoding: .utf8)
+            #expect(written.contains("servers:") && written.contains(dead), "\(written)")
+            let failedOver = try await Self.tansiq(["get", "ministries"], bare)
+            #expect(failedOver.status == 0 && failedOver.stdout.contains("GOV-MOH"), "\(failedOver.stderr)")
+            var commaSeparated = admin
+            commaSeparated["TANSIQ_SERVER"] = "\(dead),\(live.baseURL)"
+            #expect(try await Self.tansiq(["get", "ministries"], commaSeparated).status == 0)
+            let otherDead = "https://127.0.0.1:\(try LiveRegistry.freePort())"
+            let allDead = try await Self.tansiq(["get", "nodes", "--server", dead, "--server", otherDead], admin)
+            #expect(allDead.status == 1 && allDead.stderr.contains("cannot reach"), "\(allDead.stderr)")
             try? FileManager.default.removeItem(atPath: config)
         }
     }

@@ -105,17 +105,9 @@ extension PostgresStore {
         self.fence.withLock { $0 = fence }
     }
 
-    /// Throws `StoreError.fenced` unless the lease names `fence` and has not expired; locks the
-    /// row until the transaction ends, so a takeover waits for this commit and follows it.
-    static func check(_ fence: Fence, on connection: PostgresConnection, logger: Logger) async throws {
-        let rows = try await connection.query(
-            """
-            SELECT epoch FROM lease
-            WHERE name = 'leader' AND holder = \(fence.holder) AND epoch = \(fence.epoch) AND expires_at > now()
-            FOR SHARE
-            """, logger: logger)
-        for try await _ in rows.decode(Int64.self) { return }
-        throw StoreError.fenced("the lease of epoch \(fence.epoch) is no longer this controller's")
+    /// The refusal of a commit under a lease that is no longer `fence`'s.
+    static func lost(_ fence: Fence) -> StoreError {
+        StoreError.fenced("the lease of epoch \(fence.epoch) is no longer this controller's")
     }
 
     static func milliseconds(_ duration: Duration) -> Int64 {

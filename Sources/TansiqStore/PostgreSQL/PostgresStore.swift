@@ -118,15 +118,16 @@ public final class PostgresStore: Store {
         let writes = TableWrites(changeset.mutations)
         let next = try await guarded("commit") { [client, encoder, logger] in
             try await client.withTransaction(logger: logger) { connection in
-                if let fence { try await Self.check(fence, on: connection, logger: logger) }
-                let stored = try await PostgresMeta.lockVersion(on: connection, logger: logger)
+                let prelude = try await PostgresMeta.prelude(fence, on: connection, logger: logger)
+                if prelude.fenced, let fence { throw Self.lost(fence) }
+                let stored = prelude.counters["resource_version"] ?? 0
                 guard stored == changeset.basedOn else {
                     throw StoreError.conflict("computed from version \(changeset.basedOn), the store is at \(stored)")
                 }
-                try await PostgresMeta.advance(changeset, from: stored, on: connection, logger: logger)
+                try await PostgresMeta.advance(changeset, from: prelude.counters, on: connection, logger: logger)
                 try await Self.write(writes, on: connection, encoder: encoder, logger: logger)
                 let next = try await PostgresAuditTable.append(
-                    changeset.audit, after: previous, on: connection, logger: logger)
+                    changeset.audit, after: previous, last: prelude.lastAudit, on: connection, logger: logger)
                 try await PostgresEventsTable.append(changeset.events, on: connection, logger: logger)
                 try await PostgresUsageTable.append(changeset.usage, on: connection, logger: logger)
                 return next

@@ -15,39 +15,77 @@ enum PostgresMeta {
         return result
     }
 
-    /// The stored version, its row locked until the transaction ends (commits queue behind it).
-    static func lockVersion(on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
-        for try await value in try await connection.query(
-            "SELECT value FROM meta WHERE key = 'resource_version' FOR UPDATE", logger: logger
-        ).decode(Int64.self) {
-            return value
-        }
-        throw StoreError.io("the meta table has no resource_version")
+    /// What a commit reads first, in one round trip: whether the lease still names `fence` (nil:
+    /// no fence to check), the counters with their rows locked until the transaction ends
+    /// (commits queue behind each other), and the audit log's last position. The lease row is
+    /// locked `FOR SHARE`, so a takeover waits for this commit and follows it.
+    struct Prelude {
+        var fenced: Bool
+        var counters: [String: Int64]
+        var lastAudit: Int64
     }
 
-    /// Moves the counters a changeset sets, refusing any that would go backwards.
+    static func prelude(_ fence: Fence?, on connection: PostgresConnection, logger: Logger) async throws -> Prelude {
+        let holder = fence?.holder ?? ""
+        let epoch = fence?.epoch ?? 0
+        let check = fence != nil
+        let rows = try await connection.query(
+            """
+            WITH lease_held AS (
+                SELECT epoch FROM lease
+                WHERE name = 'leader' AND holder = \(holder) AND epoch = \(epoch) AND expires_at > now() FOR SHARE),
+            counters AS (SELECT key, value FROM meta FOR UPDATE)
+            SELECT NOT \(check) OR EXISTS (SELECT 1 FROM lease_held),
+                (SELECT value FROM counters WHERE key = 'resource_version'),
+                (SELECT value FROM counters WHERE key = 'instance_serial'),
+                (SELECT value FROM counters WHERE key = 'ministry_serial'),
+                (SELECT COALESCE(MAX(seq), 0) FROM audit)
+            """, logger: logger)
+        for try await (held, version, instances, ministries, audit) in rows.decode(
+            (Bool, Int64?, Int64?, Int64?, Int64).self)
+        {
+            return Prelude(
+                fenced: !held,
+                counters: [
+                    "resource_version": version ?? 0, "instance_serial": instances ?? 0,
+                    "ministry_serial": ministries ?? 0,
+                ], lastAudit: audit)
+        }
+        throw StoreError.io("the commit's first query answered nothing")
+    }
+
+    /// Moves the counters a changeset sets, refusing any that would go backwards, in one statement.
     static func advance(
-        _ changeset: Changeset, from stored: Int64, on connection: PostgresConnection, logger: Logger
-    )
-        async throws
-    {
+        _ changeset: Changeset, from counters: [String: Int64], on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        let stored = counters["resource_version"] ?? 0
+        var keys: [String] = []
+        var values: [Int64] = []
         if let next = changeset.resourceVersion {
             guard next > stored else { throw StoreError.conflict("version \(next) does not follow \(stored)") }
-            try await set("resource_version", next, on: connection, logger: logger)
+            keys.append("resource_version")
+            values.append(next)
         }
-        let counters = try await all(on: connection, logger: logger)
         if let serial = changeset.instanceSerial {
             guard serial >= counters["instance_serial"] ?? 0 else {
                 throw StoreError.conflict("instance serial \(serial) goes backwards")
             }
-            try await set("instance_serial", serial, on: connection, logger: logger)
+            keys.append("instance_serial")
+            values.append(serial)
         }
         if let serial = changeset.ministrySerial {
             guard serial >= counters["ministry_serial"] ?? 0 else {
                 throw StoreError.conflict("ministry serial \(serial) goes backwards")
             }
-            try await set("ministry_serial", serial, on: connection, logger: logger)
+            keys.append("ministry_serial")
+            values.append(serial)
         }
+        guard !keys.isEmpty else { return }
+        try await connection.query(
+            """
+            UPDATE meta SET value = u.value FROM unnest(\(keys)::text[], \(values)::bigint[]) AS u(key, value)
+            WHERE meta.key = u.key
+            """, logger: logger)
     }
 
     static func set(_ key: String, _ value: Int64, on connection: PostgresConnection, logger: Logger) async throws {
@@ -59,18 +97,13 @@ enum PostgresMeta {
 /// updates, deletions and truncation.
 enum PostgresAuditTable {
     /// Appends `records`, numbered and chained after `head` (what this store last wrote or read):
-    /// from the larger of its position and the table's last, so a row inserted behind the store's
+    /// from the larger of its position and the table's last (`last`), so a row inserted behind the store's
     /// back is never overwritten, and stands out in the chain.
     static func append(
-        _ records: [AuditRecord], after head: AuditChain.Head?, on connection: PostgresConnection, logger: Logger
+        _ records: [AuditRecord], after head: AuditChain.Head?, last: Int64, on connection: PostgresConnection,
+        logger: Logger
     ) async throws -> AuditChain.Head? {
         guard !records.isEmpty else { return head }
-        var last: Int64 = 0
-        for try await seq in try await connection.query("SELECT COALESCE(MAX(seq), 0) FROM audit", logger: logger)
-            .decode(Int64.self)
-        {
-            last = seq
-        }
         let chained = AuditChain.chained(
             records, after: max(head?.seq ?? 0, last), previous: head?.hash ?? AuditChain.genesis)
         try await insert(chained, on: connection, logger: logger)
