@@ -96,6 +96,8 @@ public struct AgentDirectory: Sendable {
     public var instances: String { file("instances") }
     /// Pulled image blobs and unpacked root filesystems.
     public var images: String { file("images") }
+    /// Instances' secrets: a tmpfs per secret, never on disk.
+    public var secrets: String { file("secrets") }
 
     /// Writes `data` atomically (a temporary file renamed over) with `mode`.
     func write(_ data: Data, to file: String, mode: Int) throws {

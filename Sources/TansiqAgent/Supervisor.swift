@@ -4,7 +4,8 @@ import TansiqAPI
 import TansiqModel
 import TansiqRegistry
 
-/// One instance the agent manages, as its state file keeps it.
+/// One instance the agent manages, as its state file keeps it (its secrets' names and mounts,
+/// never their values).
 struct Managed: Codable, Sendable {
     var assignment: AgentProtocol.Assignment
     var lifecycle: InstanceLifecycle
@@ -33,6 +34,10 @@ actor Supervisor {
     /// How long a stopping instance gets between SIGTERM and SIGKILL.
     let stopGrace: Duration = .seconds(10)
     private var ticks = 0
+    /// The values of each instance's secrets, as its last assignments gave them: in memory only.
+    private var secretValues: [String: [AgentProtocol.AssignedSecret]] = [:]
+    /// The tmpfs mounts that hold them inside the instances.
+    private let secretFiles: SecretFiles
 
     init(
         directory: AgentDirectory, runtime: any InstanceRuntime, images: ImageStore, portRange: ClosedRange<Int>,
@@ -43,6 +48,18 @@ actor Supervisor {
         self.images = images
         self.portRange = portRange
         self.http = http
+        self.secretFiles = SecretFiles(root: directory.secrets)
+    }
+
+    /// An assignment as the state file keeps it: its secrets without their values.
+    static func withoutValues(_ assignment: AgentProtocol.Assignment) -> AgentProtocol.Assignment {
+        var kept = assignment
+        kept.secrets = assignment.secrets?.map { secret in
+            var nameOnly = secret
+            nameOnly.data = [:]
+            return nameOnly
+        }
+        return kept
     }
 
     /// Reads the state file: instances whose process still runs are adopted, the others are
@@ -54,6 +71,7 @@ actor Supervisor {
                 try? WireJSON.decoder().decode([String: Managed].self, from: $0)
             } ?? [:]
         await runtime.removeStrays(known: Set(saved.keys))
+        for instance in secretFiles.instances() where saved[instance] == nil { secretFiles.clear(instance: instance) }
         var adopted = 0
         let now = Date()
         for (id, var managed) in saved {
@@ -94,9 +112,15 @@ actor Supervisor {
         var gone: [Managed] = []
         for (id, managed) in instances where wanted[id] == nil {
             instances[id] = nil
+            secretValues[id] = nil
             gone.append(managed)
         }
+        for (id, assignment) in wanted where instances[id] != nil {
+            refreshSecrets(id, assignment.secrets ?? [])
+        }
         for (id, assignment) in wanted.sorted(by: { $0.key < $1.key }) where instances[id] == nil {
+            secretValues[id] = assignment.secrets ?? []
+            let assignment = Self.withoutValues(assignment)
             let lifecycle = InstanceLifecycle(
                 spec: .init(
                     needsImage: assignment.image != nil, health: assignment.health, restart: assignment.restart,
@@ -111,6 +135,21 @@ actor Supervisor {
         }
     }
 
+    /// New values of an instance's secrets: kept in memory, and written over the files of a running
+    /// instance's mounts (an application that restarts on them gets new instances instead).
+    private func refreshSecrets(_ id: String, _ secrets: [AgentProtocol.AssignedSecret]) {
+        let known = secretValues[id] ?? []
+        secretValues[id] = secrets
+        guard let managed = instances[id], managed.process != nil else { return }
+        for secret in secrets where secret.mount != nil {
+            guard known.first(where: { $0.name == secret.name })?.version != secret.version else { continue }
+            let dir = secretFiles.directory(id, secret.name)
+            if SecretFiles.isMountPoint(dir) {
+                try? secretFiles.write(secret, in: dir, runAs: managed.assignment.runAs)
+            }
+        }
+    }
+
     /// Stops an instance no longer assigned and removes its container, bundle and data; its
     /// log stays a while (`collectLogs`).
     private func remove(_ managed: Managed) async {
@@ -119,6 +158,7 @@ actor Supervisor {
             _ = runtime.exit(of: managed.id, process)
         }
         await runtime.release(managed.id)
+        secretFiles.clear(instance: managed.id)
         try? FileManager.default.removeItem(atPath: instanceDirectory(managed.id) + "/data")
     }
 
@@ -151,6 +191,7 @@ actor Supervisor {
         instances[id]?.process = nil
         save()
         await runtime.release(id)
+        secretFiles.clear(instance: id)
         deliver(id, .exited(status: report.status, oomKilled: report.oomKilled))
     }
 
@@ -206,10 +247,13 @@ actor Supervisor {
             managed.ports = allocatePorts(for: managed.assignment)
             instances[id]?.ports = managed.ports
         }
-        let launch: Launch
+        var launch: Launch
         do {
             launch = try self.launch(for: managed, image: image)
+            launch.secretMounts = try secretFiles.prepare(
+                instance: id, secrets: secretValues[id] ?? [], runAs: managed.assignment.runAs)
         } catch {
+            secretFiles.clear(instance: id)
             return deliver(id, .startFailed("\(error)"))
         }
         do {
@@ -225,6 +269,7 @@ actor Supervisor {
             deliver(id, .started)
         } catch {
             await runtime.release(id)
+            secretFiles.clear(instance: id)
             deliver(id, .startFailed("\(error)"))
         }
     }
@@ -241,6 +286,19 @@ actor Supervisor {
         var environment = image?.config.Env ?? []
         var own = app.run.env
         for port in app.ports { own[port.environmentName] = String(managed.ports[port.name] ?? port.port) }
+        for (name, ref) in app.run.secretEnv {
+            guard let secret = secretValues[app.id]?.first(where: { $0.name == ref.secret }) else {
+                throw AgentError.invalid("waiting for the values of secret \(ref.secret) from the controller")
+            }
+            guard let bytes = secret.bytes(ref.key) else {
+                throw AgentError.invalid("secret \(ref.secret) has no key \(ref.key) (for \(name))")
+            }
+            own[name] = String(decoding: bytes, as: UTF8.self)
+        }
+        let mounted = (app.secrets ?? []).filter { $0.mount != nil }.map(\.name)
+        if let missing = mounted.first(where: { name in secretValues[app.id]?.contains { $0.name == name } != true }) {
+            throw AgentError.invalid("waiting for the values of secret \(missing) from the controller")
+        }
         own["TANSIQ_INSTANCE"] = app.id
         own["TANSIQ_MINISTRY"] = app.ministry
         own["TANSIQ_APPLICATION"] = app.application

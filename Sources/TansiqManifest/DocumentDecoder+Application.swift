@@ -7,7 +7,7 @@ extension DocumentDecoder {
     func decodeApplicationSpec(_ node: YAMLNode) -> ApplicationSpec? {
         let keys = [
             "replicas", "priority", "resources", "image", "run", "ports", "health", "placement", "update", "restart",
-            "stopAfterDisconnect",
+            "stopAfterDisconnect", "secrets",
         ]
         guard let f = r.mapping(node, "spec", allowed: keys) else { return nil }
         let replicas = optional(f, "replicas", default: 1) { r.int($0, $1, in: 0...Self.maxReplicas) }
@@ -39,13 +39,17 @@ extension DocumentDecoder {
         let stop = optional(f, "stopAfterDisconnect", default: Span?.none) { node, path in
             positiveSpan(node, path).map(Optional.some)
         }
+        let secrets = optional(f, "secrets", default: [SecretMount]?.none) { node, path in
+            decodeSecretMounts(node, path).map(Optional.some)
+        }
         guard let replicas, let priority, let resources, let image, let run, let ports, let health, let placement,
-            let update, let restart, let stop
+            let update, let restart, let stop, let secrets
         else { return nil }
         return ApplicationSpec(
             replicas: replicas, priority: priority, resources: resources, image: image, run: run, ports: ports,
             health: health,
-            placement: placement, update: update, restart: restart, stopAfterDisconnect: stop)
+            placement: placement, update: update, restart: restart, stopAfterDisconnect: stop,
+            secrets: secrets?.isEmpty == true ? nil : secrets)
     }
 
     private func decodeRequest(_ node: YAMLNode, _ path: String) -> ResourceRequest? {
@@ -71,7 +75,7 @@ extension DocumentDecoder {
                 }
                 return argv
             }
-        let env = optional(f, "env", default: [:], decodeEnv)
+        let env = optional(f, "env", default: ([:], [:]), decodeEnv)
         let directory = optional(f, "workingDirectory", default: String?.none) { node, path -> String?? in
             guard let dir = r.string(node, path) else { return nil }
             guard dir.hasPrefix("/") else {
@@ -81,12 +85,14 @@ extension DocumentDecoder {
             return .some(dir)
         }
         guard let command, let env, let directory else { return nil }
-        return RunSpec(command: command, env: env, workingDirectory: directory)
+        return RunSpec(command: command, env: env.0, secretEnv: env.1, workingDirectory: directory)
     }
 
-    private func decodeEnv(_ node: YAMLNode, _ path: String) -> [String: String]? {
+    /// `run.env`: text values, and `{secret: NAME, key: K}` ones.
+    private func decodeEnv(_ node: YAMLNode, _ path: String) -> ([String: String], [String: SecretKeyRef])? {
         guard let entries = r.entries(node, path) else { return nil }
         var env: [String: String] = [:]
+        var secretEnv: [String: SecretKeyRef] = [:]
         var ok = true
         for entry in entries {
             let entryPath = NodeReader.join(path, entry.key)
@@ -100,13 +106,21 @@ extension DocumentDecoder {
                         + "([A-Za-z_][A-Za-z0-9_]*)")
                 ok = false
             }
+            if entry.value.mapping != nil {
+                guard let ref = decodeSecretKeyRef(entry.value, entryPath) else {
+                    ok = false
+                    continue
+                }
+                secretEnv[entry.key] = ref
+                continue
+            }
             guard let value = r.string(entry.value, entryPath) else {
                 ok = false
                 continue
             }
             env[entry.key] = value
         }
-        return ok ? env : nil
+        return ok ? (env, secretEnv) : nil
     }
 
     private func decodePorts(_ node: YAMLNode, _ path: String) -> [PortSpec]? {

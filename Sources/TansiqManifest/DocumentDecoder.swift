@@ -17,8 +17,10 @@ struct DocumentDecoder {
 
     private func decodeEnvelope(_ root: YAMLNode) -> ManifestObject? {
         // `status` and the controller's metadata (generation, times) are what `tansiq get -o yaml`
-        // prints: accepted and ignored, so that its output applies back unchanged.
-        guard let doc = r.mapping(root, "", allowed: ["apiVersion", "kind", "metadata", "spec", "status"]) else {
+        // prints: accepted and ignored, so that its output applies back unchanged. A secret reads
+        // `keys`, `size`, `version`, `updatedBy` and `updatedAt` beside its metadata, likewise.
+        let readOnly = ["status", "keys", "size", "version", "updatedBy", "updatedAt"]
+        guard let doc = r.mapping(root, "", allowed: ["apiVersion", "kind", "metadata", "spec"] + readOnly) else {
             return nil
         }
         if let node = doc.required("apiVersion"), let version = r.string(node, "apiVersion"), version != apiVersion {
@@ -34,6 +36,15 @@ struct DocumentDecoder {
             return nil
         }
         let metadata = doc.required("metadata").flatMap { decodeMetadata($0, owned: kind != .ministry) }
+        if kind == .secret {
+            // A secret's values may be left out: the stored ones stay.
+            let spec = decodeSecretSpec(doc["spec"])
+            guard let metadata, let spec else { return nil }
+            return .secret(Secret(metadata: metadata, spec: spec))
+        }
+        for key in ["keys", "size", "version", "updatedBy", "updatedAt"] where doc.has(key) {
+            r.sink.report(doc[key]!, "\(key): unknown field for kind \(kind.rawValue)")
+        }
         let specNode = doc.required("spec")
         switch kind {
         case .ministry:
@@ -48,6 +59,8 @@ struct DocumentDecoder {
             let spec = specNode.flatMap(decodeCapacityRequestSpec)
             guard let metadata, let spec else { return nil }
             return .capacityRequest(CapacityRequest(metadata: metadata, spec: spec))
+        case .secret:
+            return nil
         }
     }
 

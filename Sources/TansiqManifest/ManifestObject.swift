@@ -5,6 +5,7 @@ public enum ManifestObject: Sendable, Hashable {
     case ministry(Ministry)
     case application(Application)
     case capacityRequest(CapacityRequest)
+    case secret(Secret)
 
     /// The document's kind.
     public var kind: Kind {
@@ -12,6 +13,7 @@ public enum ManifestObject: Sendable, Hashable {
         case .ministry: .ministry
         case .application: .application
         case .capacityRequest: .capacityRequest
+        case .secret: .secret
         }
     }
 
@@ -21,6 +23,7 @@ public enum ManifestObject: Sendable, Hashable {
         case .ministry(let m): m.metadata
         case .application(let a): a.metadata
         case .capacityRequest(let r): r.metadata
+        case .secret(let s): s.metadata
         }
     }
 

@@ -41,6 +41,9 @@ public enum ManifestParser {
                                 file: file, document: index, line: mark.line, column: mark.column)
                         }
                     }
+                    for (path, mark) in Self.secretReferences(in: root) {
+                        fields[path] = SourceLocation(file: file, document: index, line: mark.line, column: mark.column)
+                    }
                     objects.append(LocatedObject(object: object, location: location, fields: fields))
                 }
             }
@@ -74,6 +77,21 @@ public enum ManifestParser {
             }
         }
         return nil
+    }
+
+    /// Where an application names a secret: `spec.secrets[I].name` and `spec.run.env.VAR.secret`.
+    static func secretReferences(in root: YAMLNode) -> [(String, Mark)] {
+        guard let spec = root.mapping?["spec"]?.mapping else { return [] }
+        var found: [(String, Mark)] = []
+        for (index, item) in (spec["secrets"]?.sequence ?? []).enumerated() {
+            if let mark = item.mapping?["name"]?.mark { found.append(("spec.secrets[\(index)].name", mark)) }
+        }
+        for (key, value) in spec["run"]?.mapping?["env"]?.mapping ?? [:] {
+            if let name = key.string, let mark = value.mapping?["secret"]?.mark {
+                found.append(("spec.run.env.\(name).secret", mark))
+            }
+        }
+        return found
     }
 }
 

@@ -1,23 +1,27 @@
 import TansiqModel
 
-/// What the cluster already holds that a manifest set may refer to: its ministries.
-/// Offline validation passes none; the controller passes its own.
+/// What the cluster already holds that a manifest set may refer to: its ministries and their
+/// secrets. Offline validation passes none; the controller passes its own.
 public struct ClusterFacts: Sendable {
     /// Ministries by name.
     public var ministries: [String: Ministry]
     /// False when the cluster may hold ministries not listed (the caller cannot read them all):
     /// a reference to an unlisted one is then left to the controller to judge.
     public var complete: Bool
+    /// The names of the secrets of the ministries whose secrets are known, by ministry; a
+    /// reference to a secret of a ministry not listed is left to the controller to judge.
+    public var secrets: [String: Set<String>]
 
     /// Creates facts.
-    public init(ministries: [String: Ministry] = [:], complete: Bool = true) {
+    public init(ministries: [String: Ministry] = [:], complete: Bool = true, secrets: [String: Set<String>] = [:]) {
         self.ministries = ministries
         self.complete = complete
+        self.secrets = secrets
     }
 }
 
 /// Checks across the documents of a set: duplicates, unique government codes, references to
-/// ministries, and priorities a ministry may use.
+/// ministries and to secrets, and priorities a ministry may use.
 public enum ManifestSetValidator {
     /// Errors of the set; each points at the document that has the problem.
     public static func validate(_ objects: [LocatedObject], cluster: ClusterFacts) -> [Diagnostic] {
@@ -68,6 +72,38 @@ public enum ManifestSetValidator {
                     item.location(of: "spec.priority").diagnostic(
                         "spec.priority: ministry \(owner) may not use priority \"\(app.spec.priority.rawValue)\"; "
                             + "it may use \(allowed)"))
+            }
+        }
+        diagnostics += secretReferences(objects, cluster: cluster)
+        return diagnostics
+    }
+
+    /// An application uses only secrets of its own ministry: declared in the set, or in the
+    /// cluster. The message never says whether another ministry has a secret of that name.
+    static func secretReferences(_ objects: [LocatedObject], cluster: ClusterFacts) -> [Diagnostic] {
+        var declared = cluster.secrets
+        for item in objects {
+            if case .secret(let secret) = item.object, let ministry = secret.metadata.ministry {
+                declared[ministry, default: []].insert(secret.metadata.name)
+            }
+        }
+        var diagnostics: [Diagnostic] = []
+        for item in objects {
+            guard case .application(let app) = item.object, let ministry = app.metadata.ministry,
+                let known = declared[ministry]
+            else { continue }
+            var references: [(path: String, name: String)] = []
+            for (index, mount) in (app.spec.secrets ?? []).enumerated() {
+                references.append(("spec.secrets[\(index)].name", mount.name))
+            }
+            for (variable, ref) in app.spec.run.secretEnv.sorted(by: { $0.key < $1.key }) {
+                references.append(("spec.run.env.\(variable).secret", ref.secret))
+            }
+            for reference in references where !known.contains(reference.name) {
+                diagnostics.append(
+                    item.location(of: reference.path).diagnostic(
+                        "\(reference.path): \"\(reference.name)\" is not a secret of ministry \(ministry) "
+                            + "(an application may use only its own ministry's secrets)"))
             }
         }
         return diagnostics

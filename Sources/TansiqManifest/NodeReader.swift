@@ -102,6 +102,21 @@ struct NodeReader {
     // MARK: Scalars
 
     /// A string scalar (quoted or plain that YAML reads as a string).
+    /// A boolean (`true` or `false`).
+    func bool(_ node: YAMLNode, _ path: String) -> Bool? {
+        guard let scalar = node.scalar, node.tag.description == Tag.Name.bool.rawValue else {
+            sink.report(node, "\(path): expected true or false, got \(Self.describe(node))")
+            return nil
+        }
+        switch scalar.string.lowercased() {
+        case "true": return true
+        case "false": return false
+        default:
+            sink.report(node, "\(path): expected true or false, got \(scalar.string)")
+            return nil
+        }
+    }
+
     func string(_ node: YAMLNode, _ path: String) -> String? {
         guard let scalar = node.scalar, node.tag.description == Tag.Name.str.rawValue else {
             sink.report(node, "\(path): expected a string, got \(Self.describe(node))")

@@ -4,14 +4,71 @@ public struct RunSpec: Sendable, Hashable, Codable {
     public var command: [String]
     /// Environment variables added to the agent's defaults.
     public var env: [String: String]
+    /// Environment variables set from a key of one of the ministry's secrets (in `env` on the
+    /// wire and in manifests, as `{secret: NAME, key: K}`).
+    public var secretEnv: [String: SecretKeyRef]
     /// Working directory; nil: the instance's own directory.
     public var workingDirectory: String?
 
     /// Creates a run spec.
-    public init(command: [String], env: [String: String] = [:], workingDirectory: String? = nil) {
+    public init(
+        command: [String], env: [String: String] = [:], secretEnv: [String: SecretKeyRef] = [:],
+        workingDirectory: String? = nil
+    ) {
         self.command = command
         self.env = env
+        self.secretEnv = secretEnv
         self.workingDirectory = workingDirectory
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case command, env, workingDirectory
+    }
+
+    /// One value of `env`: text, or a secret's key.
+    private enum EnvValue: Codable {
+        case text(String)
+        case secret(SecretKeyRef)
+
+        init(from decoder: any Decoder) throws {
+            if let text = try? decoder.singleValueContainer().decode(String.self) {
+                self = .text(text)
+            } else {
+                self = .secret(try SecretKeyRef(from: decoder))
+            }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            switch self {
+            case .text(let text):
+                var container = encoder.singleValueContainer()
+                try container.encode(text)
+            case .secret(let ref): try ref.encode(to: encoder)
+            }
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        command = try container.decode([String].self, forKey: .command)
+        workingDirectory = try container.decodeIfPresent(String.self, forKey: .workingDirectory)
+        env = [:]
+        secretEnv = [:]
+        for (name, value) in try container.decodeIfPresent([String: EnvValue].self, forKey: .env) ?? [:] {
+            switch value {
+            case .text(let text): env[name] = text
+            case .secret(let ref): secretEnv[name] = ref
+            }
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(command, forKey: .command)
+        var all = env.mapValues { EnvValue.text($0) }
+        for (name, ref) in secretEnv { all[name] = .secret(ref) }
+        try container.encode(all, forKey: .env)
+        try container.encodeIfPresent(workingDirectory, forKey: .workingDirectory)
     }
 }
 

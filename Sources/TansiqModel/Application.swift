@@ -45,6 +45,8 @@ public struct ApplicationSpec: Sendable, Hashable, Codable {
     public var restart: RestartPolicy
     /// When set, the agent stops these instances after losing the controller this long.
     public var stopAfterDisconnect: Span?
+    /// The ministry's secrets mounted as files; nil: none.
+    public var secrets: [SecretMount]?
 
     /// Creates a spec with the manifest defaults.
     public init(
@@ -52,8 +54,9 @@ public struct ApplicationSpec: Sendable, Hashable, Codable {
         run: RunSpec,
         ports: [PortSpec] = [], health: HealthCheck? = nil, placement: Placement = Placement(),
         update: UpdateStrategy = UpdateStrategy(), restart: RestartPolicy = RestartPolicy(),
-        stopAfterDisconnect: Span? = nil
+        stopAfterDisconnect: Span? = nil, secrets: [SecretMount]? = nil
     ) {
+        self.secrets = secrets
         self.replicas = replicas
         self.priority = priority
         self.resources = resources
@@ -69,6 +72,17 @@ public struct ApplicationSpec: Sendable, Hashable, Codable {
 
     /// replicas × per-instance request: what admission counts against the quota.
     public var totalRequest: Resources { resources.vector.times(Int64(replicas)) }
+
+    /// The names of the secrets the application uses, mounted or in its environment.
+    public var secretNames: Set<String> {
+        Set((secrets ?? []).map(\.name)).union(run.secretEnv.values.map(\.secret))
+    }
+
+    /// The names of the secrets whose change rolls the application out: every one it takes in its
+    /// environment, and the mounted ones but those with `restartOnChange: false`.
+    public var restartingSecrets: Set<String> {
+        Set((secrets ?? []).filter(\.restartOnChange).map(\.name)).union(run.secretEnv.values.map(\.secret))
+    }
 }
 
 /// What the controller reports for an application.

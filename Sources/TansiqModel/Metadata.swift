@@ -8,6 +8,7 @@ public enum Kind: String, CaseIterable, Sendable, Codable {
     case ministry = "Ministry"
     case application = "Application"
     case capacityRequest = "CapacityRequest"
+    case secret = "Secret"
 }
 
 /// `metadata` of every object: its name, owning ministry for owned kinds, labels, and the

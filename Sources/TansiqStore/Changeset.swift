@@ -66,6 +66,10 @@ public enum Mutation: Sendable, Equatable {
     case putNode(Node)
     /// Removes a node by name.
     case deleteNode(String)
+    /// Creates or replaces a secret (its values sealed).
+    case putSecret(SecretRecord)
+    /// Removes a secret by ministry and name.
+    case deleteSecret(ministry: String, name: String)
 }
 
 extension StoredState {
@@ -95,6 +99,8 @@ extension StoredState {
             case .putToken(let t): tokens[t.id] = t
             case .putNode(let n): nodes[n.name] = n
             case .deleteNode(let name): nodes[name] = nil
+            case .putSecret(let secret): secrets[secret.key] = secret
+            case .deleteSecret(let ministry, let name): secrets["\(ministry)/\(name)"] = nil
             }
         }
     }

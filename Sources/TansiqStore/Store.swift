@@ -72,6 +72,8 @@ public struct StoredState: Sendable, Equatable {
     public var tokens: TreeDictionary<String, TokenRecord> = [:]
     /// Nodes by name.
     public var nodes: TreeDictionary<String, Node> = [:]
+    /// Secrets by `ministry/name`, their values sealed.
+    public var secrets: TreeDictionary<String, SecretRecord> = [:]
 
     /// An empty state.
     public init() {}

@@ -81,7 +81,7 @@ struct StatusBench: AsyncParsableCommand {
                 for (index, node) in fleet.enumerated() {
                     if index >= 64 { try await group.next() }
                     group.addTask {
-                        _ = try await node.call(.PUT, "/v1/agent/nodes/\(node.name)/status", json: Self.status(node))
+                        _ = try await node.send(.PUT, "/v1/agent/nodes/\(node.name)/status", Self.status(node))
                     }
                 }
                 try await group.waitForAll()

@@ -13,7 +13,7 @@ struct Controller: AsyncParsableCommand {
             is unusable, the port is taken); 2 the usage is invalid.
             """,
         version: "0.1.0",
-        subcommands: [Init.self, Run.self, Migrate.self, Backup.self]
+        subcommands: [Init.self, Run.self, Migrate.self, Backup.self, RotateSecretsKey.self]
     )
 
     /// Runs the command with DESIGN.md's exit codes (usage errors 2).

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TansiqAPI
 import TansiqController
 import TansiqStore
 
@@ -98,4 +99,67 @@ extension String {
     func leftPadded(_ width: Int) -> String {
         count >= width ? self : String(repeating: " ", count: width - count) + self
     }
+}
+
+/// `tansiq-controller rotate-secrets-key`: every secret's data key wrapped under a new key.
+struct RotateSecretsKey: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rotate-secrets-key",
+        abstract: "Wrap every secret's data key under a new key-encryption key, without downtime.",
+        discussion: """
+            Run it on the host of the controller that leads (with several controllers, on the leader's host).
+            Writes a new key as DIR/secrets.key.next (32 random bytes, 0600; an interrupted rotation's is
+            reused) and asks the controller at --server to wrap every data key under it in one commit; the
+            controller then renames it to DIR/secrets.key — the old key's file is gone and no longer needed.
+            Values, versions and running instances are untouched. With several controllers, copy the new
+            secrets.key to every other controller's data directory afterwards (a follower reads it when it
+            takes the lead). The key never crosses the wire.
+            """)
+
+    @Option(name: .customLong("data-dir"), help: "The data directory of the controller that leads.")
+    var dataDir: String
+
+    @Option(help: "The controller, https://HOST:PORT.")
+    var server: String = "https://127.0.0.1:8443"
+
+    @Option(help: "An operator token (default: the data directory's operator.token).")
+    var token: String?
+
+    func run() async throws {
+        let dir = DataDirectory(path: dataDir)
+        do {
+            guard FileManager.default.fileExists(atPath: dir.secretsKey) else {
+                throw ValidationError("\(dir.secretsKey) does not exist: --data-dir must be the controller's")
+            }
+            if !FileManager.default.fileExists(atPath: dir.secretsKeyNext) {
+                guard
+                    FileManager.default.createFile(
+                        atPath: dir.secretsKeyNext, contents: SecretsKeyring.newKeyBytes(),
+                        attributes: [.posixPermissions: 0o600])
+                else { throw CLIFailure("cannot write \(dir.secretsKeyNext)") }
+            }
+            let operatorToken =
+                try token
+                ?? String(contentsOfFile: dir.operatorToken, encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let client = try TansiqClient(server: server, trust: .caFile(dir.caCertificate), token: operatorToken)
+            defer { Task { await client.shutdown() } }
+            let result = try await client.rotateSecretsKey()
+            print(
+                "\(result.rewrapped) of \(result.secrets) secret(s) rewrapped under key \(result.keyID); "
+                    + "\(dir.secretsKey) is the new key")
+        } catch let error as ValidationError {
+            printError(error.message)
+            throw ExitCode(1)
+        } catch {
+            printError("\(error) (\(dir.secretsKeyNext) is kept: run the command again to finish)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// A failure with its sentence.
+struct CLIFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

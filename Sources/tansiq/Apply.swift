@@ -42,10 +42,17 @@ struct Apply: AsyncParsableCommand {
     /// What the manifests may refer to: the ministries the caller can read in the cluster.
     static func facts(_ client: TansiqClient) async throws -> ClusterFacts {
         let ministries = try await client.ministries().items
+        // The secrets of the ministries the caller may read, so that a reference to one that does
+        // not exist is shown at its place in the file.
+        var secrets: [String: Set<String>] = [:]
+        for ministry in ministries {
+            let names = try await client.unlessNotFound { try await client.secrets(ministry: ministry.metadata.name) }
+            secrets[ministry.metadata.name] = Set((names?.items ?? []).map(\.metadata.name))
+        }
         // A ministry role sees only its own ministry: references to others are the controller's to judge.
         return ClusterFacts(
             ministries: Dictionary(ministries.map { ($0.metadata.name, $0) }, uniquingKeysWith: { a, _ in a }),
-            complete: false)
+            complete: false, secrets: secrets)
     }
 
     /// The manifests of `paths` (`-` reads stdin), checked locally against `cluster`: exit 2

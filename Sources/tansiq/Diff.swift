@@ -41,6 +41,15 @@ struct Diff: AsyncParsableCommand {
                             try await client.unlessNotFound { try await client.capacityRequest(meta.name) }
                             .map { try Render.yaml($0.spec) } ?? ""
                         desired = try Render.yaml(r.spec)
+                    case .secret(let secret):
+                        // Values are never read back: a secret differs when it does not exist or
+                        // its keys differ (the dry run above tells whether its values would change).
+                        let stored = try await client.secrets(ministry: meta.ministry ?? "").items
+                            .first { $0.metadata.name == meta.name }
+                        current = stored.map { "keys: \($0.keys.joined(separator: ", "))\n" } ?? ""
+                        desired =
+                            secret.spec.data.map { "keys: \($0.keys.sorted().joined(separator: ", "))\n" }
+                            ?? current
                     }
                     guard current != desired else { continue }
                     changed = true

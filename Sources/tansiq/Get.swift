@@ -8,8 +8,8 @@ struct Get: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "List objects the caller may read, or some of them by name.",
         discussion:
-            "TYPE: nodes, apps (applications), instances, ministries, requests (capacity-requests), tokens or "
-            + "bootstrap-tokens; singular forms work too. Tables have aligned columns; -o json and -o yaml print the "
+            "TYPE: nodes, apps (applications), instances, ministries, requests (capacity-requests), secrets, tokens "
+            + "or bootstrap-tokens; singular forms work too (a secret reads its keys, size and version, never a value). Tables have aligned columns; -o json and -o yaml print the "
             + "API's objects exactly (integers as integers, text as text), and the appliable kinds as manifests, so "
             + "that `get app NAME -m M -o yaml | tansiq apply -f -` applies back; -o name prints TYPE/NAME lines. "
             + "-l filters by labels on the controller (k=v, k!=v, k, !k, comma-separated); an instance's labels are "
@@ -17,7 +17,7 @@ struct Get: AsyncParsableCommand {
             + "prints the list, then a line for each object that changes, until interrupted.")
 
     enum Resource: String, CaseIterable {
-        case nodes, apps, instances, ministries, requests, tokens, bootstrapTokens = "bootstrap-tokens"
+        case nodes, apps, instances, ministries, requests, secrets, tokens, bootstrapTokens = "bootstrap-tokens"
 
         init?(word: String) {
             let aliases: [String: Resource] = [
@@ -25,7 +25,8 @@ struct Get: AsyncParsableCommand {
                 "applications": .apps, "instance": .instances, "instances": .instances, "ministry": .ministries,
                 "ministries": .ministries, "request": .requests, "requests": .requests,
                 "capacity-request": .requests, "capacity-requests": .requests, "token": .tokens, "tokens": .tokens,
-                "bootstrap-token": .bootstrapTokens, "bootstrap-tokens": .bootstrapTokens,
+                "bootstrap-token": .bootstrapTokens, "bootstrap-tokens": .bootstrapTokens, "secret": .secrets,
+                "secrets": .secrets,
             ]
             guard let resource = aliases[word.lowercased()] else { return nil }
             self = resource
@@ -37,7 +38,8 @@ struct Get: AsyncParsableCommand {
     }
 
     @OptionGroup var connection: ConnectionOptions
-    @Argument(help: "nodes, apps, instances, ministries, requests, tokens or bootstrap-tokens.") var type: String
+    @Argument(help: "nodes, apps, instances, ministries, requests, secrets, tokens or bootstrap-tokens.")
+    var type: String
     @Argument(help: "Names (or instance ids) to show; all when none.") var names: [String] = []
     @Option(name: [.customShort("m"), .customLong("ministry")], help: "Only this ministry.") var ministry: String?
     @Flag(name: [.customShort("A"), .customLong("all-ministries")], help: "Every ministry the caller may read.")
@@ -58,10 +60,11 @@ struct Get: AsyncParsableCommand {
     func validate() throws {
         guard Resource(word: type) != nil else {
             throw ValidationError(
-                "\(type): not a type; nodes, apps, instances, ministries, requests, tokens or bootstrap-tokens")
+                "\(type): not a type; nodes, apps, instances, ministries, requests, secrets, tokens or bootstrap-tokens"
+            )
         }
-        if resource == .apps && ministry == nil && !all {
-            throw ValidationError("apps belong to a ministry: pass -m MINISTRY or -A")
+        if (resource == .apps || resource == .secrets) && ministry == nil && !all {
+            throw ValidationError("\(resource.rawValue) belong to a ministry: pass -m MINISTRY or -A")
         }
         if let selector {
             do throws(QuantityError) { _ = try LabelSelector(selector) } catch {
@@ -79,6 +82,10 @@ struct Get: AsyncParsableCommand {
             switch resource {
             case .nodes: try await show(client, names, Node.self) { try await fetchNodes(client, $0) }
             case .apps: try await show(client, names, Application.self) { try await fetchApps(client, $0) }
+            case .secrets:
+                try await show(client, names, SecretView.self) { after in
+                    try await perMinistry(client, after) { "/v1/ministries/\($0)/secrets" }
+                }
             case .instances:
                 try await show(client, names, Instance.self) {
                     try await list(client, "/v1/instances", [("ministry", ministry)], $0)
@@ -118,14 +125,20 @@ struct Get: AsyncParsableCommand {
     }
 
     func fetchApps(_ client: TansiqClient, _ after: Int64?) async throws -> ItemList<Application> {
+        try await perMinistry(client, after) { "/v1/ministries/\($0)/applications" }
+    }
+
+    /// A list of each ministry asked for (`-m`, or every readable one with `-A`), joined.
+    func perMinistry<Item: Listed & Codable>(
+        _ client: TansiqClient, _ after: Int64?, _ path: (String) -> String
+    ) async throws -> ItemList<Item> {
         var ministries = ministry.map { [$0] } ?? []
         if ministry == nil { ministries = try await client.ministries().items.map(\.metadata.name) }
-        var all = ItemList<Application>(items: [])
+        var all = ItemList<Item>(items: [])
         for (index, ministry) in ministries.enumerated() {
             // Watching many ministries: the first waits for a change, the others are read after it.
-            let part: ItemList<Application> = try await list(
-                client, "/v1/ministries/\(TansiqClient.escape(ministry))/applications", [],
-                index == 0 ? after : nil)
+            let part: ItemList<Item> = try await list(
+                client, path(TansiqClient.escape(ministry)), [], index == 0 ? after : nil)
             all.items += part.items
             all.resourceVersion = max(all.resourceVersion ?? 0, part.resourceVersion ?? 0)
         }

@@ -16,8 +16,8 @@ struct Tansiq: AsyncParsableCommand {
         subcommands: [
             Validate.self, Apply.self, Diff.self, Plan.self, Delete.self, Get.self, Describe.self, EventsCommand.self,
             AuditCommand.self, RolloutCommand.self, ScaleCommand.self, NodeCommand.self, CapacityCommand.self,
-            QuotaCommand.self, RequestCommand.self, UsageCommand.self, TokenCommand.self, ConfigCommand.self,
-            Dev.self, CompletionCommand.self,
+            QuotaCommand.self, RequestCommand.self, UsageCommand.self, TokenCommand.self, SecretCommand.self,
+            ConfigCommand.self, Dev.self, CompletionCommand.self,
         ]
     )
 

@@ -113,6 +113,14 @@ public final class LiveAgent: @unchecked Sendable {
                 URL(fileURLWithPath: "/usr/sbin/runc"), ["--root", dataDir + "/runc", "delete", "--force", id])
         }
         for pid in instancePids.values { kill(pid, SIGKILL) }
+        // The tmpfs of instances' secrets the killed agent had no time to clear.
+        let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
+        for line in mounts.split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count > 1, fields[1].hasPrefix(dataDir + "/") {
+                _ = try? await runProcess(URL(fileURLWithPath: "/bin/umount"), ["-l", String(fields[1])])
+            }
+        }
         try? FileManager.default.removeItem(atPath: dataDir)
         try? FileManager.default.removeItem(at: log)
     }

@@ -98,11 +98,19 @@ struct Harness: Sendable {
     /// A CA for the in-process servers.
     static let ca = try! CertificateAuthority.create(now: Date())
 
+    /// A secrets key for the in-process servers, in a directory of its own.
+    static let keyring: SecretsKeyring = {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tansiq-keys-\(UUID().uuidString)")
+        try! FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        return try! SecretsKeyring(directory: DataDirectory(path: dir.path), create: true)
+    }()
+
     /// Runs `body` against the router in-process.
     func test(_ body: @escaping @Sendable (Client) async throws -> Void) async throws {
         let server = ControllerServer(
-            cluster: cluster, metrics: .bootstrap(), ca: Self.ca, registry: try RegistryClient(access: RegistryAccess())
-        )
+            cluster: cluster, metrics: .bootstrap(), ca: Self.ca,
+            registry: try RegistryClient(access: RegistryAccess()),
+            keyring: Self.keyring)
         let app = Application(router: server.testRouter)
         let tokens = self.tokens
         try await app.test(.router) { client in

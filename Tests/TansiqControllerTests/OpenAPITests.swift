@@ -31,7 +31,7 @@ struct OpenAPITests {
         let served = Set(
             ControllerServer(
                 cluster: cluster, metrics: .bootstrap(), ca: Harness.ca,
-                registry: try RegistryClient(access: RegistryAccess())
+                registry: try RegistryClient(access: RegistryAccess()), keyring: Harness.keyring
             ).routes.map {
                 "\($0.method) \($0.path)"
             })

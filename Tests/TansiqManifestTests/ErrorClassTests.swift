@@ -56,7 +56,7 @@ struct ErrorClassTests {
         (
             "an unknown kind lists the kinds",
             "apiVersion: tansiq/v1\nkind: Deployment\nmetadata: {name: x}\nspec: {}\n",
-            "test.yaml:2:7: error: kind: \"Deployment\" is not one of Ministry, Application, CapacityRequest"
+            "test.yaml:2:7: error: kind: \"Deployment\" is not one of Ministry, Application, CapacityRequest, Secret"
         ),
         (
             "an unknown apiVersion names the supported one",

@@ -56,6 +56,22 @@ extension TansiqClient {
         try await call(.DELETE, "/v1/ministries/\(Self.e(ministry))/applications/\(Self.e(name))")
     }
 
+    /// `GET /v1/ministries/{m}/secrets`: names, keys, sizes and versions, never values.
+    public func secrets(ministry: String) async throws -> ItemList<SecretView> {
+        try await call(.GET, "/v1/ministries/\(Self.e(ministry))/secrets")
+    }
+
+    /// `DELETE /v1/ministries/{m}/secrets/{name}[?force=true]`.
+    public func deleteSecret(ministry: String, name: String, force: Bool = false) async throws -> ChangeResult {
+        try await call(
+            .DELETE, "/v1/ministries/\(Self.e(ministry))/secrets/\(Self.e(name))" + (force ? "?force=true" : ""))
+    }
+
+    /// `POST /v1/secrets/rotate-key`: every data key wrapped under the key prepared beside the leader.
+    public func rotateSecretsKey() async throws -> RotationResult {
+        try await call(.POST, "/v1/secrets/rotate-key", body: Data("{}".utf8))
+    }
+
     public func deleteMinistry(_ name: String) async throws -> ChangeResult {
         try await call(.DELETE, "/v1/ministries/\(Self.e(name))")
     }

@@ -147,6 +147,28 @@ public enum AgentProtocol {
         }
     }
 
+    /// A secret an instance uses, with its values.
+    public struct AssignedSecret: Sendable, Hashable, Codable {
+        public var name: String
+        /// Raised by every change of the values.
+        public var version: Int64
+        /// Where its keys appear as files (0400, the ministry's uid) inside the instance; nil when
+        /// the instance takes it in its environment only.
+        public var mount: String?
+        /// The values by key, base64.
+        public var data: [String: String]
+
+        public init(name: String, version: Int64, mount: String?, data: [String: String]) {
+            self.name = name
+            self.version = version
+            self.mount = mount
+            self.data = data
+        }
+
+        /// A value's bytes.
+        public func bytes(_ key: String) -> Data? { data[key].flatMap { Data(base64Encoded: $0) } }
+    }
+
     /// One instance a node must run.
     public struct Assignment: Sendable, Hashable, Codable {
         public var id: String
@@ -164,6 +186,10 @@ public enum AgentProtocol {
         public var health: HealthCheck?
         public var restart: RestartPolicy
         public var stopAfterDisconnect: Span?
+        /// The values of the secrets it uses (mounted, or in its environment): sent only in the
+        /// assignments of the instances that use them, over mutual TLS; the agent keeps them in
+        /// memory and in the instance's tmpfs mounts only. Nil: none.
+        public var secrets: [AssignedSecret]?
 
         /// Creates an assignment.
         public init(

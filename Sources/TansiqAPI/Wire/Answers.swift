@@ -43,6 +43,22 @@ public struct ApplyResult: Sendable, Codable, Equatable {
 }
 
 /// An object that was deleted, decided or changed by an operation.
+/// `POST /v1/secrets/rotate-key`: how many data keys were wrapped under the new key.
+public struct RotationResult: Sendable, Codable, Equatable {
+    /// Data keys wrapped again.
+    public var rewrapped: Int
+    /// Secrets in the cluster.
+    public var secrets: Int
+    /// The id of the key every data key is wrapped under now.
+    public var keyID: String
+
+    public init(rewrapped: Int, secrets: Int, keyID: String) {
+        self.rewrapped = rewrapped
+        self.secrets = secrets
+        self.keyID = keyID
+    }
+}
+
 public struct ChangeResult: Sendable, Codable, Equatable {
     /// `Kind/ministry/name`.
     public var object: String

@@ -16,6 +16,8 @@ struct Launch: Sendable {
     var rootfs: String?
     /// `instances/ID`: holds `data/` (the instance's `/data`) and `output.log`.
     var instanceDirectory: String
+    /// The instance's secrets: the tmpfs on the node, and where it appears inside the instance.
+    var secretMounts: [(host: String, mount: String)] = []
 
     var dataDirectory: String { instanceDirectory + "/data" }
     var log: String { instanceDirectory + "/output.log" }

@@ -124,6 +124,12 @@ struct OCIConfig: Encodable {
             Mount(
                 destination: "/data", type: "bind", source: launch.dataDirectory,
                 options: ["rbind", "rw", "nosuid", "nodev"]))
+        for secret in launch.secretMounts {
+            mounts.append(
+                Mount(
+                    destination: secret.mount, type: "bind", source: secret.host,
+                    options: ["rbind", "ro", "nosuid", "nodev", "noexec"]))
+        }
         self.mounts = mounts
         let cpuQuota = max(1000, launch.resources.cpuMillis * 100)
         linux = Linux(

@@ -23,8 +23,12 @@ struct ProcessRuntime: InstanceRuntime {
         let script =
             "for p in $TANSIQ_CGROUP_PROCS; do echo $$ > \"$p\" || exit \(Self.cgroupFailure); done; "
             + "cd \"$TANSIQ_WORKDIR\" || exit 126; unset TANSIQ_CGROUP_PROCS TANSIQ_WORKDIR; exec \"$@\""
+        // Unisolated, a secret cannot appear at its mount path: its tmpfs is named instead.
+        let secrets =
+            launch.secretMounts.isEmpty
+            ? [] : ["TANSIQ_SECRETS=" + (launch.secretMounts[0].host as NSString).deletingLastPathComponent]
         let environment =
-            launch.environment + [
+            launch.environment + secrets + [
                 "TANSIQ_CGROUP_PROCS=" + procs.joined(separator: " "),
                 "TANSIQ_WORKDIR=" + (launch.workingDirectory ?? launch.dataDirectory),
             ]

@@ -74,7 +74,8 @@ extension Routes {
                 throw APIError(.notFound, "node \(name) is not in the cluster; it must join again")
             }
             let version = await cluster.waitForAssignments(node: name, after: after, timeout: .seconds(wait))
-            var answer = await cluster.current.assignments(of: name, version: version)
+            let registry = await cluster.current
+            var answer = try deliverSecrets(registry.assignments(of: name, version: version), registry: registry)
             answer.epoch = cluster.epoch
             return try API.json(answer)
         }

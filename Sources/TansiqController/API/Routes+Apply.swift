@@ -10,12 +10,14 @@ extension Routes {
             let dryRun = try request.flag("dryRun")
             let objects = try await manifests(in: request)
             let images = try await resolveImages(of: objects, caller: caller)
+            let secrets = try await secretChanges(of: objects, caller: caller)
             let identities = objects.map(\.object.identity)
             let object = identities.count == 1 ? identities[0] : "\(identities.count) objects"
             return try await mutate(
                 request, context, caller, action: dryRun ? "apply.dry-run" : "apply", object: object, dryRun: dryRun
             ) { registry, now, id throws(APIError) in
-                try registry.planApply(objects, caller: caller, now: now, requestID: id, images: images)
+                try registry.planApply(
+                    objects, caller: caller, now: now, requestID: id, images: images, secrets: secrets)
             }
         }
         // What applying would do now: apply's admission, the rollouts' first round and one
@@ -23,11 +25,12 @@ extension Routes {
         table.add(.post, "/v1/plan") { request, context, caller in
             let objects = try await manifests(in: request)
             let images = try await resolveImages(of: objects, caller: caller)
+            let secrets = try await secretChanges(of: objects, caller: caller)
             let registry = await cluster.current
             let now = now()
             let heartbeats = cluster.heartbeats
             let result = try registry.whatIf(
-                objects, caller: caller, now: now, requestID: context.requestID, images: images,
+                objects, caller: caller, now: now, requestID: context.requestID, images: images, secrets: secrets,
                 ready: { heartbeats.view($0, in: registry, now: now).phase == .ready })
             return try API.json(result)
         }

@@ -14,6 +14,8 @@ public struct Routes: Sendable {
     let registry: RegistryClient
     /// Holds back addresses that keep failing to authenticate.
     let throttle: AuthThrottle
+    /// Seals and opens secrets' values.
+    let keyring: SecretsKeyring
     let now: @Sendable () -> Date
 
     /// A route: method and path template as the OpenAPI document writes it.
@@ -42,6 +44,7 @@ public struct Routes: Sendable {
         registerUsage(&table)
         registerSnapshot(&table)
         registerAgent(&table)
+        registerSecrets(&table)
         return table.entries
     }
 

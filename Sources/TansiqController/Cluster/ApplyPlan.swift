@@ -7,11 +7,11 @@ import TansiqStore
 
 /// The working copy of one apply: the state as it would be, and the mutations that make it so.
 struct ApplyPlan {
-    private(set) var next: StoredState
+    var next: StoredState
     let version: Int64
     private(set) var serial: Int64
-    private(set) var mutations: [Mutation] = []
-    private(set) var events: [Event] = []
+    var mutations: [Mutation] = []
+    var events: [Event] = []
     let now: Date
     let caller: Caller
     /// Applications whose admitted total grew (or that became critical): they need admission.
@@ -24,11 +24,16 @@ struct ApplyPlan {
     /// The uid of the next ministry created: `uidBase` plus the ministries created so far.
     let uidBase: Int
     private(set) var ministrySerial: Int64
+    /// Secrets' new values, sealed by the route, by `ministry/name`.
+    let secretChanges: [String: SecretChange]
+    /// Audit messages of objects that say more than their action (a secret's changed keys), by identity.
+    var auditMessages: [String: String] = [:]
 
     init(
         state: StoredState, now: Date, caller: Caller, allocatable: Resources, images: [String: String] = [:],
-        uidBase: Int = Registry.defaultUIDBase
+        uidBase: Int = Registry.defaultUIDBase, secretChanges: [String: SecretChange] = [:]
     ) {
+        self.secretChanges = secretChanges
         self.next = state
         self.images = images
         self.uidBase = uidBase
@@ -46,6 +51,7 @@ struct ApplyPlan {
         case .ministry(let m): next.ministries[m.metadata.name] != nil
         case .application(let a): next.applications[a.key] != nil
         case .capacityRequest(let r): next.capacityRequests[r.metadata.name] != nil
+        case .secret(let secret): next.secrets[secret.key] != nil
         }
     }
 
@@ -57,6 +63,7 @@ struct ApplyPlan {
             case .ministry(let m): next.ministries[m.metadata.name]?.metadata.resourceVersion
             case .application(let a): next.applications[a.key]?.metadata.resourceVersion
             case .capacityRequest(let r): next.capacityRequests[r.metadata.name]?.metadata.resourceVersion
+            case .secret(let secret): next.secrets[secret.key]?.view.metadata.resourceVersion
             }
         guard let current else {
             throw APIError(
@@ -76,11 +83,12 @@ struct ApplyPlan {
         case .ministry(let m): return putMinistry(m)
         case .capacityRequest(let r): return try putCapacityRequest(r)
         case .application(let a): return try putApplication(a)
+        case .secret(let secret): return try putSecret(secret)
         }
     }
 
     /// The bookkeeping of an object written by this apply: `nil` when unchanged.
-    private func stamp(_ new: ObjectMeta, over old: ObjectMeta?, specChanged: Bool) -> ObjectMeta? {
+    func stamp(_ new: ObjectMeta, over old: ObjectMeta?, specChanged: Bool) -> ObjectMeta? {
         var meta = new
         guard let old else {
             meta.resourceVersion = version
@@ -97,7 +105,7 @@ struct ApplyPlan {
         return meta
     }
 
-    private func item(_ kind: Kind, _ meta: ObjectMeta, created: Bool, changed: ObjectMeta?) -> ApplyItem {
+    func item(_ kind: Kind, _ meta: ObjectMeta, created: Bool, changed: ObjectMeta?) -> ApplyItem {
         ApplyItem(
             kind: kind.rawValue, ministry: meta.ministry, name: meta.name,
             action: created ? "created" : changed == nil ? "unchanged" : "configured",
@@ -198,16 +206,7 @@ struct ApplyPlan {
             stored.status?.revisions = Array(((old?.status?.revisions ?? []) + [revision]).suffix(Revision.kept))
         }
         if templateChanged {
-            // A new template: the rollout loop replaces the instances under the update bounds.
-            stored.status?.targetGeneration = meta.generation ?? 1
-            stored.status?.rollout = "Progressing"
-            stored.status?.message = nil
-            stored.status?.progressAt = now
-            stored.status?.available = 0
-            events.append(
-                Event(
-                    time: now, kind: "Application", ministry: meta.ministry, name: meta.name, reason: "RolloutStarted",
-                    message: "generation \(meta.generation ?? 1) rolls out by \(caller.subject)"))
+            startRollout(of: &stored, message: "generation \(meta.generation ?? 1) rolls out by \(caller.subject)")
         }
         next.applications[app.key] = stored
         mutations.append(.putApplication(stored))
@@ -223,6 +222,20 @@ struct ApplyPlan {
         var answer = item(.application, meta, created: old == nil, changed: meta)
         answer.imageDigest = digest
         return answer
+    }
+
+    /// Marks `app` rolling out to its generation: the rollout loop replaces the instances under
+    /// the update bounds.
+    mutating func startRollout(of app: inout Application, message: String) {
+        app.status?.targetGeneration = app.metadata.generation ?? 1
+        app.status?.rollout = "Progressing"
+        app.status?.message = nil
+        app.status?.progressAt = now
+        app.status?.available = 0
+        events.append(
+            Event(
+                time: now, kind: "Application", ministry: app.metadata.ministry, name: app.metadata.name,
+                reason: "RolloutStarted", message: message))
     }
 
     /// Records the desired instances when the template has not changed: `replicas` of them, new

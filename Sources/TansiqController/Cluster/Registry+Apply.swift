@@ -12,11 +12,12 @@ extension Registry {
     /// Throws `APIError` with `forbidden` (a document outside the caller's role), `invalid`
     /// (references, duplicates, priorities), `conflict` (a stale `metadata.resourceVersion`, a
     /// decided capacity request changed) or `quota-exceeded` (with the numbers).
-    /// `images` gives the digest each `spec.image` resolved to (the route resolves them before
-    /// planning, as planning does no I/O).
+    /// `images` gives the digest each `spec.image` resolved to, and `secrets` the sealed new
+    /// values of secrets by `ministry/name` (the route resolves and seals them before planning,
+    /// as planning does no I/O and no cryptography).
     public func planApply(
         _ objects: [LocatedObject], caller: Caller, now: Date, requestID: String, createOnly: Bool = false,
-        images: [String: String] = [:]
+        images: [String: String] = [:], secrets: [String: SecretChange] = [:]
     ) throws(APIError) -> Outcome<ApplyResult> {
         for item in objects
         where !Access.canWrite(caller, kind: item.object.kind, ministry: item.object.metadata.ministry) {
@@ -25,14 +26,15 @@ extension Registry {
         let diagnostics = ManifestSetValidator.validate(
             objects,
             cluster: ClusterFacts(
-                ministries: Dictionary(uniqueKeysWithValues: state.ministries.map { ($0.key, $0.value) })))
+                ministries: Dictionary(uniqueKeysWithValues: state.ministries.map { ($0.key, $0.value) }),
+                secrets: secretNames))
         if !diagnostics.isEmpty {
             throw APIError(
                 .invalid, "the manifests do not fit the cluster", details: diagnostics.map(APIError.Detail.init))
         }
         var plan = ApplyPlan(
             state: state, now: RFC3339.truncated(now), caller: caller, allocatable: allocatable, images: images,
-            uidBase: uidBase)
+            uidBase: uidBase, secretChanges: secrets)
         for item in objects {
             try plan.checkVersion(item)
             if createOnly, plan.exists(item.object) {
@@ -49,10 +51,10 @@ extension Registry {
         try plan.admit()
         let warnings = plan.warnings(before: state)
         let audit = items.compactMap { $0 }.map { item in
-            AuditRecord(
+            let object = [item.kind, item.ministry, item.name].compactMap { $0 }.joined(separator: "/")
+            return AuditRecord(
                 time: now, requestID: requestID, subject: caller.subject, role: caller.role.rawValue, action: "apply",
-                object: [item.kind, item.ministry, item.name].compactMap { $0 }.joined(separator: "/"),
-                result: item.action)
+                object: object, result: item.action, message: plan.auditMessages[object])
         }
         let changed = !plan.mutations.isEmpty
         var changeset = Changeset(
@@ -67,7 +69,8 @@ extension Registry {
         switch object {
         case .ministry: 0
         case .capacityRequest: 1
-        case .application: 2
+        case .secret: 2
+        case .application: 3
         }
     }
 }
@@ -84,5 +87,17 @@ extension APIError.Detail {
             message = String(message[colon.upperBound...])
         }
         self.init(path: path, line: diagnostic.line, column: diagnostic.column, message: message)
+    }
+}
+
+extension Registry {
+    /// The names of every ministry's secrets, by ministry (what applications may refer to).
+    var secretNames: [String: Set<String>] {
+        var names: [String: Set<String>] = [:]
+        for ministry in state.ministries.keys { names[ministry] = [] }
+        for record in state.secrets.values {
+            names[record.view.metadata.ministry ?? "", default: []].insert(record.view.metadata.name)
+        }
+        return names
     }
 }

@@ -49,10 +49,12 @@ extension Registry {
         guard state.ministries[name] != nil else { throw APIError(.notFound, "\(object) does not exist") }
         let apps = state.applications.values.filter { $0.metadata.ministry == name }.count
         let requests = state.capacityRequests.values.filter { $0.metadata.ministry == name }.count
-        if apps + requests > 0 {
+        let secrets = state.secrets.values.filter { $0.view.metadata.ministry == name }.count
+        if apps + requests + secrets > 0 {
             throw APIError(
                 .conflict,
-                "\(object) still owns \(apps) application(s) and \(requests) capacity request(s); delete them first")
+                "\(object) still owns \(apps) application(s), \(requests) capacity request(s) and \(secrets) "
+                    + "secret(s); delete them first")
         }
         return single(
             [.deleteMinistry(name)], object: object, action: "delete", result: "deleted", caller: caller, now: now,

@@ -16,9 +16,10 @@ extension Registry {
     /// quota and fair share after.
     public func whatIf(
         _ objects: [LocatedObject], caller: Caller, now: Date, requestID: String, images: [String: String],
-        ready: (Node) -> Bool, options: SchedulerOptions = SchedulerOptions()
+        secrets: [String: SecretChange] = [:], ready: (Node) -> Bool, options: SchedulerOptions = SchedulerOptions()
     ) throws(APIError) -> PlanResult {
-        let admitted = try planApply(objects, caller: caller, now: now, requestID: requestID, images: images)
+        let admitted = try planApply(
+            objects, caller: caller, now: now, requestID: requestID, images: images, secrets: secrets)
         var next = self
         next.apply(admitted.changeset)
         next.apply(next.planRolloutRound(now: now).changeset)

@@ -49,6 +49,8 @@ public actor Leadership: Service {
 
     let store: any Store
     let keeper: any LeaseKeeper
+    /// The data directory: the secrets key is read from it at the start of every term.
+    let dataDir: DataDirectory
     let gate: LeaderGate
     let settings: Settings
     let metrics: ControllerMetrics
@@ -66,12 +68,13 @@ public actor Leadership: Service {
     private var followerPause = Duration.seconds(1)
 
     init(
-        store: any Store, keeper: any LeaseKeeper, forwarder: Forwarder?, settings: Settings,
+        store: any Store, keeper: any LeaseKeeper, dataDir: DataDirectory, forwarder: Forwarder?, settings: Settings,
         metrics: ControllerMetrics, ca: CertificateAuthority, registry: RegistryClient, throttle: AuthThrottle,
         logger: Logger
     ) {
         self.store = store
         self.keeper = keeper
+        self.dataDir = dataDir
         self.forwarder = forwarder
         self.gate = LeaderGate(forwarder: forwarder)
         self.settings = settings
@@ -176,6 +179,7 @@ public actor Leadership: Service {
     /// Starts a term under `fence`.
     private func lead(_ fence: Fence) async {
         keeper.hold(fence)
+        let started = ContinuousClock.now
         do {
             let cluster = try await ControllerServer.cluster(
                 store: store, metrics: metrics, gracePeriod: settings.gracePeriod, uidBase: settings.uidBase,
@@ -183,8 +187,11 @@ public actor Leadership: Service {
             ) { [weak self] error in
                 Task { await self?.stale(error, epoch: fence.epoch) }
             }
+            // The key is read at the start of every term: a follower given the new key after a
+            // rotation on another host takes it when it leads.
+            let keyring = try SecretsKeyring(directory: dataDir, create: true)
             let server = ControllerServer(
-                cluster: cluster, metrics: metrics, ca: ca, registry: registry, throttle: throttle)
+                cluster: cluster, metrics: metrics, ca: ca, registry: registry, keyring: keyring, throttle: throttle)
             let group = ServiceGroup(
                 services: server.loops(
                     logger: logger, auditCheckpoint: settings.auditCheckpoint, retention: settings.retention),
@@ -198,7 +205,15 @@ public actor Leadership: Service {
             gate.lead(server.router)
             observe(fence.epoch)
             Gauge(label: "tansiq_leader", dimensions: [("epoch", String(fence.epoch))]).record(1)
-            logger.notice("leading", metadata: ["epoch": "\(fence.epoch)", "url": "\(settings.advertise)"])
+            let (seconds, attoseconds) = (ContinuousClock.now - started).components
+            let instances = await cluster.current.state.instances.count
+            logger.notice(
+                "leading",
+                metadata: [
+                    "epoch": "\(fence.epoch)", "url": "\(settings.advertise)",
+                    "startSeconds": "\(String(format: "%.3f", Double(seconds) + Double(attoseconds) / 1e18))",
+                    "instances": "\(instances)",
+                ])
         } catch {
             logger.error("cannot start a term; giving the lease up", metadata: ["error": "\(error)"])
             keeper.hold(nil)

@@ -22,6 +22,10 @@ public struct DataDirectory: Sendable {
     public var operatorToken: String { file("operator.token") }
     /// The agents' bootstrap token (0600).
     public var bootstrapToken: String { file("bootstrap.token") }
+    /// The key-encryption key of secrets: 32 random bytes (0600).
+    public var secretsKey: String { file("secrets.key") }
+    /// The next key-encryption key, during a rotation (0600).
+    public var secretsKeyNext: String { file("secrets.key.next") }
 
     func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
 
@@ -39,16 +43,19 @@ public struct DataDirectory: Sendable {
 
     /// Writes `text` to `file`, created with `mode` (never wider, whatever the umask).
     func write(_ text: String, to file: String, mode: Int) throws {
-        guard
-            FileManager.default.createFile(
-                atPath: file, contents: Data(text.utf8), attributes: [.posixPermissions: mode])
-        else { throw DataDirectoryError.cannotWrite(file) }
-        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: file)
+        try writeBytes(Data(text.utf8), to: file, mode: mode)
     }
 
     /// The cluster CA, certificate and key.
     public func certificateAuthority() throws -> CertificateAuthority {
         try CertificateAuthority(certificatePEM: try read(caCertificate), keyPEM: try read(caKey))
+    }
+
+    /// Writes `bytes` to `file`, created with `mode` (never wider, whatever the umask).
+    func writeBytes(_ bytes: Data, to file: String, mode: Int) throws {
+        guard FileManager.default.createFile(atPath: file, contents: bytes, attributes: [.posixPermissions: mode])
+        else { throw DataDirectoryError.cannotWrite(file) }
+        try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: file)
     }
 
     /// Reads a text file, trimmed.

@@ -65,6 +65,7 @@ public enum ClusterInit {
         try dataDir.write(try ca.certificate.serializeAsPEM().pemString + "\n", to: dataDir.caCertificate, mode: 0o644)
         try dataDir.write(serverKey.pem, to: dataDir.serverKey, mode: 0o600)
         try dataDir.write(try serving.serializeAsPEM().pemString + "\n", to: dataDir.serverCertificate, mode: 0o644)
+        try dataDir.writeBytes(SecretsKeyring.newKeyBytes(), to: dataDir.secretsKey, mode: 0o600)
 
         let admin = TokenMint.mint(
             subject: "admin", role: .operator, ministry: nil, ttl: operatorTTL, now: now, createdBy: "init")

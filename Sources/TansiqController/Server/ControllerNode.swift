@@ -47,7 +47,8 @@ public struct ControllerNode: Sendable {
             forwarder = nil
         }
         let leadership = Leadership(
-            store: store, keeper: keeper, forwarder: forwarder, settings: settings, metrics: .bootstrap(), ca: ca,
+            store: store, keeper: keeper, dataDir: dataDir, forwarder: forwarder, settings: settings,
+            metrics: .bootstrap(), ca: ca,
             registry: try RegistryClient(access: registry), throttle: throttle, logger: logger)
         await leadership.start()
         let application = try ControllerServer.application(

@@ -25,7 +25,8 @@ public struct ControllerServer {
     /// decision reads.
     public init(
         cluster: Cluster, metrics: ControllerMetrics, ca: CertificateAuthority, registry: RegistryClient,
-        throttle: AuthThrottle = AuthThrottle(), now: @escaping @Sendable () -> Date = Date.init
+        keyring: SecretsKeyring, throttle: AuthThrottle = AuthThrottle(),
+        now: @escaping @Sendable () -> Date = Date.init
     ) {
         self.cluster = cluster
         self.metrics = metrics
@@ -33,7 +34,8 @@ public struct ControllerServer {
         let router = Router(context: ControllerContext.self)
         router.add(middleware: APIMiddleware(metrics: metrics, cluster: cluster, now: now))
         self.routes = Routes(
-            cluster: cluster, metrics: metrics, ca: ca, registry: registry, throttle: throttle, now: now
+            cluster: cluster, metrics: metrics, ca: ca, registry: registry, throttle: throttle, keyring: keyring,
+            now: now
         ).register(on: router)
         self.router = router
     }
@@ -49,7 +51,9 @@ public struct ControllerServer {
         let cluster = try await Self.cluster(store: store, metrics: metrics, gracePeriod: gracePeriod, uidBase: uidBase)
         return ControllerServer(
             cluster: cluster, metrics: metrics, ca: try dataDir.certificateAuthority(),
-            registry: try RegistryClient(access: registry), throttle: throttle)
+            registry: try RegistryClient(access: registry),
+            keyring: try SecretsKeyring(directory: dataDir, create: true),
+            throttle: throttle)
     }
 
     /// A cluster over what `store` holds for the term of `epoch`, reporting its objects to

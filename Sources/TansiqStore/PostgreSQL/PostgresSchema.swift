@@ -61,7 +61,8 @@ enum PostgresSchema {
                 """,
                 "INSERT INTO lease VALUES ('leader', '', '', 0, 'epoch')",
             ]
-        )
+        ),
+        ("v2-secrets", SecretsTable.table.createStatements),
     ]
 
     /// The `CREATE TABLE` and indexes of every object table.

@@ -63,6 +63,9 @@ extension PostgresStore {
                 for chunk in Array(state.nodes.values).chunked(5000) {
                     try await NodesTable.table.upsert(chunk, on: connection, encoder: encoder, logger: logger)
                 }
+                for chunk in Array(state.secrets.values).chunked(5000) {
+                    try await SecretsTable.table.upsert(chunk, on: connection, encoder: encoder, logger: logger)
+                }
                 for chunk in audit.chunked(5000) {
                     try await PostgresAuditTable.insert(chunk, on: connection, logger: logger)
                 }
@@ -99,6 +102,7 @@ extension PostgresStore {
             row("instances", state.instances.count, copied.instances.count),
             row("tokens", state.tokens.count, copied.tokens.count),
             row("nodes", state.nodes.count, copied.nodes.count),
+            row("secrets", state.secrets.count, copied.secrets.count),
             row("audit", audit.count, counts["audit"] ?? -1),
             row("events", events.count, counts["events"] ?? -1),
             row("usage", usage.count, counts["usage"] ?? -1),

@@ -102,6 +102,8 @@ public final class PostgresStore: Store {
                     try await TokensTable.table.all(on: connection, decoder: decoder, logger: logger))
                 state.nodes = TreeDictionary(
                     try await NodesTable.table.all(on: connection, decoder: decoder, logger: logger))
+                state.secrets = TreeDictionary(
+                    try await SecretsTable.table.all(on: connection, decoder: decoder, logger: logger))
                 return (state, try await PostgresAuditTable.head(on: connection, logger: logger))
             }
         }
@@ -155,6 +157,8 @@ public final class PostgresStore: Store {
         try await TokensTable.table.upsert(writes.tokens.puts, on: connection, encoder: encoder, logger: logger)
         try await NodesTable.table.delete(keys: writes.nodes.deletions, on: connection, logger: logger)
         try await NodesTable.table.upsert(writes.nodes.puts, on: connection, encoder: encoder, logger: logger)
+        try await SecretsTable.table.delete(keys: writes.secrets.deletions, on: connection, logger: logger)
+        try await SecretsTable.table.upsert(writes.secrets.puts, on: connection, encoder: encoder, logger: logger)
     }
 
     public func auditHead() async -> AuditChain.Head? {

@@ -61,6 +61,9 @@ public final class SQLiteStore: Store {
         migrator.registerMigration("v6-audit-chain") { db in
             try AuditTable.addChain(db)
         }
+        migrator.registerMigration("v7-secrets") { db in
+            try SecretsTable.table.create(db)
+        }
         return migrator
     }
 
@@ -101,6 +104,7 @@ public final class SQLiteStore: Store {
                 for instance in try InstancesTable.table.all(in: db, decoder: decoder).values { state.put(instance) }
                 state.tokens = TreeDictionary(try TokensTable.table.all(in: db, decoder: decoder))
                 state.nodes = TreeDictionary(try NodesTable.table.all(in: db, decoder: decoder))
+                state.secrets = TreeDictionary(try SecretsTable.table.all(in: db, decoder: decoder))
                 return state
             }
         }
@@ -162,6 +166,9 @@ public final class SQLiteStore: Store {
         case .putToken(let t): try TokensTable.table.put(t, in: db, encoder: encoder)
         case .putNode(let n): try NodesTable.table.put(n, in: db, encoder: encoder)
         case .deleteNode(let name): try NodesTable.table.delete(key: name, in: db)
+        case .putSecret(let secret): try SecretsTable.table.put(secret, in: db, encoder: encoder)
+        case .deleteSecret(let ministry, let name):
+            try SecretsTable.table.delete(key: SecretsTable.key(ministry: ministry, name: name), in: db)
         }
     }
 

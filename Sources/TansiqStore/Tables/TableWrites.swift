@@ -23,6 +23,7 @@ struct TableWrites: Sendable {
     var instances = Table<Instance>()
     var tokens = Table<TokenRecord>()
     var nodes = Table<Node>()
+    var secrets = Table<SecretRecord>()
 
     /// The last writes of `mutations`.
     init(_ mutations: [Mutation]) {
@@ -40,6 +41,8 @@ struct TableWrites: Sendable {
             case .putToken(let t): tokens.put(TokensTable.table.key(t), t)
             case .putNode(let n): nodes.put(NodesTable.table.key(n), n)
             case .deleteNode(let name): nodes.delete(name)
+            case .putSecret(let secret): secrets.put(SecretsTable.table.key(secret), secret)
+            case .deleteSecret(let ministry, let name): secrets.delete(SecretsTable.key(ministry: ministry, name: name))
             }
         }
     }
