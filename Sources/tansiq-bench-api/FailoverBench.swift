@@ -44,7 +44,7 @@ struct FailoverBench: AsyncParsableCommand {
         let postgres = try await LivePostgres.shared.value
         let controllers = try await LiveController.cluster(
             count: 3, store: try await postgres.database(),
-            arguments: ["--lease-ttl", "\(leaseTTL)s", "--grace-period", "60s", "--log-level", "warning"])
+            arguments: ["--lease-ttl", "\(leaseTTL)s", "--grace-period", "60s", "--log-level", "notice"])
         do {
             try await measure(controllers)
         } catch {
@@ -140,6 +140,11 @@ struct FailoverBench: AsyncParsableCommand {
             .GET, "/v1/instances?phase=Lost", as: ItemList<Instance>.self
         ).items.count
         for node in fleet { await node.shutdown() }
+        // How long the new leader took to load the state and start its term, from its own log.
+        let leading = controllers[newLeader].stderr.split(separator: "\n").last { $0.contains("leading") }
+        let startSeconds = leading.flatMap { line in
+            line.split(separator: " ").first { $0.hasPrefix("startSeconds=") }.map { $0.dropFirst("startSeconds=".count) }
+        }.flatMap { Double($0) } ?? -1
 
         let target = Double(leaseTTL) + 2
         print("3 controllers on PostgreSQL, lease-ttl \(leaseTTL) s; \(nodes) nodes over mTLS, \(instances) instances")
@@ -147,13 +152,15 @@ struct FailoverBench: AsyncParsableCommand {
             "kill -9 of the leader → first apply acknowledged by the new leader: "
                 + "\(String(format: "%.2f", failover.seconds)) s (target ≤ \(Int(target)) s: "
                 + "\(failover.seconds <= target ? "met" : "NOT met")); /readyz said leader after "
-                + "\(String(format: "%.2f", (readyAfter ?? .zero).seconds)) s; instances lost: \(lost)")
+                + "\(String(format: "%.2f", (readyAfter ?? .zero).seconds)) s (of which the new leader's load and start: "
+                + "\(String(format: "%.2f", startSeconds)) s); instances lost: \(lost)")
         Report.json(
             "failover",
             [
                 "nodes": Double(nodes), "instances": Double(instances), "leaseTTLSeconds": Double(leaseTTL),
                 "failoverSeconds": (failover.seconds * 100).rounded() / 100,
                 "readySeconds": ((readyAfter ?? .zero).seconds * 100).rounded() / 100, "lost": Double(lost),
+                "startSeconds": startSeconds,
             ])
     }
 }

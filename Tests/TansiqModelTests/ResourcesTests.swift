@@ -149,3 +149,44 @@ struct RFC3339Tests {
         #expect(RFC3339.formatMilliseconds(Date(timeIntervalSince1970: -0.001)) == "1969-12-31T23:59:59.999Z")
     }
 }
+
+@Suite("RFC 3339 parsing")
+struct RFC3339ParsingTests {
+    @Test("the hand-written reader agrees with Foundation's parser: offsets, fractions, leap days, eras")
+    func readerAgrees() {
+        let plain = ISO8601DateFormatter()
+        plain.formatOptions = [.withInternetDateTime]
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var seed: UInt64 = 7
+        for _ in 0..<5000 {
+            seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            let millis = Int64(bitPattern: seed >> 1) % 6_238_000_000_000 - 2_177_000_000_000
+            let base = RFC3339.formatMilliseconds(Date(timeIntervalSince1970: Double(millis) / 1000))
+            let offset = Int(seed % 1440) - 720
+            let sign = offset < 0 ? "-" : "+"
+            let zone = String(format: "%@%02d:%02d", sign, abs(offset) / 60, abs(offset) % 60)
+            let digits = Int(seed >> 40) % 4
+            var text = String(base.prefix(19))
+            if digits > 0 { text += "." + String(base.dropFirst(20).prefix(digits)) }
+            text += seed % 3 == 0 ? "Z" : zone
+            let fast = RFC3339.parseCommon(text)
+            let reference = plain.date(from: text) ?? fractional.date(from: text)
+            #expect(fast != nil, "\(text)")
+            #expect(
+                abs((fast?.timeIntervalSince1970 ?? 0) - (reference?.timeIntervalSince1970 ?? 1)) < 0.000_5,
+                "\(text): \(String(describing: fast)) vs \(String(describing: reference))")
+        }
+        // What formatMilliseconds writes reads back as the same Date, bit for bit.
+        let exact = Date(timeIntervalSince1970: Double(1_800_000_000_125) / 1000)
+        #expect(RFC3339.parse(RFC3339.formatMilliseconds(exact)) == exact)
+        // The rest is Foundation's to judge: refused or read as before.
+        for text in ["2027-02-29T00:00:00Z", "2027-13-01T00:00:00Z", "2027-06-30T24:00:00Z", "2027-06-30 00:00:00Z",
+            "2027-06-30T00:00:00", "2027-06-30T00:00:00.Z", "2027-6-30T00:00:00Z"]
+        {
+            #expect(RFC3339.parseCommon(text) == nil, "\(text)")
+            #expect(RFC3339.parse(text) == (plain.date(from: text) ?? fractional.date(from: text)), "\(text)")
+        }
+        #expect(RFC3339.parse("2024-02-29T12:30:15.5+02:00")?.timeIntervalSince1970 == 1_709_202_615.5)
+    }
+}

@@ -14,6 +14,8 @@ final class Forwarder: Sendable {
     private let http: HTTPClient
     /// Longer than the longest long poll (60 s) the leader may hold.
     static let timeout = TimeAmount.seconds(75)
+    /// Connections to the leader at once: two per node of a large cluster.
+    static let connections = 40_000
     /// Headers that belong to one connection, not to the request.
     private static let hopByHop: Set<String> = [
         "connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer", "host",
@@ -36,6 +38,10 @@ final class Forwarder: Sendable {
         configuration.timeout = .init(connect: .seconds(5), read: Self.timeout)
         // A leader that is gone is a 503 at once, not after retries until the deadline.
         configuration.connectionPool.retryConnectionEstablishment = false
+        // Every node may hold a long poll through this follower (HTTP/1.1: a connection each to
+        // the leader), and statuses wait for the leader's commit: never queue them behind a few
+        // connections (AsyncHTTPClient's default is 8 per host).
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = Self.connections
         http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 
