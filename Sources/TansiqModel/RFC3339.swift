@@ -63,7 +63,8 @@ public enum RFC3339 {
                 return nil
             }
             guard at == bytes.count else { return nil }
-            let seconds = daysFromCivil(year: year, month: month, day: day) * 86400 + hour * 3600 + minute * 60 + second
+            let seconds =
+                daysFromCivil(year: year, month: month, day: day) * 86400 + hour * 3600 + minute * 60 + second
                 - offset
             return Date(timeIntervalSince1970: Double(seconds * 1000 + millis) / 1000)
         } ?? nil

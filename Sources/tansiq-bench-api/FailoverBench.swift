@@ -142,9 +142,12 @@ struct FailoverBench: AsyncParsableCommand {
         for node in fleet { await node.shutdown() }
         // How long the new leader took to load the state and start its term, from its own log.
         let leading = controllers[newLeader].stderr.split(separator: "\n").last { $0.contains("leading") }
-        let startSeconds = leading.flatMap { line in
-            line.split(separator: " ").first { $0.hasPrefix("startSeconds=") }.map { $0.dropFirst("startSeconds=".count) }
-        }.flatMap { Double($0) } ?? -1
+        let startSeconds =
+            leading.flatMap { line in
+                line.split(separator: " ").first { $0.hasPrefix("startSeconds=") }.map {
+                    $0.dropFirst("startSeconds=".count)
+                }
+            }.flatMap { Double($0) } ?? -1
 
         let target = Double(leaseTTL) + 2
         print("3 controllers on PostgreSQL, lease-ttl \(leaseTTL) s; \(nodes) nodes over mTLS, \(instances) instances")
