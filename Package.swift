@@ -57,11 +57,14 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // The dashboard's HTML, CSS and JavaScript, compiled in (served by the controller at /ui/).
+        .target(name: "TansiqUI", resources: [.embedInCode("UI")]),
         // The controller: HTTPS routes (thin), authentication, PKI, the cluster state.
         .target(
             name: "TansiqController",
             dependencies: [
                 "TansiqModel", "TansiqAPI", "TansiqManifest", "TansiqScheduler", "TansiqStore", "TansiqRegistry",
+                "TansiqUI",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),

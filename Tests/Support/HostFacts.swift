@@ -52,3 +52,19 @@ public enum HostFacts {
         return stat[stat.index(after: close)...].split(separator: " ").first != "Z"
     }
 }
+
+extension HostFacts {
+    /// Debian's chromium and chromedriver, and Python's selenium: a real browser for the dashboard.
+    public static let chromium = tool("chromium")
+    public static let chromedriver = tool("chromedriver")
+    public static let hasBrowser: Bool = {
+        guard chromium != nil, chromedriver != nil else { return false }
+        let probe = Process()
+        probe.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        probe.arguments = ["python3", "-c", "import selenium"]
+        probe.standardError = FileHandle.nullDevice
+        guard (try? probe.run()) != nil else { return false }
+        probe.waitUntilExit()
+        return probe.terminationStatus == 0
+    }()
+}

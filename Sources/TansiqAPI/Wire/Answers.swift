@@ -43,6 +43,20 @@ public struct ApplyResult: Sendable, Codable, Equatable {
 }
 
 /// An object that was deleted, decided or changed by an operation.
+/// `GET /v1/whoami`: the caller, as its token says.
+public struct WhoAmI: Sendable, Codable, Equatable {
+    public var subject: String
+    public var role: String
+    /// The ministry of a ministry role.
+    public var ministry: String?
+
+    public init(subject: String, role: String, ministry: String?) {
+        self.subject = subject
+        self.role = role
+        self.ministry = ministry
+    }
+}
+
 /// `POST /v1/secrets/rotate-key`: how many data keys were wrapped under the new key.
 public struct RotationResult: Sendable, Codable, Equatable {
     /// Data keys wrapped again.

@@ -45,6 +45,7 @@ public struct Routes: Sendable {
         registerSnapshot(&table)
         registerAgent(&table)
         registerSecrets(&table)
+        registerUI(&table)
         return table.entries
     }
 
