@@ -104,14 +104,16 @@ let package = Package(
         // built, it replays the kept corpus in Fuzz/corpus).
         .executableTarget(
             name: "tansiq-fuzz",
-            dependencies: ["TansiqAPI", "TansiqManifest", "TansiqModel"]
+            dependencies: ["TansiqWire", "TansiqManifest", "TansiqModel"]
         ),
-        // Every request and answer of the HTTP API and the agent protocol, and the typed client the
-        // CLI, the agent, the gateway and the tests share.
+        // Every request and answer of the HTTP API and the agent protocol: values only, Foundation
+        // and the model, so that what decodes them (the fuzz targets) builds without a network stack.
+        .target(name: "TansiqWire", dependencies: ["TansiqModel"]),
+        // The typed client the CLI, the agent, the gateway and the tests share (with the wire types).
         .target(
             name: "TansiqAPI",
             dependencies: [
-                "TansiqModel",
+                "TansiqModel", "TansiqWire",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

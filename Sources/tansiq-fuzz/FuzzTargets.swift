@@ -1,5 +1,5 @@
 import Foundation
-import TansiqAPI
+import TansiqWire
 import TansiqManifest
 import TansiqModel
 
