@@ -7,7 +7,7 @@ extension DocumentDecoder {
     func decodeApplicationSpec(_ node: YAMLNode) -> ApplicationSpec? {
         let keys = [
             "replicas", "priority", "resources", "image", "run", "ports", "health", "placement", "update", "restart",
-            "stopAfterDisconnect", "secrets",
+            "stopAfterDisconnect", "secrets", "expose", "consumers",
         ]
         guard let f = r.mapping(node, "spec", allowed: keys) else { return nil }
         let replicas = optional(f, "replicas", default: 1) { r.int($0, $1, in: 0...Self.maxReplicas) }
@@ -42,14 +42,21 @@ extension DocumentDecoder {
         let secrets = optional(f, "secrets", default: [SecretMount]?.none) { node, path in
             decodeSecretMounts(node, path).map(Optional.some)
         }
+        let expose = optional(f, "expose", default: [ExposeSpec]?.none) { node, path in
+            decodeExpose(node, path, ports: ports ?? []).map(Optional.some)
+        }
+        let consumers = optional(f, "consumers", default: [String]?.none) { node, path in
+            decodeConsumers(node, path).map(Optional.some)
+        }
         guard let replicas, let priority, let resources, let image, let run, let ports, let health, let placement,
-            let update, let restart, let stop, let secrets
+            let update, let restart, let stop, let secrets, let expose, let consumers
         else { return nil }
         return ApplicationSpec(
             replicas: replicas, priority: priority, resources: resources, image: image, run: run, ports: ports,
             health: health,
             placement: placement, update: update, restart: restart, stopAfterDisconnect: stop,
-            secrets: secrets?.isEmpty == true ? nil : secrets)
+            secrets: secrets?.isEmpty == true ? nil : secrets, expose: expose?.isEmpty == true ? nil : expose,
+            consumers: consumers?.isEmpty == true ? nil : consumers)
     }
 
     private func decodeRequest(_ node: YAMLNode, _ path: String) -> ResourceRequest? {
@@ -259,18 +266,29 @@ extension DocumentDecoder {
     }
 
     private func decodeUpdate(_ node: YAMLNode, _ path: String) -> UpdateStrategy? {
-        guard let f = r.mapping(node, path, allowed: ["maxSurge", "maxUnavailable", "progressDeadline"]) else {
+        guard
+            let f = r.mapping(node, path, allowed: ["maxSurge", "maxUnavailable", "progressDeadline", "drainTimeout"])
+        else {
             return nil
         }
         let surge = optional(f, "maxSurge", default: 1) { r.int($0, $1, in: 0...Self.maxReplicas) }
         let unavailable = optional(f, "maxUnavailable", default: 0) { r.int($0, $1, in: 0...Self.maxReplicas) }
         let deadline = optional(f, "progressDeadline", default: Span.minutes(10), positiveSpan)
-        guard let surge, let unavailable, let deadline else { return nil }
+        let drain = optional(f, "drainTimeout", default: Span?.none) { node, path -> Span?? in
+            guard let span = r.span(node, path) else { return nil }
+            guard span.milliseconds <= 3_600_000 else {
+                r.sink.report(node, "\(path): at most 1h")
+                return nil
+            }
+            return .some(span)
+        }
+        guard let surge, let unavailable, let deadline, let drain else { return nil }
         if surge == 0 && unavailable == 0 {
             r.sink.report(node, "\(path): maxSurge and maxUnavailable must not both be 0 (a rollout could never start)")
             return nil
         }
-        return UpdateStrategy(maxSurge: surge, maxUnavailable: unavailable, progressDeadline: deadline)
+        return UpdateStrategy(
+            maxSurge: surge, maxUnavailable: unavailable, progressDeadline: deadline, drainTimeout: drain)
     }
 
     private func decodeRestart(_ node: YAMLNode, _ path: String) -> RestartPolicy? {

@@ -60,19 +60,6 @@ extension DocumentDecoder {
             r.sink.report(node, "\(path): must name at least one priority")
             return nil
         }
-        var result: [Priority] = []
-        var ok = true
-        for item in items {
-            guard let priority = r.oneOf(item.node, item.path, Priority.self) else {
-                ok = false
-                continue
-            }
-            if result.contains(priority) {
-                r.sink.report(item.node, "\(item.path): \"\(priority.rawValue)\" is listed twice")
-                ok = false
-            }
-            result.append(priority)
-        }
-        return ok ? result : nil
+        return r.distinct(items, { r.oneOf($0, $1, Priority.self) }, twice: { "\"\($0.rawValue)\"" })
     }
 }

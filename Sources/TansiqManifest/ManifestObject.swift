@@ -55,5 +55,8 @@ public struct LocatedObject: Sendable, Hashable {
     public func location(of path: String) -> SourceLocation { fields[path] ?? location }
 
     /// The paths `fields` records.
-    static let trackedFields = ["metadata.name", "metadata.ministry", "spec.code", "spec.priority", "spec.image"]
+    static let trackedFields = [
+        "metadata.name", "metadata.ministry", "spec.code", "spec.priority", "spec.image", "spec.expose",
+        "spec.consumers",
+    ]
 }

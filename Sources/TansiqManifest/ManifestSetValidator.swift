@@ -75,6 +75,38 @@ public enum ManifestSetValidator {
             }
         }
         diagnostics += secretReferences(objects, cluster: cluster)
+        diagnostics += exposures(objects, ministries: ministries, complete: cluster.complete)
+        return diagnostics
+    }
+
+    /// A host and path belong to one application of the set; consumers are other ministries that
+    /// exist (in the set, or in the cluster when it is known whole).
+    static func exposures(_ objects: [LocatedObject], ministries: [String: Ministry], complete: Bool) -> [Diagnostic] {
+        var diagnostics: [Diagnostic] = []
+        var owners: [String: String] = [:]
+        for item in objects {
+            guard case .application(let app) = item.object else { continue }
+            for expose in app.spec.expose ?? [] {
+                let route = expose.host + expose.path
+                if let other = owners[route], other != app.key {
+                    diagnostics.append(
+                        item.location(of: "spec.expose").diagnostic(
+                            "spec.expose: \(route) is exposed by Application/\(other) too"))
+                }
+                owners[route] = app.key
+            }
+            for consumer in app.spec.consumers ?? [] {
+                if consumer == app.metadata.ministry {
+                    diagnostics.append(
+                        item.location(of: "spec.consumers").diagnostic(
+                            "spec.consumers: \(consumer) is the application's own ministry"))
+                } else if ministries[consumer] == nil && complete {
+                    diagnostics.append(
+                        item.location(of: "spec.consumers").diagnostic(
+                            "spec.consumers: ministry \"\(consumer)\" does not exist"))
+                }
+            }
+        }
         return diagnostics
     }
 

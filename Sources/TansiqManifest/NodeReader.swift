@@ -99,6 +99,28 @@ struct NodeReader {
         return sequence.enumerated().map { ("\(path)[\($0.offset)]", $0.element) }
     }
 
+    /// The items of a list, each decoded by `decode`, none twice (`twice` says what is repeated);
+    /// nil when an item is bad or repeated (each reported).
+    func distinct<Item: Equatable>(
+        _ items: [(path: String, node: YAMLNode)], _ decode: (YAMLNode, String) -> Item?,
+        twice: (Item) -> String
+    ) -> [Item]? {
+        var result: [Item] = []
+        var ok = true
+        for item in items {
+            guard let value = decode(item.node, item.path) else {
+                ok = false
+                continue
+            }
+            if result.contains(value) {
+                sink.report(item.node, "\(item.path): \(twice(value)) is listed twice")
+                ok = false
+            }
+            result.append(value)
+        }
+        return ok ? result : nil
+    }
+
     // MARK: Scalars
 
     /// A string scalar (quoted or plain that YAML reads as a string).

@@ -243,12 +243,54 @@ public struct UpdateStrategy: Sendable, Hashable, Codable {
     public var maxUnavailable: Int
     /// A rollout without progress for this long fails; default 10m.
     public var progressDeadline: Span
+    /// The longest an instance taken down waits for the gateways to stop sending it requests;
+    /// nil: the default, 30s.
+    public var drainTimeout: Span?
 
     /// Creates bounds with the manifest defaults.
-    public init(maxSurge: Int = 1, maxUnavailable: Int = 0, progressDeadline: Span = .minutes(10)) {
+    public init(
+        maxSurge: Int = 1, maxUnavailable: Int = 0, progressDeadline: Span = .minutes(10), drainTimeout: Span? = nil
+    ) {
         self.maxSurge = maxSurge
         self.maxUnavailable = maxUnavailable
         self.progressDeadline = progressDeadline
+        self.drainTimeout = drainTimeout
+    }
+
+    /// `drainTimeout`, or its default.
+    public var effectiveDrainTimeout: Span { drainTimeout ?? .seconds(30) }
+}
+
+/// `spec.expose[]`: a port published through the gateways under a host name and a path prefix.
+public struct ExposeSpec: Sendable, Hashable, Codable {
+    /// A port of `spec.ports`, by name.
+    public var port: String
+    /// A DNS name: `epay.gov.example`.
+    public var host: String
+    /// A path prefix starting with `/`; default `/`.
+    public var path: String
+
+    public init(port: String, host: String, path: String = "/") {
+        self.port = port
+        self.host = host
+        self.path = path
+    }
+
+    /// True for a DNS name: labels of `[a-z0-9-]` separated by dots, 253 characters at most.
+    public static func isHost(_ text: String) -> Bool {
+        guard (1...253).contains(text.utf8.count) else { return false }
+        return text.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { Names.isDNSLabel(String($0)) }
+    }
+
+    /// True for a path prefix nginx can take as it is: `/`, then letters, digits and `-._~/`.
+    public static func isPath(_ text: String) -> Bool {
+        guard text.hasPrefix("/"), text.utf8.count <= 256, !text.contains("//"), !text.contains("/../"),
+            !text.hasSuffix("/..")
+        else { return false }
+        return text.utf8.allSatisfy {
+            ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x30 && $0 <= 0x39)
+                || [0x2D, 0x2E, 0x5F, 0x7E, 0x2F].contains($0)
+        }
     }
 }
 

@@ -47,6 +47,10 @@ public struct ApplicationSpec: Sendable, Hashable, Codable {
     public var stopAfterDisconnect: Span?
     /// The ministry's secrets mounted as files; nil: none.
     public var secrets: [SecretMount]?
+    /// Ports published through the gateways; nil: none.
+    public var expose: [ExposeSpec]?
+    /// Other ministries that may read its endpoints; nil: none.
+    public var consumers: [String]?
 
     /// Creates a spec with the manifest defaults.
     public init(
@@ -54,9 +58,12 @@ public struct ApplicationSpec: Sendable, Hashable, Codable {
         run: RunSpec,
         ports: [PortSpec] = [], health: HealthCheck? = nil, placement: Placement = Placement(),
         update: UpdateStrategy = UpdateStrategy(), restart: RestartPolicy = RestartPolicy(),
-        stopAfterDisconnect: Span? = nil, secrets: [SecretMount]? = nil
+        stopAfterDisconnect: Span? = nil, secrets: [SecretMount]? = nil, expose: [ExposeSpec]? = nil,
+        consumers: [String]? = nil
     ) {
         self.secrets = secrets
+        self.expose = expose
+        self.consumers = consumers
         self.replicas = replicas
         self.priority = priority
         self.resources = resources
@@ -111,6 +118,9 @@ public struct ApplicationStatus: Sendable, Hashable, Codable {
     /// The last templates applied, newest last (kept in the store for `rollout history` and
     /// `rollout undo`; the API's application view leaves them out).
     public var revisions: [Revision]?
+    /// Set when the application was deleted while some of its instances were leaving the
+    /// gateways: it goes once they have (nil otherwise).
+    public var deleting: Date?
 
     /// Creates a status.
     public init(

@@ -15,6 +15,9 @@ public enum InstancePhase: String, CaseIterable, Sendable, Codable {
     case lost = "Lost"
     case preempted = "Preempted"
     case stopped = "Stopped"
+    /// Taken down by a rollout, a drain, a scale-down or a delete: out of the endpoints, still
+    /// running until the gateways have stopped sending it requests (or its drain timeout passes).
+    case terminating = "Terminating"
 
     /// True for phases after which the instance holds no resources and never runs again.
     public var isTerminal: Bool {
@@ -67,6 +70,24 @@ public struct Instance: Sendable, Hashable, Codable {
     /// When it ended (became Lost, Preempted or Stopped): terminated instances are removed a
     /// retention period after it (`tansiq-controller run --retention`).
     public var endedAt: Date?
+    /// While Terminating: since when, and the endpoints version at which it left the endpoints
+    /// (the gateways must have applied that version before its agent is told to stop it).
+    public var terminating: Terminating?
+
+    /// When an instance began terminating and what must happen before it stops.
+    public struct Terminating: Sendable, Hashable, Codable {
+        public var since: Date
+        /// The endpoints version without it.
+        public var endpointsVersion: Int64
+        /// The longest the gateways are waited for (`spec.update.drainTimeout`), in milliseconds.
+        public var drainTimeoutMilliseconds: Int64
+
+        public init(since: Date, endpointsVersion: Int64, drainTimeoutMilliseconds: Int64) {
+            self.since = since
+            self.endpointsVersion = endpointsVersion
+            self.drainTimeoutMilliseconds = drainTimeoutMilliseconds
+        }
+    }
 
     /// Creates an instance.
     public init(

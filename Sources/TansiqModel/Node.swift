@@ -47,6 +47,11 @@ public struct Node: Sendable, Hashable, Codable {
     public var lastHeartbeat: Date?
     /// How its agent isolates instances; nil until its first status.
     public var isolation: Isolation?
+    /// The address its instances are reached at (`tansiq-agent join --address`, or the one its
+    /// connection to the controller leaves from); nil until its agent says.
+    public var address: String?
+    /// The port its agent serves instances' logs on (mutual TLS); nil when it does not.
+    public var logPort: Int?
 
     /// Creates a node.
     public init(

@@ -12,6 +12,8 @@ public enum Role: String, CaseIterable, Sendable, Codable {
     case auditor
     /// Agents' bootstrap tokens: joining nodes only, never the people's API.
     case bootstrap
+    /// A gateway: reads the endpoints of exposed applications and reports its own status, nothing else.
+    case gateway
 
     /// True for the roles scoped to one ministry.
     public var isMinistryRole: Bool { self == .ministryAdmin || self == .ministryViewer }

@@ -12,6 +12,8 @@ public struct Changeset: Sendable, Equatable {
     public var instanceSerial: Int64?
     /// The new count of ministries ever created, when the change creates one (their uids).
     public var ministrySerial: Int64?
+    /// The new endpoints version, when the change moves an application's ready instances.
+    public var endpointsVersion: Int64?
     /// Object writes and deletions, in order.
     public var mutations: [Mutation]
     /// Audit records appended in the same transaction.
@@ -36,7 +38,8 @@ public struct Changeset: Sendable, Equatable {
 
     /// True when there is nothing to write.
     public var isEmpty: Bool {
-        resourceVersion == nil && instanceSerial == nil && ministrySerial == nil && mutations.isEmpty && audit.isEmpty
+        resourceVersion == nil && instanceSerial == nil && ministrySerial == nil && endpointsVersion == nil
+            && mutations.isEmpty && audit.isEmpty
             && events.isEmpty
             && usage.isEmpty
     }
@@ -86,6 +89,7 @@ extension StoredState {
         if let rv = changeset.resourceVersion { resourceVersion = rv }
         if let serial = changeset.instanceSerial { instanceSerial = serial }
         if let serial = changeset.ministrySerial { ministrySerial = serial }
+        if let version = changeset.endpointsVersion { endpointsVersion = version }
         for mutation in changeset.mutations {
             switch mutation {
             case .putMinistry(let m): ministries[m.metadata.name] = m

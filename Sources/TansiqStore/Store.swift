@@ -54,6 +54,9 @@ public struct StoredState: Sendable, Equatable {
     public var instanceSerial: Int64 = 0
     /// How many ministries were ever created (each got a uid of its own, never reused).
     public var ministrySerial: Int64 = 0
+    /// The version of the endpoints (applications' ready instances): raised by every commit that
+    /// changes them, agents' reports included, which do not move `resourceVersion`.
+    public var endpointsVersion: Int64 = 0
     /// Ministries by name.
     public var ministries: TreeDictionary<String, Ministry> = [:]
     /// Applications by `ministry/name`.

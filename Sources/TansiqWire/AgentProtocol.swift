@@ -108,12 +108,18 @@ public enum AgentProtocol {
         public var isolation: Isolation?
         /// Every instance it runs or ran for its current assignments.
         public var instances: [InstanceReport]
+        /// The address its instances are reached at; nil: the controller keeps what it had.
+        public var address: String?
+        /// The port its agent serves instances' logs on (mutual TLS, the controller's certificate only).
+        public var logPort: Int?
 
         /// Creates a status.
         public init(
             capacity: Resources, allocatable: Resources, labels: [String: String], enforcement: Enforcement,
-            isolation: Isolation? = nil, instances: [InstanceReport]
+            isolation: Isolation? = nil, instances: [InstanceReport], address: String? = nil, logPort: Int? = nil
         ) {
+            self.address = address
+            self.logPort = logPort
             self.isolation = isolation
             self.capacity = capacity
             self.allocatable = allocatable

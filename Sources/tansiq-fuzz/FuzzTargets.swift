@@ -1,7 +1,7 @@
 import Foundation
-import TansiqWire
 import TansiqManifest
 import TansiqModel
+import TansiqWire
 
 // Fuzz targets for the decoders that read what others send: the manifest decoder, the apply
 // body (a JSON array of manifests), the agent's status body, and quantity and duration parsing.

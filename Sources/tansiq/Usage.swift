@@ -61,7 +61,10 @@ struct TokenCreate: AsyncParsableCommand {
         abstract: "Issue a token (or, with --bootstrap, an agents' join token); it is printed once.")
     @OptionGroup var connection: ConnectionOptions
     @Option(help: "Who it is for.") var subject: String?
-    @Option(help: "operator, ministry-admin, ministry-viewer or auditor.") var role: String?
+    @Option(
+        help:
+            "operator, ministry-admin, ministry-viewer, auditor or gateway (a gateway's: reads endpoints, nothing else)."
+    ) var role: String?
     @Flag(help: "A bootstrap token, for agents to join with (`tansiq-agent join --token`).") var bootstrap = false
     @Option(name: [.customShort("m"), .customLong("ministry")], help: "The ministry of a ministry role.") var ministry:
         String?

@@ -54,7 +54,7 @@ struct Harness: Sendable {
     }
 
     /// A fresh store with tokens for: operator `admin`, operator `second`, `auditor`, `health-admin`,
-    /// `health-viewer`, `finance-admin`, an expired and a revoked operator token; and, unless
+    /// `health-viewer`, `finance-admin`, `gateway`, an expired and a revoked operator token; and, unless
     /// `empty`, the two ministries of `ministries`.
     static func make(empty: Bool = false) async throws -> Harness {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tansiq-harness-\(UUID().uuidString)")
@@ -67,6 +67,7 @@ struct Harness: Sendable {
             ("admin", "admin", .operator, nil), ("second", "second", .operator, nil), ("auditor", "aya", .auditor, nil),
             ("health-admin", "hala", .ministryAdmin, "health"), ("health-viewer", "hadi", .ministryViewer, "health"),
             ("finance-admin", "fadi", .ministryAdmin, "finance"), ("bootstrap", "bootstrap", .bootstrap, nil),
+            ("gateway", "edge", .gateway, nil),
         ]
         for (key, subject, role, ministry) in specs {
             let (token, record) = TokenMint.mint(

@@ -122,6 +122,43 @@ struct ErrorClassTests {
                 + "HOST[:PORT]/PATH[:TAG] (a host has a dot or a port, or is localhost)"
         ),
         (
+            "an exposed port must be one of spec.ports",
+            healthMinistry + "\n---\n"
+                + app("ports: [{name: http}]\n  expose: [{port: https, host: portal.gov.example}]"),
+            "test.yaml:17:19: error: spec.expose[0].port: \"https\" is not a port of spec.ports (http)"
+        ),
+        (
+            "an exposed host must be a DNS name",
+            healthMinistry + "\n---\n" + app("ports: [{name: http}]\n  expose: [{port: http, host: Portal_Gov}]"),
+            "test.yaml:17:31: error: spec.expose[0].host: \"Portal_Gov\" is not a DNS name (lower-case labels separated by dots)"
+        ),
+        (
+            "a host and path is exposed once",
+            healthMinistry + "\n---\n"
+                + app(
+                    "ports: [{name: http}]\n  expose: [{port: http, host: p.gov.example}, {port: http, host: p.gov.example}]"
+                ),
+            "test.yaml:17:47: error: spec.expose[1]: p.gov.example/ is exposed twice"
+        ),
+        (
+            "two applications of a set may not publish the same host and path",
+            healthMinistry + "\n---\n" + app("ports: [{name: http}]\n  expose: [{port: http, host: p.gov.example}]")
+                + "\n---\n"
+                + app("ports: [{name: http}]\n  expose: [{port: http, host: p.gov.example}]").replacingOccurrences(
+                    of: "name: registry", with: "name: registry2"),
+            "test.yaml:28:11: error: spec.expose: p.gov.example/ is exposed by Application/health/registry too"
+        ),
+        (
+            "a consumer is another ministry",
+            healthMinistry + "\n---\n" + app("consumers: [health]"),
+            "test.yaml:16:14: error: spec.consumers: health is the application's own ministry"
+        ),
+        (
+            "a drain timeout is a duration",
+            healthMinistry + "\n---\n" + app("update: {drainTimeout: soon}"),
+            "test.yaml:16:26: error: spec.update.drainTimeout: \"soon\" is not a duration (e.g. 500ms, 5s, 2m, 1h)"
+        ),
+        (
             "a document that is not a mapping says so",
             "- just\n- a list\n",
             "test.yaml:1:1: error: document: expected a mapping, got a list"

@@ -173,6 +173,7 @@ struct PostgresStoreTests {
         await #expect(throws: StoreError.self) {
             _ = try await PostgresStore(url: try PostgresURL("postgres://u@127.0.0.1:\(port)/d"), timeout: .seconds(2))
         }
-        #expect(ContinuousClock.now - start < .seconds(15), "bounded by the timeout (2 s), with room for a loaded machine")
+        #expect(
+            ContinuousClock.now - start < .seconds(15), "bounded by the timeout (2 s), with room for a loaded machine")
     }
 }

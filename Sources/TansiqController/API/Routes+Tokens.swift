@@ -19,7 +19,7 @@ extension Routes {
     func registerTokens(_ table: inout RouteTable) {
         table.add(.post, "/v1/tokens") { request, context, caller in
             let body = try await API.decode(TokenRequest.self, from: request)
-            let peopleRoles: [Role] = [.operator, .ministryAdmin, .ministryViewer, .auditor]
+            let peopleRoles: [Role] = [.operator, .ministryAdmin, .ministryViewer, .auditor, .gateway]
             guard let role = Role(rawValue: body.role), peopleRoles.contains(role) else {
                 throw APIError(
                     .invalid, "the token cannot be issued",

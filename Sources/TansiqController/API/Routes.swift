@@ -46,6 +46,7 @@ public struct Routes: Sendable {
         registerAgent(&table)
         registerSecrets(&table)
         registerUI(&table)
+        registerEndpoints(&table)
         return table.entries
     }
 
@@ -117,11 +118,17 @@ struct RouteTable {
         self.routes = routes
     }
 
-    /// A route that needs a bearer token.
-    mutating func add(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Routes.Handler) {
+    /// A route that needs a bearer token. A gateway's token is refused (403) on every route but
+    /// those registered with `gateway: true`.
+    mutating func add(
+        _ method: HTTPRequest.Method, _ path: String, gateway: Bool = false, _ handler: @escaping Routes.Handler
+    ) {
         let routes = self.routes
         open(method, path) { request, context in
             let caller = try await routes.authenticate(request, context)
+            if caller.role == .gateway && !gateway {
+                throw APIError(.forbidden, "a gateway's token reads endpoints and reports its status, nothing else")
+            }
             return try await handler(request, context, caller)
         }
     }

@@ -27,7 +27,7 @@ public enum Access {
         switch caller.role {
         case .operator, .auditor: true
         case .ministryAdmin, .ministryViewer: caller.ministry == ministry
-        case .bootstrap: false
+        case .bootstrap, .gateway: false
         }
     }
 
@@ -35,14 +35,27 @@ public enum Access {
     public static func canReadAll(_ caller: Caller) -> Bool { caller.role == .operator || caller.role == .auditor }
 
     /// May read cluster-wide facts: nodes, capacity.
-    public static func canReadCluster(_ caller: Caller) -> Bool { caller.role != .bootstrap }
+    public static func canReadCluster(_ caller: Caller) -> Bool { caller.role != .bootstrap && caller.role != .gateway }
 
     /// May create, change or delete an object of `kind` owned by `ministry` (nil for a Ministry).
     public static func canWrite(_ caller: Caller, kind: Kind, ministry: String?) -> Bool {
         switch caller.role {
         case .operator: true
         case .ministryAdmin: kind != .ministry && ministry != nil && caller.ministry == ministry
-        case .ministryViewer, .auditor, .bootstrap: false
+        case .ministryViewer, .auditor, .bootstrap, .gateway: false
+        }
+    }
+
+    /// May read the endpoints of `app`: its ministry, the ministries it names as consumers,
+    /// operators and auditors, and gateways for the applications it exposes.
+    public static func canReadEndpoints(_ caller: Caller, of app: Application) -> Bool {
+        switch caller.role {
+        case .operator, .auditor: true
+        case .ministryAdmin, .ministryViewer:
+            caller.ministry == app.metadata.ministry
+                || (caller.ministry.map { (app.spec.consumers ?? []).contains($0) } ?? false)
+        case .gateway: !(app.spec.expose ?? []).isEmpty
+        case .bootstrap: false
         }
     }
 

@@ -170,6 +170,13 @@ struct ApplyPlan {
 
     private mutating func putApplication(_ app: Application) throws(APIError) -> ApplyItem {
         let old = next.applications[app.key]
+        if old?.status?.deleting != nil {
+            throw APIError(
+                .conflict,
+                "\(app.key) is being deleted: its last instances are leaving the gateways; apply it again once it is gone"
+            )
+        }
+        try checkExposure(of: app)
         // The image's digest is part of the template: a tag that now names other bytes rolls out.
         var digest: String?
         if let image = app.spec.image {
@@ -192,6 +199,9 @@ struct ApplyPlan {
         var stored = Application(metadata: meta, spec: app.spec, status: old?.status)
         var template = app.spec
         template.replicas = old?.spec.replicas ?? app.spec.replicas
+        // What the gateways publish and who reads the endpoints are not the instances' template.
+        template.expose = old?.spec.expose ?? app.spec.expose
+        template.consumers = old?.spec.consumers ?? app.spec.consumers
         let templateChanged = old.map { $0.spec != template || digestChanged } ?? false
         if old == nil || stored.status == nil {
             stored.status = ApplicationStatus(
@@ -224,6 +234,24 @@ struct ApplyPlan {
         return answer
     }
 
+    /// A host and path pair is published by one application in the cluster.
+    func checkExposure(of app: Application) throws(APIError) {
+        for (index, expose) in (app.spec.expose ?? []).enumerated() {
+            let owner = next.applications.values.first { other in
+                other.key != app.key && other.status?.deleting == nil
+                    && (other.spec.expose ?? []).contains { $0.host == expose.host && $0.path == expose.path }
+            }
+            guard let owner else { continue }
+            // Another ministry's application is not named to a caller who may not read it.
+            let who =
+                Access.canRead(caller, ministry: owner.metadata.ministry ?? "")
+                ? "Application/\(owner.key)" : "an application of another ministry"
+            throw APIError(
+                .conflict, "\(app.key) cannot publish \(expose.host)\(expose.path): \(who) does",
+                details: [.init(path: "spec.expose[\(index)]", message: "host and path already published")])
+        }
+    }
+
     /// Marks `app` rolling out to its generation: the rollout loop replaces the instances under
     /// the update bounds.
     mutating func startRollout(of app: inout Application, message: String) {
@@ -242,9 +270,16 @@ struct ApplyPlan {
     /// ones added or the newest removed. (A new template is rolled out by the rollout loop.)
     private mutating func reconcileInstances(of app: Application) {
         let ministry = app.metadata.ministry ?? ""
-        var current = next.instances(ofApplication: app.key).filter { !$0.phase.isTerminal }
+        var current = next.instances(ofApplication: app.key).filter { !$0.phase.isTerminal && $0.phase != .terminating }
             .sorted { Registry.serial(of: $0.id) < Registry.serial(of: $1.id) }
-        while current.count > app.spec.replicas, let newest = current.popLast() { remove(newest.id) }
+        while current.count > app.spec.replicas, let newest = current.popLast() {
+            if let leaving = Registry.retiring(newest, in: next, now: now) {
+                next.put(leaving)
+                mutations.append(.putInstance(leaving))
+            } else {
+                remove(newest.id)
+            }
+        }
         let generation = app.status?.targetGeneration ?? app.metadata.generation ?? 1
         while current.count < app.spec.replicas {
             serial += 1

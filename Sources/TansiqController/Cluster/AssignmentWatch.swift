@@ -16,7 +16,13 @@ actor AssignmentWatch {
     /// Once the controller stops, polls are answered at once.
     private var released = false
 
-    init(baseline: Int64) { self.baseline = baseline }
+    /// The gauge of open polls.
+    private let gaugeLabel: String
+
+    init(baseline: Int64, gauge: String = "tansiq_agent_long_polls_open") {
+        self.baseline = baseline
+        self.gaugeLabel = gauge
+    }
 
     /// The version of `node`'s set.
     func version(of node: String) -> Int64 { versions[node] ?? baseline }
@@ -69,7 +75,7 @@ actor AssignmentWatch {
     }
 
     private func gauge() {
-        Gauge(label: "tansiq_agent_long_polls_open").record(waiters.values.reduce(0) { $0 + $1.count })
+        Gauge(label: gaugeLabel).record(waiters.values.reduce(0) { $0 + $1.count })
     }
 }
 

@@ -19,10 +19,14 @@ public actor Cluster {
     private var closed = false
     /// Long polls of nodes' assignments.
     let watch: AssignmentWatch
+    /// Long polls of the endpoints (one set, under the key "").
+    let endpointsWatch: AssignmentWatch
     /// Watches of lists (`?watch=true`): woken by every commit that changes something.
     let commits = CommitWatch()
     /// When each node was last heard from.
     public nonisolated let heartbeats: Heartbeats
+    /// The gateways and the endpoints version each has applied.
+    public nonisolated let gateways: Gateways
     /// The leadership term this cluster serves (carried in every assignments answer).
     public nonisolated let epoch: Int64
     /// Where the other controllers and clients reach this one (`run --advertise`), if said.
@@ -63,11 +67,14 @@ public actor Cluster {
         self.advertise = advertise
         self.onStale = onStale
         self.heartbeats = Heartbeats(startedAt: startedAt)
+        self.gateways = Gateways(startedAt: startedAt)
         var registry = Registry(state: try await store.load())
         registry.gracePeriod = gracePeriod
         registry.uidBase = uidBase
         self.registry = registry
         self.watch = AssignmentWatch(baseline: registry.state.resourceVersion)
+        self.endpointsWatch = AssignmentWatch(
+            baseline: registry.state.endpointsVersion, gauge: "tansiq_endpoints_long_polls_open")
         onCommit(registry.state)
     }
 
@@ -169,6 +176,7 @@ public actor Cluster {
     /// Answers every open assignment long poll at once, and later ones without waiting.
     public func releaseLongPolls() async {
         await watch.releaseAll()
+        await endpointsWatch.releaseAll()
         await commits.release()
     }
 
@@ -181,6 +189,11 @@ public actor Cluster {
     /// Waits until a node's assignments are newer than `after` or `timeout` passes.
     public nonisolated func waitForAssignments(node: String, after: Int64, timeout: Duration) async -> Int64 {
         await watch.wait(node: node, after: after, timeout: timeout)
+    }
+
+    /// Waits until the endpoints version passes `after` or `timeout` passes; returns it.
+    public nonisolated func waitForEndpoints(after: Int64, timeout: Duration) async -> Int64 {
+        await endpointsWatch.wait(node: "", after: after, timeout: timeout)
     }
 
     /// Closed usage intervals overlapping `[from, to)`.
@@ -245,8 +258,9 @@ public actor Cluster {
             var merged = Changeset(basedOn: registry.state.resourceVersion)
             var finishes: [(Error?) -> Void] = []
             for job in batch {
-                let (changeset, finish) = job.plan(working)
-                if let changeset {
+                let (planned, finish) = job.plan(working)
+                if let planned {
+                    let changeset = working.stampingEndpoints(planned)
                     working.apply(changeset)
                     merged.append(changeset)
                 }
@@ -268,6 +282,7 @@ public actor Cluster {
                     for subscriber in subscribers { subscriber.yield() }
                 }
                 if !merged.mutations.isEmpty || !merged.events.isEmpty { await commits.changed() }
+                if let version = merged.endpointsVersion { await endpointsWatch.changed([""], at: version) }
                 if let version = merged.resourceVersion {
                     let nodes = Self.assignmentChanges(merged.mutations, before: before.state)
                     if !nodes.isEmpty { await watch.changed(nodes, at: version) }
@@ -351,6 +366,7 @@ extension Changeset {
         resourceVersion = next.resourceVersion ?? resourceVersion
         instanceSerial = next.instanceSerial ?? instanceSerial
         ministrySerial = next.ministrySerial ?? ministrySerial
+        endpointsVersion = next.endpointsVersion ?? endpointsVersion
         mutations += next.mutations
         audit += next.audit
         events += next.events

@@ -19,7 +19,8 @@ extension Registry {
             value: ChangeResult(object: object, action: result, resourceVersion: version))
     }
 
-    /// Deletes an application and its instances (their agents stop them).
+    /// Deletes an application and its instances (their agents stop them): at once, or once those
+    /// behind the gateways have left them.
     public func planDeleteApplication(
         ministry: String, name: String, caller: Caller, now: Date, requestID: String
     ) throws(APIError) -> Outcome<ChangeResult> {
@@ -27,12 +28,30 @@ extension Registry {
         guard Access.canWrite(caller, kind: .application, ministry: ministry) else {
             throw APIError(.forbidden, Access.refusal(caller, "delete \(object)"))
         }
-        guard state.applications["\(ministry)/\(name)"] != nil else {
+        guard var app = state.applications["\(ministry)/\(name)"] else {
             throw APIError(.notFound, "\(object) does not exist")
         }
-        let mutations: [Mutation] =
-            [.deleteApplication(ministry: ministry, name: name)]
-            + instances(ministry: ministry, application: name, in: state).map { .deleteInstance($0.id) }
+        // Its ready instances behind the gateways leave them first: the application stays, marked
+        // deleting, until they have (`planFinishTakeDowns`); every other instance goes now.
+        var mutations: [Mutation] = []
+        var leaving = false
+        for instance in instances(ministry: ministry, application: name, in: state) {
+            if let terminating = Self.retiring(instance, in: state, now: now) {
+                mutations.append(.putInstance(terminating))
+                leaving = true
+            } else if instance.phase == .terminating {
+                leaving = true
+            } else {
+                mutations.append(.deleteInstance(instance.id))
+            }
+        }
+        if leaving {
+            let since = app.status?.deleting ?? RFC3339.truncated(now)
+            app.status?.deleting = since
+            mutations.insert(.putApplication(app), at: 0)
+        } else {
+            mutations.insert(.deleteApplication(ministry: ministry, name: name), at: 0)
+        }
         return single(
             mutations, object: object, action: "delete", result: "deleted", caller: caller, now: now,
             requestID: requestID)

@@ -16,8 +16,7 @@ public struct DrainProgress: Sendable, Equatable {
 extension Registry {
     /// True when an instance serves: Healthy, or Running without a health check.
     func isReady(_ instance: Instance) -> Bool {
-        let health = state.applications["\(instance.ministry)/\(instance.application)"]?.spec.health
-        return instance.phase == .healthy || (instance.phase == .running && health == nil)
+        Self.isReady(instance, of: state.applications["\(instance.ministry)/\(instance.application)"])
     }
 
     /// The instances of `outgoing` that may go now, within an application's update bounds: each
@@ -77,7 +76,7 @@ extension Registry {
     /// True when an instance must move off its node: the node drains, or carries a `NoExecute`
     /// taint the instance does not tolerate.
     func mustLeave(_ instance: Instance) -> Bool {
-        guard Self.isAssigned(instance), let node = instance.node else { return false }
+        guard Self.isAssigned(instance), instance.phase != .terminating, let node = instance.node else { return false }
         return state.nodes[node]?.draining == true || untoleratedNoExecute(instance) != nil
     }
 
@@ -95,6 +94,8 @@ extension Registry {
         let draining = state.nodes.values.filter(\.draining).map(\.name).sorted()
         let tainted = state.nodes.values.filter { $0.taints.contains { $0.effect == .noExecute } }.map(\.name)
         var moving: [String: [Instance]] = [:]
+        // Taken off their nodes at once (a Terminating one stays until the gateways let it go).
+        var gone: Set<String> = []
         for node in Set(draining + tainted).sorted() {
             for instance in state.instances(onNode: node) where mustLeave(instance) {
                 moving["\(instance.ministry)/\(instance.application)", default: []].append(instance)
@@ -109,10 +110,14 @@ extension Registry {
             let onDrain = moving[key]!.sorted { Self.serial(of: $0.id) < Self.serial(of: $1.id) }
             guard let app = state.applications[key] else { continue }
             let replicas = app.spec.replicas
-            var active = state.instances(ofApplication: key).filter { Self.isAssigned($0) || $0.phase == .pending }
+            var active = state.instances(ofApplication: key).filter {
+                (Self.isAssigned($0) || $0.phase == .pending) && $0.phase != .terminating
+            }
             let floor = replicas - app.spec.update.maxUnavailable
             for instance in takeDown(onDrain, active: &active, floor: floor) {
-                mutations.append(.deleteInstance(instance.id))
+                let mutation = retire(instance, now: now)
+                if case .deleteInstance = mutation { gone.insert(instance.id) }
+                mutations.append(mutation)
                 progress.removed.append(instance.id)
                 let taint = untoleratedNoExecute(instance)
                 events.append(
@@ -136,7 +141,7 @@ extension Registry {
             }
         }
         for node in draining {
-            let left = state.instances(onNode: node).filter { Self.isAssigned($0) && !progress.removed.contains($0.id) }
+            let left = state.instances(onNode: node).filter { Self.isAssigned($0) && !gone.contains($0.id) }
             guard left.isEmpty else { continue }
             progress.drained.append(node)
             if var record = state.nodes[node] {

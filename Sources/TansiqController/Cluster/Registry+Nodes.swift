@@ -116,6 +116,12 @@ extension Registry {
             details.append(
                 .init(path: "instances[\(index)].phase", message: "an agent may not report \(report.phase.rawValue)"))
         }
+        if let address = status.address, !IPAddress.isValid(address) {
+            details.append(.init(path: "address", message: "\"\(address)\" is not an IPv4 or IPv6 address"))
+        }
+        if let port = status.logPort, !(1...65535).contains(port) {
+            details.append(.init(path: "logPort", message: "\(port) is not a port (1-65535)"))
+        }
         if !details.isEmpty { throw APIError(.invalid, "the status is invalid", details: details) }
         var mutations: [Mutation] = []
         let before = node
@@ -124,6 +130,8 @@ extension Registry {
         node.agentLabels = status.labels
         node.enforcement = status.enforcement
         node.isolation = status.isolation ?? Isolation.none
+        if let address = status.address { node.address = address }
+        node.logPort = status.logPort
         node.mergeLabels()
         if node.phase == .joining || node.phase == .notReady { node.phase = .ready }
         if node != before { mutations.append(.putNode(node)) }
@@ -132,7 +140,8 @@ extension Registry {
                 continue
             }
             let was = instance
-            instance.phase = report.phase
+            // A Terminating instance stays so until it is let go, whatever it does meanwhile.
+            if instance.phase != .terminating { instance.phase = report.phase }
             instance.exitCode = report.exitCode
             instance.restarts = report.restarts
             instance.ports = report.ports

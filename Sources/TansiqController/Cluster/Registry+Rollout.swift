@@ -38,11 +38,15 @@ extension Registry {
             ledger.add(instance.ministry, instance.resources.vector, guaranteed: true)
         }
         for app in state.applications.values.sorted(by: { $0.key < $1.key }) {
-            guard var status = app.status, status.rollout == "Progressing" else { continue }
+            guard var status = app.status, status.rollout == "Progressing", status.deleting == nil else { continue }
             let ministry = app.metadata.ministry ?? ""
             let target = status.targetGeneration
             let replicas = app.spec.replicas
-            var active = state.instances(ofApplication: app.key).filter { !$0.phase.isTerminal }
+            // Terminating instances are on their way out: they hold their resources (the ledger
+            // counts them) but no longer count towards the application's instances.
+            var active = state.instances(ofApplication: app.key).filter {
+                !$0.phase.isTerminal && $0.phase != .terminating
+            }
             let newReady = active.filter { $0.generation == target && isReady($0) }.count
             // The stored status keeps the new generation's ready count of the last round: more now
             // is progress (reads recompute `available` from the instances).
@@ -65,7 +69,7 @@ extension Registry {
             let floor = replicas - app.spec.update.maxUnavailable
             let old = active.filter { $0.generation != target }
             for instance in takeDown(old, active: &active, floor: floor) {
-                mutations.append(.deleteInstance(instance.id))
+                mutations.append(retire(instance, now: now))
                 ledger.remove(ministry, instance.resources.vector, guaranteed: true)
                 progress.removed.append(instance.id)
                 moved = true

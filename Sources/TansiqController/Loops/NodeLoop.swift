@@ -41,6 +41,16 @@ public struct NodeLoop: Service {
             tokens -= Double(used)
             await drain(at: time)
             await rollout(at: time)
+            await finishTakeDowns(at: time)
+        }
+    }
+
+    /// Lets go of the Terminating instances the gateways no longer send requests to (or whose
+    /// drain timeout has passed).
+    public func finishTakeDowns(at time: Date) async {
+        let gateways = cluster.gateways
+        _ = await cluster.round("take-down", at: time, logger: logger) {
+            $0.planFinishTakeDowns(now: time, gateways: gateways.list(), settled: gateways.settled(at: time))
         }
     }
 

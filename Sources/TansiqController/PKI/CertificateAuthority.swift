@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import SwiftASN1
+import TansiqModel
 import X509
 
 /// The cluster CA: a P-256 key and a self-signed certificate, issuing the controller's serving
@@ -108,16 +109,5 @@ public enum PKIError: Error, CustomStringConvertible {
         switch self {
         case .badAddress(let a): "\(a) is not an IP address"
         }
-    }
-}
-
-/// IP literals as bytes, for subject alternative names.
-enum IPAddress {
-    static func bytes(of text: String) -> [UInt8]? {
-        var v4 = in_addr()
-        if inet_pton(AF_INET, text, &v4) == 1 { return withUnsafeBytes(of: &v4) { Array($0) } }
-        var v6 = in6_addr()
-        if inet_pton(AF_INET6, text, &v6) == 1 { return withUnsafeBytes(of: &v6) { Array($0) } }
-        return nil
     }
 }

@@ -66,6 +66,7 @@ public final class ControllerMetrics: Sendable {
         "tansiq_agent_status_updates_total": "Node statuses that changed something.",
         "tansiq_agent_join_failures_total": "Refused joins, by reason.",
         "tansiq_agent_long_polls_open": "Assignment long polls waiting.",
+        "tansiq_endpoints_long_polls_open": "Endpoints long polls waiting.",
         "tansiq_leader": "1 while this controller leads the term of that epoch, 0 once it no longer does.",
         "tansiq_leader_changes_total": "Changes of leader this controller has seen (each new epoch after the first).",
     ]

@@ -63,6 +63,7 @@ enum PostgresSchema {
             ]
         ),
         ("v2-secrets", SecretsTable.table.createStatements),
+        ("v3-endpoints-version", ["INSERT INTO meta VALUES ('endpoints_version', 0)"]),
     ]
 
     /// The `CREATE TABLE` and indexes of every object table.

@@ -44,6 +44,8 @@ extension PostgresStore {
                 try await PostgresMeta.set("resource_version", state.resourceVersion, on: connection, logger: logger)
                 try await PostgresMeta.set("instance_serial", state.instanceSerial, on: connection, logger: logger)
                 try await PostgresMeta.set("ministry_serial", state.ministrySerial, on: connection, logger: logger)
+                try await PostgresMeta.set(
+                    "endpoints_version", state.endpointsVersion, on: connection, logger: logger)
                 for chunk in Array(state.ministries.values).chunked(5000) {
                     try await MinistriesTable.table.upsert(chunk, on: connection, encoder: encoder, logger: logger)
                 }

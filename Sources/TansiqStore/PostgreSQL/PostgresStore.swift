@@ -87,6 +87,7 @@ public final class PostgresStore: Store {
                 state.resourceVersion = meta["resource_version"] ?? 0
                 state.instanceSerial = meta["instance_serial"] ?? 0
                 state.ministrySerial = meta["ministry_serial"] ?? 0
+                state.endpointsVersion = meta["endpoints_version"] ?? 0
                 state.ministries = TreeDictionary(
                     try await MinistriesTable.table.all(on: connection, decoder: decoder, logger: logger))
                 state.applications = TreeDictionary(

@@ -39,16 +39,17 @@ enum PostgresMeta {
                 (SELECT value FROM counters WHERE key = 'resource_version'),
                 (SELECT value FROM counters WHERE key = 'instance_serial'),
                 (SELECT value FROM counters WHERE key = 'ministry_serial'),
+                (SELECT value FROM counters WHERE key = 'endpoints_version'),
                 (SELECT COALESCE(MAX(seq), 0) FROM audit)
             """, logger: logger)
-        for try await (held, version, instances, ministries, audit) in rows.decode(
-            (Bool, Int64?, Int64?, Int64?, Int64).self)
+        for try await (held, version, instances, ministries, endpoints, audit) in rows.decode(
+            (Bool, Int64?, Int64?, Int64?, Int64?, Int64).self)
         {
             return Prelude(
                 fenced: !held,
                 counters: [
                     "resource_version": version ?? 0, "instance_serial": instances ?? 0,
-                    "ministry_serial": ministries ?? 0,
+                    "ministry_serial": ministries ?? 0, "endpoints_version": endpoints ?? 0,
                 ], lastAudit: audit)
         }
         throw StoreError.io("the commit's first query answered nothing")
@@ -79,6 +80,13 @@ enum PostgresMeta {
             }
             keys.append("ministry_serial")
             values.append(serial)
+        }
+        if let version = changeset.endpointsVersion {
+            guard version > counters["endpoints_version"] ?? 0 else {
+                throw StoreError.conflict("endpoints version \(version) does not move forward")
+            }
+            keys.append("endpoints_version")
+            values.append(version)
         }
         guard !keys.isEmpty else { return }
         try await connection.query(

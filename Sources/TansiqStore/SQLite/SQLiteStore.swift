@@ -64,6 +64,9 @@ public final class SQLiteStore: Store {
         migrator.registerMigration("v7-secrets") { db in
             try SecretsTable.table.create(db)
         }
+        migrator.registerMigration("v8-endpoints-version") { db in
+            try db.execute(sql: "INSERT INTO meta VALUES ('endpoints_version', 0)")
+        }
         return migrator
     }
 
@@ -97,6 +100,7 @@ public final class SQLiteStore: Store {
                 state.resourceVersion = try MetaTable.get("resource_version", in: db)
                 state.instanceSerial = try MetaTable.get("instance_serial", in: db)
                 state.ministrySerial = try MetaTable.get("ministry_serial", in: db)
+                state.endpointsVersion = try MetaTable.get("endpoints_version", in: db)
                 state.ministries = TreeDictionary(try MinistriesTable.table.all(in: db, decoder: decoder))
                 state.applications = TreeDictionary(try ApplicationsTable.table.all(in: db, decoder: decoder))
                 state.capacityRequests = TreeDictionary(
@@ -135,6 +139,12 @@ public final class SQLiteStore: Store {
                         throw StoreError.conflict("ministry serial \(serial) goes backwards")
                     }
                     try MetaTable.set("ministry_serial", serial, in: db)
+                }
+                if let version = changeset.endpointsVersion {
+                    guard version > (try MetaTable.get("endpoints_version", in: db)) else {
+                        throw StoreError.conflict("endpoints version \(version) does not move forward")
+                    }
+                    try MetaTable.set("endpoints_version", version, in: db)
                 }
                 for mutation in changeset.mutations {
                     try Self.write(mutation, in: db, encoder: encoder)
