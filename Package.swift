@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "tansiq-bench-api", targets: ["tansiq-bench-api"]),
         .executable(name: "tansiq-demo-service", targets: ["tansiq-demo-service"]),
         .executable(name: "tansiq-agent", targets: ["tansiq-agent"]),
+        .executable(name: "tansiq-gateway", targets: ["tansiq-gateway"]),
     ],
     dependencies: [
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
@@ -143,6 +144,8 @@ let package = Package(
             dependencies: [
                 "TansiqModel", "TansiqAPI", "TansiqRegistry", "CAgentSystem",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -157,6 +160,24 @@ let package = Package(
             name: "tansiq-agent",
             dependencies: [
                 "TansiqAgent", "TansiqAPI", "TansiqModel", "TansiqCommand",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The gateway: the endpoints long poll rendered into a real nginx's configuration.
+        .target(
+            name: "TansiqGateway",
+            dependencies: [
+                "TansiqAPI", "TansiqModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "tansiq-gateway",
+            dependencies: [
+                "TansiqGateway", "TansiqAPI", "TansiqModel", "TansiqCommand",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -221,6 +242,8 @@ let package = Package(
                 "tansiq-controller",
                 "tansiq-agent",
                 "tansiq-demo-service",
+                "tansiq-gateway",
+                "TansiqGateway",
                 "TansiqTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Yams", package: "Yams"),
@@ -233,7 +256,8 @@ let package = Package(
         .testTarget(
             name: "TansiqCLITests",
             dependencies: [
-                "tansiq", "tansiq-controller", "tansiq-agent", "tansiq-demo-service", "tansiq-fuzz", "TansiqTestSupport",
+                "tansiq", "tansiq-controller", "tansiq-agent", "tansiq-demo-service", "tansiq-fuzz", "tansiq-gateway",
+                "TansiqTestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ],
             exclude: ["Golden"]

@@ -24,6 +24,14 @@ public struct AgentConfig: Sendable, Codable, Equatable {
     /// How instances run: isolation settings and registry access (nil in a data directory
     /// joined before they existed: the defaults).
     public var runtime: RuntimeOptions?
+    /// The address the node's instances are reached at (`--address`); nil: the one the
+    /// connection to the controller leaves from.
+    public var address: String?
+    /// Where the agent serves instances' logs (`--listen`); nil: `defaultListen`.
+    public var listen: String?
+
+    /// Where the agent serves instances' logs unless told otherwise: every interface, port 10250.
+    public static let defaultListen = ":10250"
 
     /// Every controller to try, `server` first.
     public var allServers: [String] {
@@ -36,9 +44,12 @@ public struct AgentConfig: Sendable, Codable, Equatable {
     public init(
         server: String, servers: [String]? = nil, name: String, labels: [String: String], capacity: Resources?,
         reserve: ResourceLimits,
-        portRange: ClosedRange<Int>, statusInterval: Double = 5, runtime: RuntimeOptions? = nil
+        portRange: ClosedRange<Int>, statusInterval: Double = 5, runtime: RuntimeOptions? = nil,
+        address: String? = nil, listen: String? = nil
     ) {
         self.runtime = runtime
+        self.address = address
+        self.listen = listen
         self.server = server
         self.servers = servers
         self.name = name

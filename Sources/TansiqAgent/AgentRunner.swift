@@ -24,6 +24,12 @@ public final class AgentRunner: Sendable {
     private let lastContact = Mutex(Date())
     /// The highest leader epoch seen: a deposed leader's assignments are ignored.
     let epoch: EpochFence
+    /// Where the node's instances are reached (reported in its status).
+    let address: String?
+    /// Where the log server listens.
+    let listen: ListenAddress
+    /// The port the log server bound, once it has.
+    private let logPort = Mutex<Int?>(nil)
 
     /// An agent over a joined data directory. `adjust` changes the runtime options `join`
     /// recorded (the flags of `run` win); `allowUnisolated` lets a node without runc run
@@ -31,7 +37,8 @@ public final class AgentRunner: Sendable {
     /// false, or the options are invalid.
     public init(
         directory: AgentDirectory, logger: Logger,
-        adjust: (RuntimeOptions) throws -> RuntimeOptions = { $0 }, allowUnisolated: Bool = false
+        adjust: (RuntimeOptions) throws -> RuntimeOptions = { $0 }, allowUnisolated: Bool = false,
+        address: String? = nil, listen: String? = nil
     ) throws {
         self.directory = directory
         self.logger = logger
@@ -40,6 +47,12 @@ public final class AgentRunner: Sendable {
         }
         config = try JSONDecoder().decode(AgentConfig.self, from: data)
         let options = try adjust(config.runtime ?? RuntimeOptions())
+        let listenText = listen ?? config.listen ?? AgentConfig.defaultListen
+        guard let listenAddress = ListenAddress(listenText) else {
+            throw AgentError.invalid("--listen \(listenText): expected HOST:PORT, [IPv6]:PORT or :PORT")
+        }
+        self.listen = listenAddress
+        self.address = address ?? config.address ?? Facts.outboundAddress(toward: config.server)
         try RuntimeOptions.check(hostPaths: options.isolation.hostPaths, dataDir: directory.path)
         connection = try ControllerConnection(servers: config.allServers, name: config.name, directory: directory)
         epoch = EpochFence(file: directory.epoch)
@@ -70,15 +83,21 @@ public final class AgentRunner: Sendable {
             metadata: [
                 "node": "\(config.name)", "servers": "\(config.allServers.joined(separator: ","))",
                 "enforcement": "\(cgroups.enforcement.rawValue)", "isolation": "\(runtime.isolation.rawValue)",
-                "adopted": "\(adopted)",
+                "adopted": "\(adopted)", "address": "\(address ?? "-")", "logs": "\(listen.host):\(listen.port)",
             ])
-        await withTaskGroup(of: Void.self) { group in
+        let logs = LogServer(directory: directory, isAssigned: { [supervisor] id in await supervisor.manages(id) })
+        let logApplication = try logs.application(address: listen, logger: logger) { port in
+            self.logPort.withLock { $0 = port }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            // The log server failing to start (its port taken) stops the agent: an operator sees it.
+            group.addTask { try await logApplication.runService() }
             group.addTask { await self.pollAssignments() }
             group.addTask { await self.reportStatus() }
             group.addTask { await self.upkeep() }
             group.addTask { await self.renewCertificate() }
-            await group.next()
-            group.cancelAll()
+            defer { group.cancelAll() }
+            try await group.next()
         }
         await connection.shutdown()
         try? await health.shutdown()
@@ -130,7 +149,8 @@ public final class AgentRunner: Sendable {
         return AgentProtocol.Status(
             capacity: capacity, allocatable: Facts.allocatable(capacity, reserve: config.reserve),
             labels: config.labels,
-            enforcement: cgroups.enforcement, isolation: runtime.isolation, instances: await supervisor.reports())
+            enforcement: cgroups.enforcement, isolation: runtime.isolation, instances: await supervisor.reports(),
+            address: address, logPort: logPort.withLock { $0 })
     }
 
     private func reportStatus() async {
@@ -150,8 +170,9 @@ public final class AgentRunner: Sendable {
         var lastStatus = Date()
         while !Task.isCancelled {
             await supervisor.tick(disconnectedFor: disconnectedFor)
-            // A change of phase is reported soon, not only at the next interval.
-            if Date().timeIntervalSince(lastStatus) > 1, await supervisor.takeChanged() {
+            // A change of phase is reported at once (at most four reports a second), not only at
+            // the next interval: the endpoints follow instances' health.
+            if Date().timeIntervalSince(lastStatus) >= 0.25, await supervisor.takeChanged() {
                 lastStatus = Date()
                 if (try? await connection.report(await status(), timeout: reportTimeout)) != nil { contacted() }
             }

@@ -54,3 +54,40 @@ public enum Facts {
         return limits
     }
 }
+
+extension Facts {
+    /// The local address a connection to `url`'s host leaves from (the routing table's choice:
+    /// a UDP socket is connected, nothing is sent), or nil when it cannot be found.
+    public static func outboundAddress(toward url: String) -> String? {
+        guard let components = URLComponents(string: url), let host = components.host else { return nil }
+        let port = components.port ?? 443
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+        var found: UnsafeMutablePointer<addrinfo>?
+        let name = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        guard getaddrinfo(name, String(port), &hints, &found) == 0, let first = found else { return nil }
+        defer { freeaddrinfo(first) }
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        while let info = entry {
+            defer { entry = info.pointee.ai_next }
+            let fd = socket(info.pointee.ai_family, Int32(SOCK_DGRAM.rawValue), 0)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            guard connect(fd, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0 else { continue }
+            var local = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let named = withUnsafeMutablePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+            }
+            guard named == 0 else { continue }
+            var text = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            let converted = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    getnameinfo($0, length, &text, socklen_t(text.count), nil, 0, NI_NUMERICHOST)
+                }
+            }
+            if converted == 0 { return String(cString: text) }
+        }
+        return nil
+    }
+}

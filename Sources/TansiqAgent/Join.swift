@@ -19,13 +19,18 @@ public enum AgentJoin {
         public var portRange: ClosedRange<Int>
         public var statusInterval: Double
         public var runtime: RuntimeOptions
+        /// `--address`, `--listen` (nil: their defaults, decided when the agent runs).
+        public var address: String?
+        public var listen: String?
 
         public init(
             servers: [String], token: String, caHash: String, name: String, labels: [String: String],
             capacity: ResourceLimits?, reserve: ResourceLimits, portRange: ClosedRange<Int>, statusInterval: Double = 5,
-            runtime: RuntimeOptions = RuntimeOptions()
+            runtime: RuntimeOptions = RuntimeOptions(), address: String? = nil, listen: String? = nil
         ) {
             self.runtime = runtime
+            self.address = address
+            self.listen = listen
             self.statusInterval = statusInterval
             self.servers = servers
             self.token = token
@@ -110,7 +115,7 @@ public enum AgentJoin {
             labels: request.labels,
             capacity: request.capacity == nil ? nil : capacity,
             reserve: request.reserve, portRange: request.portRange, statusInterval: request.statusInterval,
-            runtime: request.runtime)
+            runtime: request.runtime, address: request.address, listen: request.listen)
         try directory.write(try JSONEncoder().encode(config), to: directory.config, mode: 0o600)
         return offered
     }

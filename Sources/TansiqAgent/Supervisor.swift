@@ -34,6 +34,8 @@ actor Supervisor {
     /// How long a stopping instance gets between SIGTERM and SIGKILL.
     let stopGrace: Duration = .seconds(10)
     private var ticks = 0
+    /// Each log's size at its last checkpoint.
+    private var logSizes: [String: Int64] = [:]
     /// The values of each instance's secrets, as its last assignments gave them: in memory only.
     private var secretValues: [String: [AgentProtocol.AssignedSecret]] = [:]
     /// The tmpfs mounts that hold them inside the instances.
@@ -113,6 +115,7 @@ actor Supervisor {
         for (id, managed) in instances where wanted[id] == nil {
             instances[id] = nil
             secretValues[id] = nil
+            logSizes[id] = nil
             gone.append(managed)
         }
         for (id, assignment) in wanted where instances[id] != nil {
@@ -177,7 +180,7 @@ actor Supervisor {
                 deliver(id, .pullProgress(progress))
             }
             deliver(id, .tick(disconnectedFor: disconnectedFor))
-            if managed.process != nil { Self.rotate(instanceDirectory(id) + "/output.log", limit: logLimit) }
+            if managed.process != nil { keepLog(id) }
         }
         // Every minute or so: images no instance uses beyond the cache size, old logs.
         if ticks % 240 == 1 {
@@ -377,14 +380,33 @@ actor Supervisor {
         }
     }
 
-    /// Keeps a log under `limit` bytes: past it, the log is copied to `.1` and truncated (the
-    /// process appends, so it carries on at the new end).
-    static func rotate(_ log: String, limit: Int64) {
-        guard let size = (try? FileManager.default.attributesOfItem(atPath: log))?[.size] as? Int64, size > limit
-        else { return }
+    /// The log's upkeep each tick: a checkpoint of its index when it grew (`InstanceLogs`), and
+    /// rotation past `logLimit`.
+    private func keepLog(_ id: String) {
+        let log = InstanceLogs(directory: instanceDirectory(id)).current
+        let size = InstanceLogs.size(of: log)
+        if size != logSizes[id] {
+            InstanceLogs.checkpoint(log, size: size, at: Date())
+            logSizes[id] = size
+        }
+        if Self.rotate(log, limit: logLimit) { logSizes[id] = 0 }
+    }
+
+    /// True while `id` is assigned to this node.
+    func manages(_ id: String) -> Bool { instances[id] != nil }
+
+    /// Keeps a log under `limit` bytes: past it, the log (and its index) is copied to `.1` and
+    /// truncated (the process appends, so it carries on at the new end). True when it rotated.
+    @discardableResult
+    static func rotate(_ log: String, limit: Int64) -> Bool {
+        guard InstanceLogs.size(of: log) > limit else { return false }
+        let fm = FileManager.default
         let old = log + ".1"
-        try? FileManager.default.removeItem(atPath: old)
-        try? FileManager.default.copyItem(atPath: log, toPath: old)
+        try? fm.removeItem(atPath: old)
+        try? fm.copyItem(atPath: log, toPath: old)
+        try? fm.removeItem(atPath: InstanceLogs.index(of: old))
+        try? fm.moveItem(atPath: InstanceLogs.index(of: log), toPath: InstanceLogs.index(of: old))
         truncate(log, 0)
+        return true
     }
 }

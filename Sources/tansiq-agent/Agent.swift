@@ -63,6 +63,27 @@ func fail(_ message: String) -> ExitCode {
     return ExitCode(1)
 }
 
+/// Where the node is reached, shared by `join` (recorded in agent.json) and `run` (given, they win).
+struct NetworkFlags: ParsableArguments {
+    @Option(
+        help: """
+            The IP address the node's instances are reached at (default: the one the connection to \
+            the controller leaves from).
+            """)
+    var address: String?
+    @Option(help: "Where to serve instances' logs to the controller: HOST:PORT or :PORT (default :10250).")
+    var listen: String?
+
+    func validate() throws {
+        if let address, !IPAddress.isValid(address) {
+            throw ValidationError("--address \(address): expected an IPv4 or IPv6 address")
+        }
+        if let listen, ListenAddress(listen) == nil {
+            throw ValidationError("--listen \(listen): expected HOST:PORT, [IPv6]:PORT or :PORT")
+        }
+    }
+}
+
 /// `tansiq-agent join`.
 struct Join: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -91,6 +112,7 @@ struct Join: AsyncParsableCommand {
     var portRange: String = "30000-32767"
     @Option(name: .customLong("status-interval"), help: "Seconds between status reports (jittered ±20%).")
     var statusInterval: Double = 5
+    @OptionGroup var network: NetworkFlags
     @OptionGroup var runtime: RuntimeFlags
 
     func validate() throws {
@@ -126,7 +148,8 @@ struct Join: AsyncParsableCommand {
                 }, uniquingKeysWith: { _, last in last }),
             capacity: try capacity.map { try Facts.parseResources($0, flag: "--capacity") },
             reserve: try Facts.parseResources(reserve, flag: "--reserve"), portRange: Self.range(portRange)!,
-            statusInterval: statusInterval, runtime: try runtime.options(over: RuntimeOptions()))
+            statusInterval: statusInterval, runtime: try runtime.options(over: RuntimeOptions()),
+            address: network.address, listen: network.listen)
         do {
             let offered = try await AgentJoin.run(request, directory: AgentDirectory(path: dataDir))
             print("node \(name) joined \(server.joined(separator: ", ")), offering \(offered.description)")
@@ -146,7 +169,8 @@ struct Run: AsyncParsableCommand {
             ministry's uid, with no capabilities, its own pid, mount, ipc and uts namespaces, a read-only
             root and a private /tmp; without runc the agent refuses to run, unless --allow-unisolated is
             given (a development machine only). Instances keep running when the agent stops or loses the
-            controller; a restarted agent adopts them. Runtime flags given here replace those of `join`.
+            controller; a restarted agent adopts them. Serves instances' logs on --listen (mutual TLS: the
+            controller's certificate only). Runtime and network flags given here replace those of `join`.
             """)
 
     @Option(name: .customLong("data-dir"), help: "The directory `join` wrote.") var dataDir: String
@@ -156,6 +180,7 @@ struct Run: AsyncParsableCommand {
         name: .customLong("allow-unisolated"),
         help: "Without runc, run instances as bare processes of the agent (a development machine only).")
     var allowUnisolated = false
+    @OptionGroup var network: NetworkFlags
     @OptionGroup var runtime: RuntimeFlags
 
     func validate() throws {
@@ -175,7 +200,8 @@ struct Run: AsyncParsableCommand {
         do {
             runner = try AgentRunner(
                 directory: AgentDirectory(path: dataDir), logger: Logger(label: "tansiq-agent"),
-                adjust: runtime.options(over:), allowUnisolated: allowUnisolated)
+                adjust: runtime.options(over:), allowUnisolated: allowUnisolated, address: network.address,
+                listen: network.listen)
         } catch {
             throw fail("\(error)")
         }

@@ -197,19 +197,3 @@ struct Run: AsyncParsableCommand {
         return "https://\(host.contains(":") ? "[\(host)]" : host):\(address.port)"
     }
 }
-
-/// `HOST:PORT`, `[IPv6]:PORT` or `:PORT`.
-struct ListenAddress {
-    var host: String
-    var port: Int
-
-    init?(_ text: String) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (0...65535).contains(port)
-        else { return nil }
-        var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        self.host = host.isEmpty ? "0.0.0.0" : host
-        self.port = port
-    }
-}

@@ -13,7 +13,7 @@ struct DemoService: AsyncParsableCommand {
             Listens on 127.0.0.1 and $PORT_HTTP (or --port). GET / answers {"instance", "ministry",
             "application", "name", "pid", "uid", "started"} from $TANSIQ_INSTANCE, $TANSIQ_MINISTRY and
             $TANSIQ_APPLICATION ("started" is unique to each start of the process);
-            GET /healthz answers 200, or 503 with --fail-health.
+            GET /healthz answers 200, or 503 with --fail-health or while the --health-file exists.
             """)
 
     @Option(help: "A name to answer with.")
@@ -24,6 +24,9 @@ struct DemoService: AsyncParsableCommand {
 
     @Flag(name: .customLong("fail-health"), help: "Answer /healthz with 503.")
     var failHealth = false
+
+    @Option(name: .customLong("health-file"), help: "Answer /healthz with 503 while this file exists.")
+    var healthFile: String?
 
     @Option(name: .customLong("leak-memory"), help: "Allocate and touch this many MiB every second, and keep them.")
     var leakMemory: Int = 0
@@ -47,7 +50,11 @@ struct DemoService: AsyncParsableCommand {
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: body)))
         }
         let failing = failHealth
-        router.get("/healthz") { _, _ -> HTTPResponse.Status in failing ? .serviceUnavailable : .ok }
+        let healthFile = self.healthFile
+        router.get("/healthz") { _, _ -> HTTPResponse.Status in
+            let sick = failing || healthFile.map { FileManager.default.fileExists(atPath: $0) } ?? false
+            return sick ? .serviceUnavailable : .ok
+        }
         if leakMemory > 0 {
             let megabytes = leakMemory
             Task.detached {

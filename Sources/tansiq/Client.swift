@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOCore
 import TansiqAPI
 
 /// Why a command failed, and its exit status.
@@ -30,9 +31,10 @@ enum CLIError: Error, CustomStringConvertible {
 
 extension Connection {
     /// The typed client of this connection.
-    func client() throws -> TansiqClient {
+    func client(readTimeout: TimeAmount = .seconds(75)) throws -> TansiqClient {
         do {
-            return try TansiqClient(servers: servers, trust: ca.map { .caFile($0) } ?? .system, token: token)
+            return try TansiqClient(
+                servers: servers, trust: ca.map { .caFile($0) } ?? .system, token: token, readTimeout: readTimeout)
         } catch let error as ClientError {
             throw CLIError.failed("\(error) (--ca \(ca ?? "-"))")
         }

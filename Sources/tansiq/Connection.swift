@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOCore
 import TansiqAPI
 import Yams
 
@@ -17,10 +18,12 @@ struct ConnectionOptions: ParsableArguments {
 
     /// Runs `body` with a client of the resolved connection; a CLIError is printed and becomes
     /// the exit status (1, or 2 for invalid input the controller refused).
-    func withClient(_ body: (TansiqClient) async throws -> Void) async throws {
+    func withClient(
+        readTimeout: TimeAmount = .seconds(75), _ body: (TansiqClient) async throws -> Void
+    ) async throws {
         let connection = try resolve()
         try await Output.run {
-            let client = try connection.client()
+            let client = try connection.client(readTimeout: readTimeout)
             do {
                 try await body(client)
             } catch {

@@ -115,7 +115,10 @@ final class LocalCluster: @unchecked Sendable {
             }
             agents.append(
                 try spawn(
-                    "tansiq-agent", ["run", "--data-dir", dir] + runtimeFlags, log: dataDir + "/agent-\(index).log",
+                    // Several agents on one machine: each serves its logs on a port of its own.
+                    "tansiq-agent",
+                    ["run", "--data-dir", dir, "--address", "127.0.0.1", "--listen", "127.0.0.1:0"] + runtimeFlags,
+                    log: dataDir + "/agent-\(index).log",
                     path: true))
         }
         Output.line("\(agentCount) agents running (logs: \(dataDir)/agent-N.log)")

@@ -17,6 +17,7 @@ struct Tansiq: AsyncParsableCommand {
             Validate.self, Apply.self, Diff.self, Plan.self, Delete.self, Get.self, Describe.self, EventsCommand.self,
             AuditCommand.self, RolloutCommand.self, ScaleCommand.self, NodeCommand.self, CapacityCommand.self,
             QuotaCommand.self, RequestCommand.self, UsageCommand.self, TokenCommand.self, SecretCommand.self,
+            LogsCommand.self,
             ConfigCommand.self, Dev.self, CompletionCommand.self,
         ]
     )

@@ -38,6 +38,10 @@ public enum HostFacts {
     public static let umoci = tool("umoci")
     /// True when images can be built, pushed and served here.
     public static let hasRegistryTools = registry != nil && skopeo != nil && umoci != nil && hasRunc
+    /// Debian's nginx, which the gateway drives.
+    public static let nginx = tool("nginx")
+    /// True when a gateway can publish real instances here: nginx, and runc for the instances.
+    public static let hasGatewayParts = nginx != nil && hasRunc
     /// Debian's `testssl.sh` (the command is `testssl`) and `prometheus` (for `promtool`).
     public static let testssl = tool("testssl", "testssl.sh")
     public static let promtool = tool("promtool")

@@ -38,6 +38,7 @@ public final class LiveAgent: @unchecked Sendable {
                 "--name", name, "--data-dir", dataDir, "--label", "zone=\(zone)",
                 "--capacity", "cpu=2,memory=2Gi,storage=10Gi,instances=20",
                 "--port-range", "\(ports.lowerBound)-\(ports.upperBound)", "--status-interval", String(statusInterval),
+                "--listen", "127.0.0.1:0",
             ] + (servers ?? [live.baseURL]).flatMap { ["--server", $0] }
                 + Self.hostPaths.flatMap { ["--host-path", $0] }
                 + extra)

@@ -15,6 +15,8 @@ struct HelpGoldenTests {
             ("tansiq-controller", ["run", "--help"], "tansiq-controller-run.txt"),
             ("tansiq-agent", ["join", "--help"], "tansiq-agent-join.txt"),
             ("tansiq-agent", ["run", "--help"], "tansiq-agent-run.txt"),
+            ("tansiq-gateway", ["run", "--help"], "tansiq-gateway-run.txt"),
+            ("tansiq", ["logs", "--help"], "tansiq-logs.txt"),
         ])
     func help(binary: String, arguments: [String], file: String) async throws {
         let result = try await run(binary, arguments)

@@ -90,6 +90,44 @@ extension TansiqClient {
                 ]))
     }
 
+    /// `GET /v1/instances/{id}/logs`: the instance's output, its last `tail` lines or those
+    /// written after `since`, handed to `receive` as it arrives; with `follow`, until the
+    /// instance leaves its node (or `timeout`).
+    public func logs(
+        instance: String, tail: Int? = nil, since: Date? = nil, follow: Bool = false,
+        timeout: TimeAmount = .seconds(60), receive: (ByteBuffer) async throws -> Void
+    ) async throws {
+        let query = Self.query([
+            ("tail", tail.map(String.init)), ("since", since.map(RFC3339.formatMilliseconds)),
+            ("follow", follow ? "true" : nil),
+        ])
+        try await stream("/v1/instances/\(Self.e(instance))/logs" + query, timeout: timeout, receive: receive)
+    }
+
+    /// `GET /v1/endpoints`: with `after`, a long poll answered once the endpoints version passes
+    /// it (or after `wait` seconds).
+    public func endpoints(
+        ministry: String? = nil, application: String? = nil, after: Int64? = nil, wait: Int = 30
+    ) async throws -> EndpointsList {
+        try await call(
+            .GET,
+            "/v1/endpoints"
+                + Self.query([
+                    ("ministry", ministry), ("application", application), ("after", after.map { String($0) }),
+                    ("wait", after == nil ? nil : String(wait)),
+                ]),
+            timeout: .seconds(Int64(wait) + 15))
+    }
+
+    /// `PUT /v1/gateways/{name}/status`: the endpoints version a gateway has applied.
+    public func reportGateway(name: String, endpointsVersion: Int64) async throws -> GatewayView {
+        try await call(
+            .PUT, "/v1/gateways/\(Self.e(name))/status", json: GatewayStatus(endpointsVersion: endpointsVersion))
+    }
+
+    /// `GET /v1/gateways`.
+    public func gateways() async throws -> ItemList<GatewayView> { try await call(.GET, "/v1/gateways") }
+
     public func nodes(labelSelector: String? = nil) async throws -> ItemList<Node> {
         try await call(.GET, "/v1/nodes" + Self.query([("labelSelector", labelSelector)]))
     }

@@ -216,6 +216,40 @@ public final class TansiqClient: Sendable {
         }
     }
 
+    /// A GET whose answer is handed to `receive` as it arrives (an instance's logs, followed for
+    /// as long as `timeout` allows); an error answer throws `ClientError.refused`. Each
+    /// controller is tried in turn until one answers.
+    public func stream(
+        _ path: String, timeout: TimeAmount, receive: (ByteBuffer) async throws -> Void
+    ) async throws {
+        let first = preferred.withLock { $0 }
+        var failure: ClientError?
+        for step in 0..<servers.count {
+            let index = (first + step) % servers.count
+            var request = HTTPClientRequest(url: servers[index] + path)
+            if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+            let response: HTTPClientResponse
+            do {
+                response = try await http.execute(request, timeout: timeout)
+            } catch {
+                failure = ClientError.unreachable(server: servers[index], reason: "\(error)")
+                continue
+            }
+            if index != first { preferred.withLock { $0 = index } }
+            guard (200..<300).contains(response.status.code) else {
+                let bytes = try await response.body.collect(upTo: 1 << 20)
+                try Self.check(
+                    RawResponse(
+                        status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+                        body: Data(bytes.readableBytesView)))
+                return
+            }
+            for try await chunk in response.body { try await receive(chunk) }
+            return
+        }
+        throw failure ?? ClientError.unreachable(server: server, reason: "no server")
+    }
+
     /// A call that must answer 2xx; its body decoded as `Answer`. An error answer throws
     /// `ClientError.refused` with the envelope.
     public func call<Answer: Decodable>(

@@ -47,6 +47,7 @@ public struct Routes: Sendable {
         registerSecrets(&table)
         registerUI(&table)
         registerEndpoints(&table)
+        registerLogs(&table)
         return table.entries
     }
 

@@ -64,11 +64,14 @@ final class Forwarder: Sendable {
         if !body.isEmpty || request.method == .post || request.method == .put || request.method == .patch {
             out.body = .bytes(ByteBuffer(bytes: body))
         }
+        // An instance's logs stream (a followed one for as long as the client reads it); every
+        // other answer is read whole first.
+        let streams = request.uri.path.hasSuffix("/logs")
         let answer: HTTPClientResponse
-        let bytes: ByteBuffer
+        var bytes = ByteBuffer()
         do {
-            answer = try await http.execute(out, timeout: Self.timeout)
-            bytes = try await answer.body.collect(upTo: 256 << 20)
+            answer = try await http.execute(out, timeout: streams ? NodeLogs.followTimeout : Self.timeout)
+            if !streams { bytes = try await answer.body.collect(upTo: 256 << 20) }
         } catch {
             var refusal = APIError(
                 .unavailable, "this controller is a follower and cannot reach the leader at \(leader); retry")
@@ -81,7 +84,7 @@ final class Forwarder: Sendable {
         }
         return Response(
             status: HTTPResponse.Status(code: Int(answer.status.code)), headers: headers,
-            body: ResponseBody(byteBuffer: bytes))
+            body: streams ? ResponseBody(asyncSequence: answer.body) : ResponseBody(byteBuffer: bytes))
     }
 
     func shutdown() async { try? await http.shutdown() }

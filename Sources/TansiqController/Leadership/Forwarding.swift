@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import NIOSSL
+import TansiqAPI
 import X509
 
 /// Who a request is from when a follower forwarded it: the follower verified the caller's client
@@ -11,7 +12,7 @@ import X509
 /// `tansiq:controller`, issued by the cluster CA; never a node's: node names are DNS labels).
 enum Forwarding {
     /// The common name of the certificate a controller forwards with.
-    static let controllerCommonName = "tansiq:controller"
+    static let controllerCommonName = TLSPolicy.controllerCommonName
     /// The node whose verified client certificate the forwarded request came with.
     static let peerNodeHeader = "X-Tansiq-Peer-Node"
     /// The address the forwarded request came from.

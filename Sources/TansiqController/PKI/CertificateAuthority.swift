@@ -51,10 +51,11 @@ public struct CertificateAuthority: Sendable {
     ///   - dnsNames: DNS subject alternative names.
     ///   - ipAddresses: IP subject alternative names (IPv4 or IPv6 literals).
     ///   - server: true for a serving certificate (serverAuth), false for a client one (clientAuth).
+    ///   - peer: a node's, both (a client of the controller, and the server of its logs).
     ///   - days: validity.
     public func issue(
         publicKey: Certificate.PublicKey, commonName: String, dnsNames: [String] = [], ipAddresses: [String] = [],
-        server: Bool, now: Date, days: Int
+        server: Bool, peer: Bool = false, now: Date, days: Int
     ) throws -> Certificate {
         let subject = try DistinguishedName {
             OrganizationName("Tansiq")
@@ -68,7 +69,7 @@ public struct CertificateAuthority: Sendable {
         let extensions = try Certificate.Extensions {
             Critical(BasicConstraints.notCertificateAuthority)
             Critical(KeyUsage(digitalSignature: true))
-            try ExtendedKeyUsage(server ? [.serverAuth] : [.clientAuth])
+            try ExtendedKeyUsage(peer ? [.clientAuth, .serverAuth] : server ? [.serverAuth] : [.clientAuth])
             AuthorityKeyIdentifier(keyIdentifier: ArraySlice(Insecure.SHA1.hash(data: spki(key.publicKey)).prefix(20)))
             if !names.isEmpty { SubjectAlternativeNames(names) }
         }

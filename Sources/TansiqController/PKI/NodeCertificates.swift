@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOSSL
+import TansiqAPI
 import X509
 
 /// Node certificates: signing a node's CSR, and reading which node a TLS peer is.
@@ -9,15 +10,7 @@ public enum NodeCertificates {
     public static let validityDays = 90
 
     /// The common name of a certificate or CSR subject.
-    static func commonName(_ name: DistinguishedName) -> String? {
-        var result: String?
-        for rdn in name {
-            for attribute in rdn where attribute.type == .RDNAttributeType.commonName {
-                result = String(attribute.value)
-            }
-        }
-        return result
-    }
+    static func commonName(_ name: DistinguishedName) -> String? { TLSPolicy.commonName(name) }
 
     /// Checks a PEM CSR (parsable, self-signed correctly, common name `node`) and signs a client
     /// certificate for it. Throws `APIError.invalid` saying what is wrong.
@@ -38,17 +31,12 @@ public enum NodeCertificates {
             )
         }
         let certificate = try ca.issue(
-            publicKey: csr.publicKey, commonName: node, server: false, now: now, days: validityDays)
+            publicKey: csr.publicKey, commonName: node, dnsNames: [node], server: false, peer: true, now: now,
+            days: validityDays)
         return try certificate.serializeAsPEM().pemString + "\n"
     }
 
     /// The node a connection's client certificate names, or nil without one. The TLS layer has
     /// already checked the certificate against the cluster CA.
-    static func peerNode(of channel: any Channel) async -> String? {
-        guard let certificate = try? await channel.nioSSL_peerCertificate().get(),
-            let der = try? certificate.toDERBytes(),
-            let parsed = try? Certificate(derEncoded: der)
-        else { return nil }
-        return commonName(parsed.subject)
-    }
+    static func peerNode(of channel: any Channel) async -> String? { await TLSPolicy.peerCommonName(of: channel) }
 }

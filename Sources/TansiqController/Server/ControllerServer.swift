@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOSSL
 import ServiceLifecycle
+import TansiqAPI
 import TansiqRegistry
 import TansiqStore
 
@@ -87,17 +88,11 @@ public struct ControllerServer {
             certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
         tls.minimumTLSVersion = .tlsv12
         // TLS 1.2 with forward secrecy and AEAD only (TLS 1.3's suites are all of that kind).
-        tls.cipherSuites = Self.tls12CipherSuites
+        tls.cipherSuites = TLSPolicy.tls12CipherSuites
         tls.certificateVerification = .optionalVerification
         tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(dataDir.caCertificate))
         return tls
     }
-
-    /// Mozilla's "intermediate" TLS 1.2 suites: ECDHE, AES-GCM or ChaCha20-Poly1305.
-    static let tls12CipherSuites = [
-        "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
-        "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
-    ].joined(separator: ":")
 
     /// The application that serves the API on `host:port` over TLS. A connection that sends
     /// nothing for `idleTimeout` — idle between requests, stalled in its handshake, headers or
