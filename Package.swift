@@ -96,6 +96,8 @@ let package = Package(
             name: "tansiq-bench-api",
             dependencies: [
                 "TansiqTestSupport", "TansiqAPI", "TansiqModel", "TansiqScheduler",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

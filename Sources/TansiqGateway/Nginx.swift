@@ -59,7 +59,7 @@ struct Nginx: Sendable {
 
     /// Stops the master gracefully (SIGQUIT: requests in flight finish), killing it after `grace`.
     static func stop(_ master: Process, grace: Duration = .seconds(10)) async {
-        guard master.isRunning else { return }
+        guard master.isRunning, master.processIdentifier > 1 else { return }
         kill(master.processIdentifier, SIGQUIT)
         let deadline = ContinuousClock.now + grace
         while master.isRunning && ContinuousClock.now < deadline { try? await Task.sleep(for: .milliseconds(50)) }

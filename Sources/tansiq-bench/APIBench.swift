@@ -97,3 +97,18 @@ struct FailoverPassThrough: ParsableCommand {
 
     func run() throws { try APIBench.handOver(["failover"] + arguments) }
 }
+
+/// `tansiq-bench gateway ...`: hands over to `tansiq-bench-api gateway`.
+struct GatewayPassThrough: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "Ready → routed and take-down → stop through a real nginx (runs tansiq-bench-api gateway beside "
+            + "this binary).",
+        discussion: "Example: tansiq-bench gateway --apps 100 --replicas 3. See `tansiq-bench-api gateway --help`."
+    )
+
+    @Argument(parsing: .captureForPassthrough, help: "Options of `tansiq-bench-api gateway`.")
+    var arguments: [String] = []
+
+    func run() throws { try APIBench.handOver(["gateway"] + arguments) }
+}

@@ -10,7 +10,7 @@ struct Bench: ParsableCommand {
         abstract: "Benchmarks of Tansiq's parts; each prints a human summary and, last, one JSON line.",
         subcommands: [
             ScheduleBench.self, APIBench.self, LoopsPassThrough.self, AgentPassThrough.self, SoakPassThrough.self,
-            FailoverPassThrough.self, DecodeBench.self,
+            FailoverPassThrough.self, DecodeBench.self, GatewayPassThrough.self,
         ]
     )
 }

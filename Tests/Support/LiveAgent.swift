@@ -113,7 +113,7 @@ public final class LiveAgent: @unchecked Sendable {
             _ = try? await runProcess(
                 URL(fileURLWithPath: "/usr/sbin/runc"), ["--root", dataDir + "/runc", "delete", "--force", id])
         }
-        for pid in instancePids.values { kill(pid, SIGKILL) }
+        for pid in instancePids.values where pid > 1 { kill(pid, SIGKILL) }
         // The tmpfs of instances' secrets the killed agent had no time to clear.
         let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
         for line in mounts.split(separator: "\n") {

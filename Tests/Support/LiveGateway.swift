@@ -58,7 +58,7 @@ public final class LiveGateway: @unchecked Sendable {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         // An nginx left behind by a killed gateway.
         if let pid = try? String(contentsOfFile: configDir + "/nginx.pid", encoding: .utf8),
-            let number = Int32(pid.trimmingCharacters(in: .whitespacesAndNewlines))
+            let number = Int32(pid.trimmingCharacters(in: .whitespacesAndNewlines)), number > 1
         {
             kill(number, SIGKILL)
         }

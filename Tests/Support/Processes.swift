@@ -78,12 +78,14 @@ public func runProcess(
         stderr: try String(contentsOf: errURL, encoding: .utf8))
 }
 
-/// Waits until `condition` holds, checking every 100 ms, at most `timeout`; its last answer.
-public func eventually(_ timeout: Duration, _ condition: () async throws -> Bool) async throws -> Bool {
+/// Waits until `condition` holds, checking every `every` (100 ms), at most `timeout`; its last answer.
+public func eventually(
+    _ timeout: Duration, every: Duration = .milliseconds(100), _ condition: () async throws -> Bool
+) async throws -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return true }
-        try await Task.sleep(for: .milliseconds(100))
+        try await Task.sleep(for: every)
     }
     return try await condition()
 }

@@ -165,7 +165,7 @@ struct GatewayTests {
                 // Out of the endpoints at version V, then applied by the gateway: nginx's workers
                 // serve a configuration without it.
                 var without: Int?
-                let left = try await eventually(.seconds(10)) {
+                let left = try await eventually(.seconds(10), every: .milliseconds(20)) {
                     if without == nil {
                         let list = try await live.call(
                             .GET, "/v1/endpoints?ministry=health&application=portal", token: live.operatorToken)

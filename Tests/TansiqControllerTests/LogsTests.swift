@@ -108,7 +108,7 @@ struct LogsTests {
                 let line = "live-" + UUID().uuidString
                 let started = ContinuousClock.now
                 try Self.say(line, agent, id)
-                let shown = try await eventually(.seconds(5)) {
+                let shown = try await eventually(.seconds(5), every: .milliseconds(10)) {
                     ((try? String(contentsOf: output, encoding: .utf8)) ?? "").contains(line)
                 }
                 let elapsed = ContinuousClock.now - started

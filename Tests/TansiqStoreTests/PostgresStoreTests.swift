@@ -26,14 +26,14 @@ struct PostgresStoreTests {
     func leaseTakeover() async throws {
         let (a, url, _) = try await Self.fresh()
         let b = try await PostgresStore(url: url, requireFence: true)
-        let first = try #require(try await a.acquire(holder: "a", url: "https://a:1", ttl: .milliseconds(800)))
+        let first = try #require(try await a.acquire(holder: "a", url: "https://a:1", ttl: .seconds(2)))
         #expect(first.epoch == 1)
         #expect(try await b.acquire(holder: "b", url: "https://b:1", ttl: .seconds(10)) == nil, "held: not taken")
         let view = try await b.lease()
         #expect(view.holder == "a" && view.url == "https://a:1" && view.epoch == 1 && view.isHeld)
-        #expect(try await a.renew(first, ttl: .milliseconds(800)))
+        #expect(try await a.renew(first, ttl: .seconds(2)))
         #expect(!(try await b.renew(Fence(holder: "b", epoch: 1), ttl: .seconds(10))), "not b's to renew")
-        try await Task.sleep(for: .milliseconds(1000))
+        try await Task.sleep(for: .milliseconds(2200))
         #expect(!(try await a.lease().isHeld))
         let second = try #require(try await b.acquire(holder: "b", url: "https://b:1", ttl: .seconds(10)))
         #expect(second.epoch == 2)
@@ -51,10 +51,12 @@ struct PostgresStoreTests {
         await #expect(throws: StoreError.fenced("this controller holds no lease")) {
             try await a.commit(Self.ministry("health", basedOn: 0))
         }
-        let first = try #require(try await a.acquire(holder: "a", url: "https://a:1", ttl: .milliseconds(600)))
+        // A lease of 2 s: the store waits a third of it for the database, which a machine busy with
+        // the rest of the suite needs.
+        let first = try #require(try await a.acquire(holder: "a", url: "https://a:1", ttl: .seconds(2)))
         a.hold(first)
         try await a.commit(Self.ministry("health", basedOn: 0))
-        try await Task.sleep(for: .milliseconds(800))
+        try await Task.sleep(for: .milliseconds(2200))
         // Expired, not yet taken: still no commit.
         await #expect(throws: StoreError.self) { try await a.commit(Self.ministry("finance", basedOn: 1)) }
         let second = try #require(try await b.acquire(holder: "b", url: "https://b:1", ttl: .seconds(10)))

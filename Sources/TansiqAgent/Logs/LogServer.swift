@@ -29,7 +29,7 @@ struct LogServer {
     /// True while an instance is assigned to this node (a followed log ends once it is not).
     let isAssigned: @Sendable (String) async -> Bool
     /// How often a followed log is looked at.
-    static let followInterval: Duration = .milliseconds(200)
+    static let followInterval: Duration = .milliseconds(100)
 
     /// The TLS configuration: the node's certificate and key; client certificates required and
     /// checked against the cluster CA; TLS 1.2 or later.
