@@ -1,7 +1,6 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
-import Synchronization
 import TansiqAPI
 import TansiqModel
 import TansiqRegistry
@@ -21,7 +20,7 @@ public final class AgentRunner: Sendable {
     let health: HTTPClient
     let logger: Logger
     /// When the controller last answered.
-    private let lastContact = Mutex(Date())
+    private let lastContact = Locked(Date())
     /// The highest leader epoch seen: a deposed leader's assignments are ignored.
     let epoch: EpochFence
     /// Where the node's instances are reached (reported in its status).
@@ -29,7 +28,7 @@ public final class AgentRunner: Sendable {
     /// Where the log server listens.
     let listen: ListenAddress
     /// The port the log server bound, once it has.
-    private let logPort = Mutex<Int?>(nil)
+    private let logPort = Locked<Int?>(nil)
 
     /// An agent over a joined data directory. `adjust` changes the runtime options `join`
     /// recorded (the flags of `run` win); `allowUnisolated` lets a node without runc run

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 import TansiqAPI
 import TansiqModel
 
@@ -12,7 +11,7 @@ final class ControllerConnection: Sendable {
         var retired: [TansiqClient] = []
     }
 
-    private let clients: Mutex<Clients>
+    private let clients: Locked<Clients>
     /// The controllers, tried in turn when one cannot be reached.
     let servers: [String]
     let name: String
@@ -20,7 +19,7 @@ final class ControllerConnection: Sendable {
     init(servers: [String], name: String, directory: AgentDirectory) throws {
         self.servers = servers
         self.name = name
-        clients = Mutex(Clients(current: try Self.client(servers, directory)))
+        clients = Locked(Clients(current: try Self.client(servers, directory)))
     }
 
     static func client(_ servers: [String], _ directory: AgentDirectory) throws -> TansiqClient {

@@ -1,19 +1,20 @@
 import Foundation
 import Synchronization
+import TansiqModel
 
 /// The fence an agent keeps against a deposed leader: the highest leadership epoch it has seen in
 /// an assignments answer, kept in the data directory (`epoch`) across restarts. An answer of a
 /// lower epoch is a controller that no longer leads, and is ignored whole.
 public final class EpochFence: Sendable {
     private let file: String
-    private let value: Mutex<Int64>
+    private let value: Locked<Int64>
 
     /// The fence kept in `file` (0 when there is none yet).
     public init(file: String) {
         self.file = file
         let stored = (try? String(contentsOfFile: file, encoding: .utf8))
             .flatMap { Int64($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        value = Mutex(stored ?? 0)
+        value = Locked(stored ?? 0)
     }
 
     /// The highest epoch seen.

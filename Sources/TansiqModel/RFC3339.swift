@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// RFC 3339 times, as the wire and the manifests write them.
 public enum RFC3339 {
@@ -144,11 +143,11 @@ public enum RFC3339 {
         let fractional: ISO8601DateFormatter
     }
 
-    private static let parsers: Mutex<Parsers> = {
+    private static let parsers: Locked<Parsers> = {
         let plain = ISO8601DateFormatter()
         plain.formatOptions = [.withInternetDateTime]
         let fractional = ISO8601DateFormatter()
         fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return Mutex(Parsers(plain: plain, fractional: fractional))
+        return Locked(Parsers(plain: plain, fractional: fractional))
     }()
 }

@@ -4,7 +4,6 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
-import Synchronization
 import TansiqModel
 
 /// Why a registry call failed, in words an operator can act on.
@@ -77,7 +76,7 @@ public final class RegistrySession: Sendable {
     private let http: HTTPClient
     private let access: RegistryAccess
     /// Bearer tokens by `registry/repository`, reused until refused.
-    private let tokens = Mutex<[String: String]>([:])
+    private let tokens = Locked<[String: String]>([:])
 
     init(access: RegistryAccess) {
         self.access = access

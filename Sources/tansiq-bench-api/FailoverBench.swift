@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import TansiqAPI
 import TansiqModel
 import TansiqTestSupport
@@ -101,7 +100,7 @@ struct FailoverBench: AsyncParsableCommand {
             servers: Array(urls[((leader + 1) % 3)...] + urls[..<((leader + 1) % 3)]),
             trust: .caFile(entry.dataDir + "/ca.crt"), token: entry.operatorToken)
         defer { Task { await client.shutdown() } }
-        let acknowledged = Mutex<[ContinuousClock.Instant]>([])
+        let acknowledged = Locked<[ContinuousClock.Instant]>([])
         let prober = Task {
             var n = 0
             while !Task.isCancelled {

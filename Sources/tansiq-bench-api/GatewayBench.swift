@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import TansiqAPI
+import TansiqModel
 import TansiqTestSupport
 
 /// `gateway`: a real controller, simulated nodes whose instances are real HTTP listeners on
@@ -197,7 +198,7 @@ final class World: Sendable {
     let nodes: [SimulatedNode]
     let backends: Backends
     /// Each running instance's port, by id.
-    private let ports = Mutex<[String: Int]>([:])
+    private let ports = Locked<[String: Int]>([:])
 
     init(live: LiveController, nodes: [SimulatedNode], backends: Backends) {
         self.live = live
@@ -321,7 +322,7 @@ final class HostLoad: Sendable {
         var errors = 0
     }
     final class Shared: Sendable {
-        let counts = Mutex(Counts())
+        let counts = Locked(Counts())
         let stopped = Atomic<Bool>(false)
     }
     private let shared = Shared()
@@ -367,7 +368,7 @@ final class Backends: Sendable {
         var server: any Channel
         var connections: [ObjectIdentifier: any Channel] = [:]
     }
-    private let listeners = Mutex<[Int: Listener]>([:])
+    private let listeners = Locked<[Int: Listener]>([:])
 
     func open() async throws -> Int {
         let registry = self

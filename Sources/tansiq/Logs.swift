@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import NIOCore
-import Synchronization
 import TansiqAPI
 import TansiqModel
 
@@ -73,7 +72,7 @@ struct LogsCommand: AsyncParsableCommand {
 /// waits for the rest (or `flush`).
 final class PrefixedLines: Sendable {
     let prefix: String
-    private let pending = Mutex<[UInt8]>([])
+    private let pending = Locked<[UInt8]>([])
 
     init(prefix: String) { self.prefix = prefix }
 

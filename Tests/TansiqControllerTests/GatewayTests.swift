@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOSSL
 import Synchronization
+import TansiqModel
 import TansiqTestSupport
 import Testing
 
@@ -17,7 +18,7 @@ final class Load: Sendable {
     }
     /// What the loops share.
     final class Shared: Sendable {
-        let counts = Mutex(Counts())
+        let counts = Locked(Counts())
         let stopped = Atomic<Bool>(false)
     }
     private let shared = Shared()

@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
-import Synchronization
 import TansiqAPI
+import TansiqModel
 import TansiqTestSupport
 import Testing
 
@@ -58,9 +58,9 @@ struct HighAvailabilityTests {
     /// Applies one small application after another through `client` until `stop`, recording the
     /// names the controllers acknowledged.
     final class Writers: Sendable {
-        let acknowledged = Mutex<[String]>([])
-        let refused = Mutex(0)
-        let stop = Mutex(false)
+        let acknowledged = Locked<[String]>([])
+        let refused = Locked(0)
+        let stop = Locked(false)
 
         func run(_ clients: [TansiqClient]) async {
             await withTaskGroup(of: Void.self) { group in

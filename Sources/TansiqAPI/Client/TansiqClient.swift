@@ -3,7 +3,6 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOSSL
-import Synchronization
 import TansiqModel
 
 /// Why a call failed.
@@ -107,7 +106,7 @@ public final class TansiqClient: Sendable {
     public let token: String?
     private let http: HTTPClient
     /// The server tried first: the last one that answered.
-    private let preferred = Mutex(0)
+    private let preferred = Locked(0)
 
     /// The server calls go to first.
     public var server: String { servers[preferred.withLock { $0 }] }

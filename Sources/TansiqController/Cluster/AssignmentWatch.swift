@@ -1,6 +1,5 @@
 import Foundation
 import Metrics
-import Synchronization
 import TansiqModel
 
 /// The version of each node's desired set, and the long polls waiting for it to move. A poll
@@ -82,7 +81,7 @@ actor AssignmentWatch {
 /// When each node's agent was last heard from: in memory only, so a status that changes nothing
 /// writes nothing, and a restarted controller starts every node's grace period afresh.
 public final class Heartbeats: Sendable {
-    private let times = Mutex<[String: Date]>([:])
+    private let times = Locked<[String: Date]>([:])
     /// When the controller started: the grace period of a node not heard since runs from here.
     public let startedAt: Date
 

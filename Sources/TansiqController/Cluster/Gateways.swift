@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import TansiqAPI
+import TansiqModel
 
 /// The gateways that report to this controller and the endpoints version each has applied: in
 /// memory only, like heartbeats. A gateway reports after every change it applies and at least
@@ -8,7 +8,7 @@ import TansiqAPI
 /// every live gateway after `settling`; until then it lets Terminating instances go only at their
 /// drain timeout.
 public final class Gateways: Sendable {
-    private let reports = Mutex<[String: GatewayView]>([:])
+    private let reports = Locked<[String: GatewayView]>([:])
     /// When this controller's term started.
     public let startedAt: Date
 

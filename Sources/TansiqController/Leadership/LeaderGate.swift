@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
-import Synchronization
 import TansiqAPI
+import TansiqModel
 
 /// The front of a controller that may lead or follow: while it leads, requests go to its routes;
 /// while it follows, to the leader through the `Forwarder`; while no leader is known, 503.
@@ -16,7 +16,7 @@ final class LeaderGate: HTTPResponder, Sendable {
         case follower(url: String?, epoch: Int64)
     }
 
-    private let mode = Mutex<Mode>(.follower(url: nil, epoch: 0))
+    private let mode = Locked<Mode>(.follower(url: nil, epoch: 0))
     private let forwarder: Forwarder?
 
     /// A gate that forwards with `forwarder` (nil: a controller that never follows).

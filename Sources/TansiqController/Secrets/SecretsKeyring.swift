@@ -1,6 +1,5 @@
 import Crypto
 import Foundation
-import Synchronization
 import TansiqModel
 
 /// The cluster's key-encryption key and what it does: seal a secret's values under a data key of
@@ -19,7 +18,7 @@ public final class SecretsKeyring: Sendable {
     }
 
     private let directory: DataDirectory
-    private let keys: Mutex<Keys>
+    private let keys: Locked<Keys>
 
     /// The keyring of `directory`: `secrets.key` (made when missing and `create`), and
     /// `secrets.key.next` when a rotation was interrupted (then the next key is the current one,
@@ -36,7 +35,7 @@ public final class SecretsKeyring: Sendable {
             keys.older[keys.current.id] = main
             keys.current = (Self.id(of: next), next)
         }
-        self.keys = Mutex(keys)
+        self.keys = Locked(keys)
     }
 
     /// 32 random bytes.

@@ -3,7 +3,6 @@ import HashTreeCollections
 import Logging
 import NIOCore
 import PostgresNIO
-import Synchronization
 import TansiqModel
 
 /// The store of several controllers: one PostgreSQL database (15 or later) that they share.
@@ -25,10 +24,10 @@ public final class PostgresStore: Store {
     private let encoder = WireJSON.encoder()
     private let decoder = WireJSON.decoder()
     /// The last audit record this store wrote (or read with the state): the next is chained to it.
-    private let head = Mutex<AuditChain.Head?>(nil)
+    private let head = Locked<AuditChain.Head?>(nil)
     /// The lease this controller holds, checked by every commit when `requireFence` is set.
-    let fence = Mutex<Fence?>(nil)
-    private let closed = Mutex(false)
+    let fence = Locked<Fence?>(nil)
+    private let closed = Locked(false)
 
     /// Connects to `url`, creates or migrates the schema, and reads the audit log's head.
     /// `requireFence`: commits need a lease (`hold(_:)`), as a controller's do; `logger` hears the
@@ -225,11 +224,11 @@ public final class PostgresStore: Store {
 
     /// A continuation resumed once, by whichever of the work and the deadline comes first.
     private final class Answer<T: Sendable>: Sendable {
-        private let continuation: Mutex<CheckedContinuation<T, Error>?>
+        private let continuation: Locked<CheckedContinuation<T, Error>?>
         private let what: String
 
         init(_ continuation: CheckedContinuation<T, Error>, what: String) {
-            self.continuation = Mutex(continuation)
+            self.continuation = Locked(continuation)
             self.what = what
         }
 

@@ -1,7 +1,6 @@
 import Foundation
 import GRDB
 import HashTreeCollections
-import Synchronization
 import TansiqModel
 
 /// The embedded store: one SQLite file in WAL mode, `synchronous = FULL` so that a commit is on
@@ -12,7 +11,7 @@ public final class SQLiteStore: Store {
     private let encoder = WireJSON.encoder()
     private let decoder = WireJSON.decoder()
     /// The last audit record this store wrote (or found when it opened): the next is chained to it.
-    private let head = Mutex<AuditChain.Head?>(nil)
+    private let head = Locked<AuditChain.Head?>(nil)
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
     ///
