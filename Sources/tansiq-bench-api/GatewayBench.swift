@@ -92,35 +92,50 @@ struct GatewayBench: AsyncParsableCommand {
         }
         try await world.report()
 
-        // Ready → routed, ten applications at a time.
+        // Ready → routed, ten applications at a time, while a prober sweeps every host with an
+        // instance ready and not yet seen (the hosts at once, one request each per sweep).
         let prober = Prober(port: httpPort)
-        var readyAt: [String: ContinuousClock.Instant] = [:]
-        var routedAt: [String: ContinuousClock.Instant] = [:]
+        let readyAt = Locked<[String: ContinuousClock.Instant]>([:])
+        let routedAt = Locked<[String: ContinuousClock.Instant]>([:])
+        let total = apps * replicas
+        let sweeps = Task {
+            let deadline = ContinuousClock.now + .seconds(90)
+            while ContinuousClock.now < deadline {
+                let ready = readyAt.withLock { $0 }
+                let routed = routedAt.withLock { $0 }
+                if routed.count == total { return true }
+                let hosts = world.portsByHost().filter { _, ports in
+                    ports.values.contains { ready[$0] != nil && routed[$0] == nil }
+                }
+                if hosts.isEmpty {
+                    try? await Task.sleep(for: .milliseconds(2))
+                    continue
+                }
+                await withTaskGroup(of: (String, Int?).self) { group in
+                    for host in hosts.keys { group.addTask { (host, await prober.get(host: host)) } }
+                    for await (host, port) in group {
+                        guard let port, let id = hosts[host]?[port], ready[id] != nil else { continue }
+                        let now = ContinuousClock.now
+                        routedAt.withLock { if $0[id] == nil { $0[id] = now } }
+                    }
+                }
+            }
+            return false
+        }
         let started = ContinuousClock.now
         for wave in stride(from: 0, to: apps, by: 10) {
             let wanted = Set((wave..<min(apps, wave + 10)).map { "app-\($0)" })
             let ready = try await world.makeReady(applications: wanted)
-            for (id, time) in ready { readyAt[id] = time }
+            readyAt.withLock { $0.merge(ready) { first, _ in first } }
             try await Task.sleep(for: .milliseconds(200))
         }
-        let byHost = try await world.portsByHost()
-        guard
-            try await eventually(
-                .seconds(60), every: .milliseconds(1),
-                {
-                    for (host, ports) in byHost where !ports.values.allSatisfy({ routedAt[$0] != nil }) {
-                        if let port = await prober.get(host: host), let id = ports[port], routedAt[id] == nil {
-                            routedAt[id] = .now
-                        }
-                    }
-                    return routedAt.count == readyAt.count
-                })
-        else {
-            await prober.shutdown()
-            throw LiveError.failed("\(readyAt.count - routedAt.count) instances were never routed")
-        }
+        let allRouted = await sweeps.value
         await prober.shutdown()
-        let routed = Percentiles(readyAt.compactMap { id, ready in routedAt[id].map { $0 - ready } })
+        let (ready, routedTimes) = (readyAt.withLock { $0 }, routedAt.withLock { $0 })
+        guard allRouted else {
+            throw LiveError.failed("\(total - routedTimes.count) instances were never routed")
+        }
+        let routed = Percentiles(ready.compactMap { id, ready in routedTimes[id].map { $0 - ready } })
         print(
             "ready → routed: \(routed.sorted.count) instances in "
                 + String(format: "%.1f", (ContinuousClock.now - started).seconds)
@@ -269,7 +284,7 @@ final class World: Sendable {
     }
 
     /// The listeners' ports of every exposed host, mapped to their instances.
-    func portsByHost() async throws -> [String: [Int: String]] {
+    func portsByHost() -> [String: [Int: String]] {
         var result: [String: [Int: String]] = [:]
         for (id, port) in ports.withLock({ $0 }) {
             let app = id.split(separator: "-").dropFirst().dropLast().joined(separator: "-")
