@@ -49,18 +49,39 @@ public struct Resources: Sendable, Hashable, Codable {
         }
     }
 
-    /// Component-wise sum.
+    /// Component-wise sum, saturating: a sum past `Int64.max` (the unlimited instance slots of many
+    /// nodes, say) stays at `Int64.max` instead of trapping.
     public static func + (lhs: Resources, rhs: Resources) -> Resources {
         Resources(
-            cpuMillis: lhs.cpuMillis + rhs.cpuMillis, memoryBytes: lhs.memoryBytes + rhs.memoryBytes,
-            storageBytes: lhs.storageBytes + rhs.storageBytes, instances: lhs.instances + rhs.instances)
+            saturatingSum(lhs.cpuMillis, rhs.cpuMillis), saturatingSum(lhs.memoryBytes, rhs.memoryBytes),
+            saturatingSum(lhs.storageBytes, rhs.storageBytes), saturatingSum(lhs.instances, rhs.instances))
     }
 
-    /// Component-wise difference; components may go negative (a shortfall).
+    /// Component-wise difference; components may go negative (a shortfall). Saturating, as `+`.
     public static func - (lhs: Resources, rhs: Resources) -> Resources {
         Resources(
-            cpuMillis: lhs.cpuMillis - rhs.cpuMillis, memoryBytes: lhs.memoryBytes - rhs.memoryBytes,
-            storageBytes: lhs.storageBytes - rhs.storageBytes, instances: lhs.instances - rhs.instances)
+            saturatingDifference(lhs.cpuMillis, rhs.cpuMillis),
+            saturatingDifference(lhs.memoryBytes, rhs.memoryBytes),
+            saturatingDifference(lhs.storageBytes, rhs.storageBytes),
+            saturatingDifference(lhs.instances, rhs.instances))
+    }
+
+    @inline(__always)
+    static func saturatingSum(_ a: Int64, _ b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b > 0 ? .max : .min) : sum
+    }
+
+    @inline(__always)
+    static func saturatingDifference(_ a: Int64, _ b: Int64) -> Int64 {
+        let (difference, overflow) = a.subtractingReportingOverflow(b)
+        return overflow ? (b < 0 ? .max : .min) : difference
+    }
+
+    @inline(__always)
+    static func saturatingProduct(_ a: Int64, _ b: Int64) -> Int64 {
+        let (product, overflow) = a.multipliedReportingOverflow(by: b)
+        return overflow ? ((a < 0) != (b < 0) ? .min : .max) : product
     }
 
     /// Adds in place.
@@ -68,11 +89,11 @@ public struct Resources: Sendable, Hashable, Codable {
     /// Subtracts in place.
     public static func -= (lhs: inout Resources, rhs: Resources) { lhs = lhs - rhs }
 
-    /// The vector scaled by a count (replicas × per-instance request).
+    /// The vector scaled by a count (replicas × per-instance request), saturating as `+`.
     public func times(_ count: Int64) -> Resources {
         Resources(
-            cpuMillis: cpuMillis * count, memoryBytes: memoryBytes * count, storageBytes: storageBytes * count,
-            instances: instances * count)
+            Self.saturatingProduct(cpuMillis, count), Self.saturatingProduct(memoryBytes, count),
+            Self.saturatingProduct(storageBytes, count), Self.saturatingProduct(instances, count))
     }
 
     /// Component-wise minimum.

@@ -39,7 +39,8 @@ struct Scenario: Codable {
     }
 
     var nodes: [Node]
-    var ministries: [Ministry]
+    /// Optional: a ministry not listed has no quota at all.
+    var ministries: [Ministry]?
     var workloads: [Workload]
 
     /// Nodes as the scheduler sees them: an omitted resource is none, omitted slots unlimited.
@@ -63,11 +64,19 @@ struct Scenario: Codable {
                     instances: $0.instances)
             }
         }
-        return ministries.map { m in
+        return (ministries ?? []).map { m in
             QuotaTerms(
                 ministry: m.name, quota: limits(m.quota)!.filled(with: .unlimited), cohort: m.cohort,
                 borrowingLimit: limits(m.borrowingLimit), lendingLimit: limits(m.lendingLimit), weight: m.weight ?? 1)
         }
+    }
+
+    /// One instance of a workload's request.
+    func resources(_ index: Int) -> Resources {
+        let w = workloads[index]
+        return Resources(
+            cpuMillis: w.cpuMillis ?? 0, memoryBytes: w.memoryBytes ?? 0, storageBytes: w.storageBytes ?? 0,
+            instances: 1)
     }
 
     /// The instances of one workload.
@@ -77,9 +86,7 @@ struct Scenario: Codable {
             throw ValidationErrorText(
                 "workloads[\(index)].priority: \"\(w.priority!)\" is not one of critical, high, standard, batch")
         }
-        let resources = Resources(
-            cpuMillis: w.cpuMillis ?? 0, memoryBytes: w.memoryBytes ?? 0, storageBytes: w.storageBytes ?? 0,
-            instances: 1)
+        let resources = resources(index)
         let constraints = Constraints(nodeSelector: w.nodeSelector ?? [:], spread: w.spread)
         return (0..<(w.replicas ?? 1)).map { r in
             InstanceRequest(

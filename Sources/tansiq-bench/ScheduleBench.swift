@@ -12,7 +12,18 @@ struct ScheduleBench: ParsableCommand {
             The last line is one JSON object: placements, unschedulable, seconds, placementsPerSecond,
             nodesUsed, lowerBound, packingRatio (nodesUsed / lowerBound), peakRSSBytes. lowerBound is the
             least number of nodes whose capacity could hold the placed demand (per cpu and memory, the
-            smallest k such that the k largest nodes hold it; the larger of the two).
+            smallest k such that the k largest nodes hold it; the larger of the two). seconds counts the
+            scheduler's own work (building it from the snapshot and placing), not the making of requests. It also
+            prints the µs per placement of each tenth of the run, to show whether placements cost more as the
+            nodes fill.
+
+            A scenario file (--scenario) is JSON: {"nodes": [{"name", "cpuMillis", "memoryBytes", "storageBytes",
+            "maxInstances", "labels"}], "ministries": [{"name", "quota": {"cpuMillis", "memoryBytes",
+            "storageBytes", "instances"}, "cohort", "borrowingLimit", "lendingLimit", "weight"}], "workloads":
+            [{"name", "ministry", "replicas", "cpuMillis", "memoryBytes", "storageBytes", "priority", "spread",
+            "nodeSelector"}]}. Only names are required: an omitted resource is none, an omitted maxInstances or
+            quota dimension unlimited, replicas 1, priority standard; ministries may be left out (a ministry not
+            listed has no quota at all). --write FILE writes a generated scenario in this form.
 
             --contention nodes=N runs the fair-sharing scenario instead: a lender whose idle quota (half the
             cluster) is the cohort's pool, and eight borrowers of weights 1, 1, 2, 2, 3, 3, 4, 4 arriving
@@ -23,7 +34,11 @@ struct ScheduleBench: ParsableCommand {
             """
     )
 
-    @Option(help: "Synthetic data-centre: nodes=N,instances=M,seed=S.")
+    @Option(
+        help: """
+            Synthetic data-centre: mix=datacentre|trace-like,nodes=N,instances=M,seed=S (defaults: datacentre, \
+            1,000 nodes, 10,000 instances; trace-like: 26,000 nodes, 3,000,000 instances; seed 1).
+            """)
     var generate: String?
 
     @Option(help: "A scenario JSON file (nodes, ministries, workloads).")
@@ -78,33 +93,45 @@ struct ScheduleBench: ParsableCommand {
             return
         }
         let nodes = input.schedulerNodes
-        var batches: [[InstanceRequest]] = []
-        var sequence: Int64 = 0
+        // Each workload's requests are made when it comes (a trace of millions would otherwise be
+        // held twice), checked first so that a bad priority fails before the clock starts.
+        for index in input.workloads.indices { _ = try input.requests(index, sequenceStart: 0).first }
+        var sizes: [String: Resources] = [:]
         for index in input.workloads.indices {
-            let requests = try input.requests(index, sequenceStart: sequence)
-            sequence += Int64(requests.count)
-            batches.append(requests)
+            let w = input.workloads[index]
+            sizes[w.ministry + "/" + w.name] = input.resources(index)
         }
+        // The clock runs while the scheduler is built and while it places, not while requests are made.
         let clock = ContinuousClock()
-        let start = clock.now
-        let scheduler = Scheduler(
-            snapshot: Snapshot(nodes: nodes, ministries: input.quotaTerms),
-            options: SchedulerOptions(scorer: Scorer(rawValue: scorer)!, ordering: .asGiven))
+        var scheduler: Scheduler!
+        var elapsed = clock.measure {
+            scheduler = Scheduler(
+                snapshot: Snapshot(nodes: nodes, ministries: input.quotaTerms),
+                options: SchedulerOptions(scorer: Scorer(rawValue: scorer)!, ordering: .asGiven))
+        }
         var placed = 0
         var unschedulable = 0
         var preempted = 0
         var demand = Resources.zero
-        var sizes: [String: Resources] = [:]
-        for batch in batches {
-            let plan = scheduler.schedule(batch)
+        var sequence: Int64 = 0
+        let total = input.workloads.reduce(0) { $0 + ($1.replicas ?? 1) }
+        var tenths: [(placements: Int, elapsed: Duration)] = [(0, .zero)]
+        for index in input.workloads.indices {
+            if placed + unschedulable >= total * tenths.count / 10 { tenths.append((placed, elapsed)) }
+            let batch = try input.requests(index, sequenceStart: sequence)
+            sequence += Int64(batch.count)
+            var plan: Plan!
+            elapsed += clock.measure { plan = scheduler.schedule(batch) }
             placed += plan.assignments.count
             unschedulable += plan.unplaced.count
             preempted += plan.preemptions.count
-            for request in batch { sizes[request.id] = request.resources }
-            for assignment in plan.assignments { demand += sizes[assignment.instance]! }
-            for preemption in plan.preemptions { demand -= sizes[preemption.victim]! }
+            demand += input.resources(index).times(Int64(plan.assignments.count))
+            for preemption in plan.preemptions {
+                demand -= sizes[String(preemption.victim[..<preemption.victim.lastIndex(of: "/")!])]!
+            }
         }
-        let seconds = (clock.now - start).inSeconds
+        tenths.append((placed, elapsed))
+        let seconds = elapsed.inSeconds
         let lowerBound = max(
             Self.lowerBound(nodes.map(\.allocatable.cpuMillis), demand.cpuMillis),
             Self.lowerBound(nodes.map(\.allocatable.memoryBytes), demand.memoryBytes))
@@ -123,6 +150,13 @@ struct ScheduleBench: ParsableCommand {
         print(
             "nodes used \(used), lower bound \(lowerBound), packing ratio \(String(format: "%.3f", result.packingRatio))"
         )
+        print(
+            "µs per placement by tenth of the run: "
+                + zip(tenths, tenths.dropFirst()).map { before, now in
+                    let count = now.placements - before.placements
+                    return count > 0
+                        ? String(format: "%.1f", (now.elapsed - before.elapsed).inSeconds / Double(count) * 1e6) : "-"
+                }.joined(separator: " "))
         print("peak RSS \(result.peakRSSBytes / (1 << 20)) MiB")
         try printJSONLine(result)
     }
@@ -133,17 +167,26 @@ struct ScheduleBench: ParsableCommand {
             return try JSONDecoder().decode(Scenario.self, from: data)
         }
         var values: [String: UInt64] = [:]
+        var mix = Generator.Mix.datacentre
         for part in generate!.split(separator: ",") {
-            let kv = part.split(separator: "=", maxSplits: 1)
-            guard kv.count == 2, let value = UInt64(kv[1]), ["nodes", "instances", "seed"].contains(String(kv[0]))
-            else {
-                throw ValidationError("--generate takes nodes=N,instances=M,seed=S; \"\(part)\" is not one of them")
+            let kv = part.split(separator: "=", maxSplits: 1).map(String.init)
+            if kv.count == 2, kv[0] == "mix" {
+                guard let chosen = Generator.Mix(rawValue: kv[1]) else {
+                    throw ValidationError("--generate: mix \"\(kv[1])\" is not datacentre or trace-like")
+                }
+                mix = chosen
+                continue
             }
-            values[String(kv[0])] = value
+            guard kv.count == 2, let value = UInt64(kv[1]), ["nodes", "instances", "seed"].contains(kv[0]) else {
+                throw ValidationError(
+                    "--generate takes mix=datacentre|trace-like,nodes=N,instances=M,seed=S; \"\(part)\" is not one of them"
+                )
+            }
+            values[kv[0]] = value
         }
         return Generator(
-            nodes: Int(values["nodes"] ?? 1000), instances: Int(values["instances"] ?? 10_000),
-            seed: values["seed"] ?? 1
+            nodes: Int(values["nodes"] ?? UInt64(mix.defaultNodes)),
+            instances: Int(values["instances"] ?? UInt64(mix.defaultInstances)), seed: values["seed"] ?? 1, mix: mix
         ).scenario()
     }
 

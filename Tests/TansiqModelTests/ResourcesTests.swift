@@ -17,6 +17,27 @@ struct ResourcesTests {
         #expect((a - sum).nonNegative == .zero)
     }
 
+    @Test("sums, differences and products saturate at the ends of Int64 instead of trapping")
+    func saturation() {
+        let huge = Resources(cpuMillis: 1 << 62, memoryBytes: 1 << 62, storageBytes: 1 << 62, instances: 1 << 62)
+        let top = Resources(cpuMillis: .max, memoryBytes: .max, storageBytes: .max, instances: .max)
+        let bottom = Resources(cpuMillis: .min, memoryBytes: .min, storageBytes: .min, instances: .min)
+        #expect(huge + huge == top)
+        #expect(huge.times(4) == top)
+        #expect(huge.times(-4) == bottom)
+        #expect(Resources.zero - huge - huge - huge == bottom)
+        #expect(huge - (Resources.zero - huge - huge) == top)
+        // Near the ends, exact values stay exact.
+        #expect(
+            top - Resources(cpuMillis: 1, memoryBytes: 1, storageBytes: 1, instances: 1)
+                + Resources(cpuMillis: 1, memoryBytes: 1, storageBytes: 1, instances: 1) == top)
+        // 26,000 nodes of unlimited slots add up to unlimited, not to a trap.
+        let nodes = Array(repeating: Resources(cpuMillis: 96_000, instances: 1 << 56), count: 26_000)
+        let total = nodes.reduce(Resources.zero, +)
+        #expect(total.cpuMillis == 96_000 * 26_000)
+        #expect(total.instances == .max)
+    }
+
     @Test("a request fits only when every dimension fits")
     func fits() {
         #expect(Resources(cpuMillis: 4000, memoryBytes: 8 << 30, storageBytes: 0, instances: 10).fits(in: node))

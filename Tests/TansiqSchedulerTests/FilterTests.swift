@@ -120,3 +120,21 @@ struct ScorerTests {
         #expect(a == b)
     }
 }
+
+@Suite("Unlimited slots and unlisted ministries")
+struct UnlimitedTests {
+    @Test("thousands of nodes with unlimited instance slots, and ministries with no terms, schedule without overflow")
+    func unlimitedEverywhere() {
+        let nodes = (0..<2_000).map { i in
+            SchedulerNode(
+                name: "n\(i)",
+                allocatable: Resources(cpuMillis: 4000, memoryBytes: 8 * gi, instances: Resources.unlimited.instances))
+        }
+        let requests = (0..<50).map { request("i\($0)", ministry: "unlisted-\($0 % 3)") }
+        let plan = Scheduler.plan(Snapshot(nodes: nodes, ministries: []), requests)
+        #expect(plan.assignments.count == 50)
+        #expect(plan.unplaced.isEmpty)
+        // binpack: four 1-cpu instances per 4-cpu node.
+        #expect(Set(plan.assignments.map(\.node)).count == 13)
+    }
+}
