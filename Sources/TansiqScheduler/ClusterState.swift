@@ -36,6 +36,8 @@ final class ClusterState {
     }
     /// Largest allocatable cpu, for bucket sizes.
     let maxAllocatableCPU: Int64
+    /// Largest allocatable memory, for the number of memory tiers.
+    let maxAllocatableMemory: Int64
     /// Node classes by static constraints (and spread domain).
     var classes: [ClassKey: Int] = [:]
     var classStore: [NodeClass] = []
@@ -79,6 +81,7 @@ final class ClusterState {
         memberships = Array(repeating: [], count: snapshot.nodes.count)
         ledger = QuotaLedger(snapshot.ministries)
         maxAllocatableCPU = snapshot.nodes.map(\.allocatable.cpuMillis).max() ?? 1
+        maxAllocatableMemory = snapshot.nodes.map(\.allocatable.memoryBytes).max() ?? 0
         clusterTotal = snapshot.nodes.filter { $0.ready && !$0.cordoned }.reduce(Resources.zero) { $0 + $1.allocatable }
         for (i, node) in snapshot.nodes.enumerated() { nodeIndex[node.name] = i }
         for placed in snapshot.placed {

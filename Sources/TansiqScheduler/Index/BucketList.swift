@@ -45,29 +45,36 @@ struct BucketList {
         if head[bucket] < 0 { occupied[bucket >> 6] &= ~(1 << UInt64(bucket & 63)) }
     }
 
-    /// The lowest non-empty bucket ≥ `bucket`.
-    func firstOccupied(atLeast bucket: Int) -> Int? {
+    /// The lowest non-empty bucket ≥ `bucket` and < `limit` (the end when nil).
+    func firstOccupied(atLeast bucket: Int, below limit: Int? = nil) -> Int? {
+        let end = min(limit ?? head.count, head.count)
+        guard bucket < end else { return nil }
         var word = bucket >> 6
-        guard word < occupied.count else { return nil }
         var bits = occupied[word] & (~0 << UInt64(bucket & 63))
         while true {
-            if bits != 0 { return word << 6 + bits.trailingZeroBitCount }
+            if bits != 0 {
+                let found = word << 6 + bits.trailingZeroBitCount
+                return found < end ? found : nil
+            }
             word += 1
-            if word >= occupied.count { return nil }
+            if word << 6 >= end { return nil }
             bits = occupied[word]
         }
     }
 
-    /// The highest non-empty bucket ≤ `bucket`.
-    func lastOccupied(atMost bucket: Int) -> Int? {
-        guard bucket >= 0 else { return nil }
+    /// The highest non-empty bucket ≤ `bucket` and ≥ `floor`.
+    func lastOccupied(atMost bucket: Int, floor: Int = 0) -> Int? {
+        guard bucket >= max(floor, 0) else { return nil }
         var word = bucket >> 6
         let shift = 63 - UInt64(bucket & 63)
         var bits = occupied[word] & (~0 >> shift)
         while true {
-            if bits != 0 { return word << 6 + 63 - bits.leadingZeroBitCount }
+            if bits != 0 {
+                let found = word << 6 + 63 - bits.leadingZeroBitCount
+                return found >= floor ? found : nil
+            }
             word -= 1
-            if word < 0 { return nil }
+            if word < 0 || (word << 6) + 63 < floor { return nil }
             bits = occupied[word]
         }
     }
