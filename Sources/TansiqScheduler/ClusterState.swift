@@ -46,14 +46,83 @@ final class ClusterState {
     /// Sum of allocatable of usable nodes, for dominant shares.
     let clusterTotal: Resources
 
+    /// What the instances of one application (in one shape of its constraints) share, held once:
+    /// a trace's millions of instances come from tens of thousands of applications.
+    final class Shape {
+        let ministry: String
+        let application: String
+        let applicationKey: String
+        let constraints: Constraints
+
+        init(_ request: InstanceRequest) {
+            ministry = request.ministry
+            application = request.application
+            applicationKey = request.applicationKey
+            constraints = request.constraints
+        }
+
+        func matches(_ request: InstanceRequest) -> Bool {
+            ministry == request.ministry && application == request.application && constraints == request.constraints
+        }
+    }
+
+    /// A placed instance, compact: what its application's instances share is in its `shape`.
     struct Record {
-        var request: InstanceRequest
-        var node: Int
-        var guaranteed: Bool
+        let id: String
+        let shape: Shape
+        let resources: Resources
+        let sequence: Int64
         /// The plan that placed it (`ClusterState.plan`); -1 for what the snapshot had.
-        var placedBy: Int
+        let placedBy: Int32
+        private let nodeIndex: Int32
+        let priority: Priority
+        let guaranteed: Bool
         /// Which addition this is: an instance placed again (a later plan) is a new one.
-        var token: Int
+        let token: Int
+
+        init(
+            _ request: InstanceRequest, shape: Shape, node: Int, guaranteed: Bool, placedBy: Int, token: Int
+        ) {
+            id = request.id
+            self.shape = shape
+            resources = request.resources
+            sequence = request.sequence
+            self.placedBy = Int32(placedBy)
+            nodeIndex = Int32(node)
+            priority = request.priority
+            self.guaranteed = guaranteed
+            self.token = token
+        }
+
+        var node: Int { Int(nodeIndex) }
+        var ministry: String { shape.ministry }
+        var applicationKey: String { shape.applicationKey }
+        var constraints: Constraints { shape.constraints }
+
+        /// The request it was placed for.
+        var request: InstanceRequest {
+            InstanceRequest(
+                id: id, ministry: shape.ministry, application: shape.application, priority: priority,
+                resources: resources, constraints: shape.constraints, sequence: sequence)
+        }
+    }
+
+    /// Shapes by ministry and application (one per shape of constraints met).
+    private var shapes: [String: [String: [Shape]]] = [:]
+    /// The shape of the last addition: a workload's instances come one after another.
+    private var lastShape: Shape?
+
+    private func shape(_ request: InstanceRequest) -> Shape {
+        if let lastShape, lastShape.matches(request) { return lastShape }
+        let shape: Shape
+        if let known = shapes[request.ministry]?[request.application]?.first(where: { $0.matches(request) }) {
+            shape = known
+        } else {
+            shape = Shape(request)
+            shapes[request.ministry, default: [:]][request.application, default: []].append(shape)
+        }
+        lastShape = shape
+        return shape
     }
 
     /// Additions so far: each record's `token`.
@@ -64,7 +133,7 @@ final class ClusterState {
     var plan = 0
 
     /// Placed by the plan being built (never a preemption victim).
-    func planned(_ record: Record) -> Bool { record.placedBy == plan }
+    func planned(_ record: Record) -> Bool { Int(record.placedBy) == plan }
 
     struct ClassKey: Hashable {
         var constraints: StaticConstraints
@@ -96,16 +165,18 @@ final class ClusterState {
 
     /// Records an instance on a node and refreshes the indexes that hold the node.
     func add(_ request: InstanceRequest, node: Int, guaranteed: Bool, planned: Bool) {
+        let shape = shape(request)
         free[node] -= request.resources
         placedCount[node] += 1
         for port in request.constraints.fixedPorts { usedPorts[node].insert(port) }
         additions += 1
         instances[request.id] = Record(
-            request: request, node: node, guaranteed: guaranteed, placedBy: planned ? plan : -1, token: additions)
+            request, shape: shape, node: node, guaranteed: guaranteed, placedBy: planned ? plan : -1,
+            token: additions)
         onNode[node].append(request.id)
-        appOnNode[request.applicationKey, default: [:]][node, default: 0] += 1
+        appOnNode[shape.applicationKey, default: [:]][node, default: 0] += 1
         if let key = request.constraints.spread, let domain = nodes[node].labels[key] {
-            appInDomain[Self.domainKey(request.applicationKey, key), default: [:]][domain, default: 0] += 1
+            appInDomain[Self.domainKey(shape.applicationKey, key), default: [:]][domain, default: 0] += 1
         }
         ledger.add(request.ministry, request.resources, guaranteed: guaranteed)
         if !guaranteed {
@@ -132,17 +203,16 @@ final class ClusterState {
     /// Forgets an instance and refreshes the indexes that hold its node.
     func remove(_ id: String) {
         guard let record = instances.removeValue(forKey: id) else { return }
-        let request = record.request
         let node = record.node
-        free[node] += request.resources
+        free[node] += record.resources
         placedCount[node] -= 1
-        for port in request.constraints.fixedPorts { usedPorts[node].remove(port) }
+        for port in record.constraints.fixedPorts { usedPorts[node].remove(port) }
         onNode[node].removeAll { $0 == id }
-        appOnNode[request.applicationKey]?[node]? -= 1
-        if let key = request.constraints.spread, let domain = nodes[node].labels[key] {
-            appInDomain[Self.domainKey(request.applicationKey, key)]?[domain]? -= 1
+        appOnNode[record.applicationKey]?[node]? -= 1
+        if let key = record.constraints.spread, let domain = nodes[node].labels[key] {
+            appInDomain[Self.domainKey(record.applicationKey, key)]?[domain]? -= 1
         }
-        ledger.remove(request.ministry, request.resources, guaranteed: record.guaranteed)
+        ledger.remove(record.ministry, record.resources, guaranteed: record.guaranteed)
         refile(node)
     }
 

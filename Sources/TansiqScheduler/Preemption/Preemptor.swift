@@ -65,7 +65,7 @@ struct Preemptor {
         let offNode: [Record] =
             quotaRefused
             ? state.instances.values.filter {
-                evictable($0) && ($0.request.ministry == request.ministry || shares[$0.request.ministry] != nil)
+                evictable($0) && ($0.ministry == request.ministry || shares[$0.ministry] != nil)
             }.sorted(by: victimOrder) : []
         let members = state.classStore[state.nodeClass(request.constraints.staticPart)].members
         var best: (node: Int, victims: [Record], score: [Int])?
@@ -73,7 +73,7 @@ struct Preemptor {
             let local = state.onNode[node].compactMap { state.instances[$0] }.filter(evictable)
                 .sorted(by: victimOrder)
             if local.isEmpty && offNode.isEmpty { continue }
-            let room = local.reduce(state.free[node]) { $0 + $1.request.resources }
+            let room = local.reduce(state.free[node]) { $0 + $1.resources }
             guard request.resources.fits(in: room) else { continue }
             let candidates = local + offNode.filter { $0.node != node }
             var chosen: [Record] = []
@@ -91,7 +91,7 @@ struct Preemptor {
                 without.remove(at: index)
                 if works(node, without) { chosen = without }
             }
-            let score = [chosen.count, chosen.map(\.request.priority.rank).max() ?? -1, node]
+            let score = [chosen.count, chosen.map(\.priority.rank).max() ?? -1, node]
             if best == nil || score.lexicographicallyPrecedes(best!.score) { best = (node, chosen, score) }
         }
         return best.map { ($0.node, $0.victims) }
@@ -115,7 +115,7 @@ struct Preemptor {
             state.liveBorrowed(ministry) { victim in
                 guard evictable(victim) else { return true }
                 chosen.append(victim)
-                freed += victim.request.resources
+                freed += victim.resources
                 if works(node, chosen) {
                     done = true
                     return false
@@ -131,7 +131,7 @@ struct Preemptor {
         if !done {
             chosen = []
             let own = state.instances.values.filter {
-                $0.request.ministry == request.ministry && evictable($0)
+                $0.ministry == request.ministry && evictable($0)
             }.sorted(by: victimOrder)
             for victim in own {
                 chosen.append(victim)
@@ -152,15 +152,15 @@ struct Preemptor {
 
     /// Whether a live instance may be evicted for the preemptor at all.
     func evictable(_ victim: Record) -> Bool {
-        guard !state.planned(victim), victim.request.priority != .critical else { return false }
-        if victim.request.ministry == request.ministry { return victim.request.priority < request.priority }
+        guard !state.planned(victim), victim.priority != .critical else { return false }
+        if victim.ministry == request.ministry { return victim.priority < request.priority }
         return !victim.guaranteed
     }
 
     /// Borrowed before guaranteed, the highest fair share first, lowest priority first, newest first.
     func victimOrder(_ a: Record, _ b: Record) -> Bool {
-        let shareA = shares[a.request.ministry] ?? .zero
-        let shareB = shares[b.request.ministry] ?? .zero
+        let shareA = shares[a.ministry] ?? .zero
+        let shareB = shares[b.ministry] ?? .zero
         if a.guaranteed != b.guaranteed { return !a.guaranteed }
         if shareA != shareB { return shareA > shareB }
         return Self.victimOrder(a, b)
@@ -168,8 +168,8 @@ struct Preemptor {
 
     /// Borrowed before guaranteed, lowest priority first, newest first.
     static func victimOrder(_ a: Record, _ b: Record) -> Bool {
-        (a.guaranteed ? 1 : 0, a.request.priority.rank, -a.request.sequence, a.request.id)
-            < (b.guaranteed ? 1 : 0, b.request.priority.rank, -b.request.sequence, b.request.id)
+        (a.guaranteed ? 1 : 0, a.priority.rank, -a.sequence, a.id)
+            < (b.guaranteed ? 1 : 0, b.priority.rank, -b.sequence, b.id)
     }
 
     /// True when, with `victims` gone, the preemptor fits on `node` and within its share, and
@@ -181,12 +181,12 @@ struct Preemptor {
         var ledger = state.ledger
         var crossMinistry = false
         for victim in victims {
-            ledger.remove(victim.request.ministry, victim.request.resources, guaranteed: victim.guaranteed)
-            if victim.request.ministry != request.ministry { crossMinistry = true }
+            ledger.remove(victim.ministry, victim.resources, guaranteed: victim.guaranteed)
+            if victim.ministry != request.ministry { crossMinistry = true }
             guard victim.node == node else { continue }
-            free += victim.request.resources
-            ports.subtract(victim.request.constraints.fixedPorts)
-            if victim.request.applicationKey == request.applicationKey { sameApp -= 1 }
+            free += victim.resources
+            ports.subtract(victim.constraints.fixedPorts)
+            if victim.applicationKey == request.applicationKey { sameApp -= 1 }
         }
         guard request.resources.fits(in: free), ports.isDisjoint(with: request.constraints.fixedPorts) else {
             return false
@@ -206,11 +206,11 @@ struct Preemptor {
     /// ministries of different instance sizes take the same capacity back and forth.
     func fairShareAllows(_ victims: [Record], after removal: QuotaLedger) -> Bool {
         var after = removal
-        let freed = victims.filter { $0.request.ministry != request.ministry }
-            .reduce(Resources.zero) { $0 + $1.request.resources }
+        let freed = victims.filter { $0.ministry != request.ministry }
+            .reduce(Resources.zero) { $0 + $1.resources }
         after.add(request.ministry, request.resources.componentMax(freed), guaranteed: false)
         let mine = after.fairShare(request.ministry)
-        for target in Set(victims.map(\.request.ministry)) where target != request.ministry {
+        for target in Set(victims.map(\.ministry)) where target != request.ministry {
             guard let before = shares[target] else { return false }
             switch strategy {
             case .lessThanOrEqualToFinalShare: if !(mine <= after.fairShare(target)) { return false }
@@ -236,17 +236,17 @@ struct Preemptor {
                 }
             }
             guard let victim = heads.min(by: Self.victimOrder) else { return }
-            state.remove(victim.request.id)
+            state.remove(victim.id)
             let reason = "reclaimed: \(cause) and cohort \(cohort) lends less than its members borrow"
             if state.planned(victim) {
                 // The newest go first, so the displaced one is near the end.
-                if let index = plan.assignments.lastIndex(where: { $0.instance == victim.request.id }) {
+                if let index = plan.assignments.lastIndex(where: { $0.instance == victim.id }) {
                     plan.assignments.remove(at: index)
                 }
-                plan.unplaced.append(Plan.Unplaced(instance: victim.request.id, reason: reason, code: .quotaExhausted))
+                plan.unplaced.append(Plan.Unplaced(instance: victim.id, reason: reason, code: .quotaExhausted))
             } else {
                 plan.preemptions.append(
-                    Plan.Preemption(victim: victim.request.id, preemptor: preemptor?.id, reason: reason))
+                    Plan.Preemption(victim: victim.id, preemptor: preemptor?.id, reason: reason))
             }
         }
     }
@@ -270,16 +270,16 @@ extension Scheduler {
             borrowing = true
         }
         for victim in victims {
-            state.remove(victim.request.id)
+            state.remove(victim.id)
             // Another ministry's victim is told why, never by whom (ids of other ministries stay theirs).
             let reason =
-                victim.request.ministry == request.ministry
+                victim.ministry == request.ministry
                 ? "preempted by \(request.applicationKey) instance \(request.id) on node \(state.nodes[node].name): "
-                    + "lower priority (\(victim.request.priority.rawValue) < \(request.priority.rawValue))"
+                    + "lower priority (\(victim.priority.rawValue) < \(request.priority.rawValue))"
                 : borrowing
                     ? "preempted to restore the cohort's fair share"
                     : "preempted: another ministry of the cohort reclaimed the quota it lent"
-            plan.preemptions.append(Plan.Preemption(victim: victim.request.id, preemptor: request.id, reason: reason))
+            plan.preemptions.append(Plan.Preemption(victim: victim.id, preemptor: request.id, reason: reason))
         }
         let decision = state.ledger.decide(request.ministry, request.resources, priority: request.priority)
         commit(request, node: node, guaranteed: decision == .guaranteed)
