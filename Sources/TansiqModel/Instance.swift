@@ -114,7 +114,7 @@ public struct Instance: Sendable, Hashable, Codable {
     }
 }
 
-extension Instance {
+extension Instance: WireJSONWriting {
     private enum CodingKeys: String, CodingKey {
         case id, ministry, application, generation, node, phase, reason, guaranteed, priority, resources, ports
         case exitCode, restarts, message, createdAt, assignedAt, imageDigest, reasonCode, endedAt
@@ -142,6 +142,35 @@ extension Instance {
         try c.encodeIfPresent(assignedAt, forKey: .assignedAt)
         try c.encodeIfPresent(imageDigest, forKey: .imageDigest)
         try c.encodeIfPresent(endedAt, forKey: .endedAt)
+    }
+
+    /// What `encode(to:)` writes through `WireJSON.encoder()`, written directly.
+    public func writeWireJSON(_ out: inout WireJSONWriter) {
+        out.object { o in
+            o.member("application", application)
+            o.memberIfPresent("assignedAt", assignedAt)
+            o.memberIfPresent("createdAt", createdAt)
+            o.memberIfPresent("endedAt", endedAt)
+            if let exitCode { o.member("exitCode", Int64(exitCode)) }
+            o.member("generation", generation)
+            o.member("guaranteed", guaranteed)
+            o.member("id", id)
+            o.memberIfPresent("imageDigest", imageDigest)
+            o.memberIfPresent("message", message)
+            o.member("ministry", ministry)
+            o.memberOrNull("node", node)
+            o.member("phase", phase.rawValue)
+            o.member("ports", ports)
+            o.member("priority", priority.rawValue)
+            o.memberOrNull("reason", reason)
+            o.memberIfPresent("reasonCode", reasonCode?.rawValue)
+            o.member("resources") { r in
+                r.member("cpu", Quantity.formatCPU(resources.cpuMillis))
+                r.member("memory", Quantity.formatBytes(resources.memoryBytes))
+                r.member("storage", Quantity.formatBytes(resources.storageBytes))
+            }
+            o.member("restarts", Int64(restarts))
+        }
     }
 
     /// This instance ended in `phase` (a terminal one) for `reason` at `time`.

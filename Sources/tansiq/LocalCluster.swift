@@ -244,8 +244,9 @@ final class LocalCluster: @unchecked Sendable {
         Output.line("stopped; the cluster's data is in \(dataDir) (`tansiq dev up` again reuses it)")
     }
 
-    /// Signals the instances an agent's state file records: their containers through runc
-    /// (SIGKILL also removes them), or their process groups when they ran unisolated.
+    /// Signals the instances an agent started: every container in its runc root (SIGKILL also
+    /// removes them) — those its state file records and any it had created without recording yet —
+    /// or, when they ran unisolated, the process groups its state file records.
     private func stopInstances(of dir: String, signal: Int32) {
         struct Saved: Decodable {
             struct Process: Decodable { var pid: Int32 }
@@ -255,16 +256,20 @@ final class LocalCluster: @unchecked Sendable {
             FileManager.default.contents(atPath: dir + "/state.json").flatMap {
                 try? JSONDecoder().decode([String: Saved].self, from: $0)
             } ?? [:]
-        for (id, saved) in state {
-            guard let pid = saved.process?.pid, pid > 0 else { continue }
-            if let runc {
-                let root = ["--root", dir + "/runc"]
+        if let runc {
+            let root = ["--root", dir + "/runc"]
+            let listed = (try? runToEnd(runc, root + ["list", "-q"], absolute: true))?.output ?? ""
+            let ids = Set(state.keys).union(listed.split(separator: "\n").map(String.init).filter { !$0.isEmpty })
+            for id in ids.sorted() {
                 _ = try? runToEnd(
                     runc, root + ["kill", "--all", id, signal == SIGKILL ? "KILL" : "TERM"], absolute: true)
                 if signal == SIGKILL { _ = try? runToEnd(runc, root + ["delete", "--force", id], absolute: true) }
-            } else {
-                kill(-pid, signal)
             }
+            return
+        }
+        for saved in state.values {
+            guard let pid = saved.process?.pid, pid > 0 else { continue }
+            kill(-pid, signal)
         }
     }
 }

@@ -75,6 +75,16 @@ struct DevUpTests {
                 #expect(!HostFacts.isRunning(pid), "instance \(id) (pid \(pid)) left running")
             }
         }
+        // No container is left in any agent's runc root, recorded in its state file or not.
+        if let runc = HostFacts.runc {
+            for index in 0..<3 {
+                let listed = try await runProcess(
+                    URL(fileURLWithPath: runc), ["--root", dataDir + "/agent-\(index)/runc", "list", "-q"])
+                #expect(
+                    listed.stdout.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
+                    "containers left in agent-\(index)'s runc root: \(listed.stdout)")
+            }
+        }
         #expect((try String(contentsOf: output, encoding: .utf8)).contains("stopped; the cluster's data is in"))
     }
 }

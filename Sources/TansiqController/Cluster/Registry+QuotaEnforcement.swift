@@ -43,19 +43,34 @@ extension Registry {
                     message: "the grant of \(request.spec.add.asResources.summary) ended at \(RFC3339.format(until))"))
         }
         var ledger = Self.ledger(of: next, now: now)
-        var placed: [String: [Instance]] = [:]
         for ids in next.instanceIDsByNode.values {
             for id in ids {
                 guard let instance = next.instances[id], Self.isAssigned(instance) else { continue }
                 ledger.add(instance.ministry, instance.resources.vector, guaranteed: instance.guaranteed)
-                placed[instance.ministry, default: []].append(instance)
+            }
+        }
+        // Only a ministry above its quota has instances to move: the others' (almost always all of
+        // them) are neither gathered nor sorted, every second, at any size.
+        let above = Set(
+            ledger.guaranteed.filter { ministry, used in !used.fits(in: ledger.terms(of: ministry).quota) }.keys)
+        var placed: [String: [(serial: Int64, instance: Instance)]] = [:]
+        if !above.isEmpty {
+            for ids in next.instanceIDsByNode.values {
+                for id in ids {
+                    guard let instance = next.instances[id], above.contains(instance.ministry),
+                        Self.isAssigned(instance), instance.guaranteed, instance.priority != .critical
+                    else { continue }
+                    placed[instance.ministry, default: []].append((Self.serial(of: id), instance))
+                }
             }
         }
         var serial = state.instanceSerial
         for ministry in placed.keys.sorted() {
             let quota = ledger.terms(of: ministry).quota
-            let order = placed[ministry]!.filter { $0.guaranteed && $0.priority != .critical }
-                .sorted { ($0.priority.rank, -Self.serial(of: $0.id)) < ($1.priority.rank, -Self.serial(of: $1.id)) }
+            let order = placed[ministry]!.sorted {
+                ($0.instance.priority.rank, -$0.serial) < ($1.instance.priority.rank, -$1.serial)
+            }
+            .map(\.instance)
             for instance in order where !(ledger.guaranteed[ministry] ?? .zero).fits(in: quota) {
                 let request = instance.resources.vector
                 ledger.remove(ministry, request, guaranteed: true)

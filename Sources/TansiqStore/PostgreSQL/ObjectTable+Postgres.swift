@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import TansiqModel
 
 extension ObjectTable {
     /// The `CREATE TABLE` and its indexes.
@@ -22,7 +23,7 @@ extension ObjectTable {
         binds.append(objects.map(key))
         // Arrays carry no NULL here: an unset column travels as "" and is stored as NULL.
         for column in columns { binds.append(objects.map { column.value($0) ?? "" }) }
-        binds.append(try objects.map { String(decoding: try encoder.encode($0), as: UTF8.self) })
+        binds.append(try objects.map { String(decoding: try WireJSON.encode($0, with: encoder), as: UTF8.self) })
         let names = (["key"] + columns.map(\.name) + ["body"]).joined(separator: ", ")
         let arrays = (1...(columns.count + 2)).map { "$\($0)::text[]" }.joined(separator: ", ")
         let selected = (["u.key"] + columns.map { "NULLIF(u.\($0.name), '')" } + ["u.body"]).joined(separator: ", ")

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TansiqModel
 
 extension ObjectTable {
     /// The `CREATE TABLE` and its indexes.
@@ -13,7 +14,7 @@ extension ObjectTable {
 
     /// Inserts or replaces `object`.
     func put(_ object: Object, in db: Database, encoder: JSONEncoder) throws {
-        let body = String(decoding: try encoder.encode(object), as: UTF8.self)
+        let body = String(decoding: try WireJSON.encode(object, with: encoder), as: UTF8.self)
         let names = (["key"] + columns.map(\.name) + ["body"]).joined(separator: ", ")
         let marks = Array(repeating: "?", count: columns.count + 2).joined(separator: ", ")
         var values: [(any DatabaseValueConvertible)?] = [key(object)]
