@@ -64,12 +64,17 @@ public struct WireJSONWriter {
         bytes.append(UInt8(ascii: "}"))
     }
 
-    private mutating func key(_ name: StaticString) {
+    /// A comma before every member but an object's first.
+    private mutating func separate() {
         if first[first.count - 1] {
             first[first.count - 1] = false
         } else {
             bytes.append(UInt8(ascii: ","))
         }
+    }
+
+    private mutating func key(_ name: StaticString) {
+        separate()
         bytes.append(UInt8(ascii: "\""))
         name.withUTF8Buffer { bytes.append(contentsOf: $0) }
         bytes.append(UInt8(ascii: "\""))
@@ -77,11 +82,7 @@ public struct WireJSONWriter {
     }
 
     private mutating func key(_ name: String) {
-        if first[first.count - 1] {
-            first[first.count - 1] = false
-        } else {
-            bytes.append(UInt8(ascii: ","))
-        }
+        separate()
         string(name)
         bytes.append(UInt8(ascii: ":"))
     }
