@@ -37,6 +37,8 @@ public struct PlacementLoop: Service {
         }
     }
     let options: SchedulerOptions
+    /// Rounds shorter than this are not paced (a small cluster places at once).
+    static let pacingThreshold = Duration.milliseconds(5)
     let now: @Sendable () -> Date
     let logger: Logger
 
@@ -66,7 +68,15 @@ public struct PlacementLoop: Service {
                 }
             }
             group.addTask {
-                for await _ in wakes.cancelOnGracefulShutdown() { await placeOnce() }
+                // A round costs what the cluster holds (a snapshot of it, checked again at commit),
+                // not what changed: however often commits come, rounds take at most half the
+                // controller's time, and what arrives meanwhile waits for the next, larger round.
+                for await _ in wakes.cancelOnGracefulShutdown() {
+                    let started = ContinuousClock.now
+                    await placeOnce()
+                    let took = ContinuousClock.now - started
+                    if took > Self.pacingThreshold { try? await Task.sleep(for: took) }
+                }
             }
             await group.next()
             group.cancelAll()
