@@ -117,7 +117,7 @@ public struct Instance: Sendable, Hashable, Codable {
 extension Instance: WireJSONWriting {
     private enum CodingKeys: String, CodingKey {
         case id, ministry, application, generation, node, phase, reason, guaranteed, priority, resources, ports
-        case exitCode, restarts, message, createdAt, assignedAt, imageDigest, reasonCode, endedAt
+        case exitCode, restarts, message, createdAt, assignedAt, imageDigest, reasonCode, endedAt, terminating
     }
 
     /// Writes `node` and `reason` as `null` when unset: every instance on the wire has them.
@@ -142,6 +142,7 @@ extension Instance: WireJSONWriting {
         try c.encodeIfPresent(assignedAt, forKey: .assignedAt)
         try c.encodeIfPresent(imageDigest, forKey: .imageDigest)
         try c.encodeIfPresent(endedAt, forKey: .endedAt)
+        try c.encodeIfPresent(terminating, forKey: .terminating)
     }
 
     /// What `encode(to:)` writes through `WireJSON.encoder()`, written directly.
@@ -170,6 +171,13 @@ extension Instance: WireJSONWriting {
                 r.member("storage", Quantity.formatBytes(resources.storageBytes))
             }
             o.member("restarts", Int64(restarts))
+            if let terminating {
+                o.member("terminating") { t in
+                    t.member("drainTimeoutMilliseconds", terminating.drainTimeoutMilliseconds)
+                    t.member("endpointsVersion", terminating.endpointsVersion)
+                    t.memberIfPresent("since", terminating.since)
+                }
+            }
         }
     }
 

@@ -31,6 +31,13 @@ struct WireJSONWriterTests {
         instance.imageDigest = Bool.random() ? "sha256:" + String(repeating: "ab", count: 32) : nil
         instance.assignedAt = Bool.random() ? Date(timeIntervalSince1970: Double.random(in: 0...4e9)) : nil
         instance.endedAt = Bool.random() ? Date() : nil
+        instance.terminating =
+            Bool.random()
+            ? Instance.Terminating(
+                since: Date(timeIntervalSince1970: Double.random(in: 0...4e9)),
+                endpointsVersion: Int64.random(in: 0...Int64.max),
+                drainTimeoutMilliseconds: Int64.random(in: 0...100_000))
+            : nil
         return instance
     }
 

@@ -58,6 +58,14 @@ enum Sample {
             reason: "waiting", resources: ResourceRequest(cpuMillis: 500, memoryBytes: 256 << 20), createdAt: t0)
     }
 
+    /// An instance on its way out: what it waits for must survive a restart of the controller.
+    static var leaving: Instance {
+        var instance = instance("health-portal-3", node: "n1")
+        instance.phase = .terminating
+        instance.terminating = Instance.Terminating(since: t0, endpointsVersion: 41, drainTimeoutMilliseconds: 30_000)
+        return instance
+    }
+
     static func token(_ id: String) -> TokenRecord {
         TokenRecord(
             id: id, subject: "amal", role: .ministryAdmin, ministry: "health", hash: String(repeating: "ab", count: 32),
@@ -85,7 +93,7 @@ enum Sample {
                 .putMinistry(ministry("health")), .putMinistry(ministry("finance")),
                 .putApplication(application("health", "portal")), .putCapacityRequest(request("health-2027")),
                 .putInstance(instance("health-portal-1")), .putInstance(instance("health-portal-2", node: "n1")),
-                .putToken(token("t1")),
+                .putInstance(leaving), .putToken(token("t1")),
                 .putNode(
                     Node(
                         name: "n1", phase: .ready, agentLabels: ["zone": "a"], operatorLabels: ["disk": "ssd"],
@@ -132,8 +140,8 @@ struct StoreConformance {
             basedOn: 1, resourceVersion: 2,
             mutations: [
                 .deleteMinistry("finance"), .putApplication(replaced), .deleteCapacityRequest("health-2027"),
-                .deleteInstance("health-portal-1"), .deleteApplication(ministry: "nowhere", name: "none"),
-                .deleteNode("n1"),
+                .deleteInstance("health-portal-1"), .deleteInstance("health-portal-3"),
+                .deleteApplication(ministry: "nowhere", name: "none"), .deleteNode("n1"),
             ])
         try await store.commit(second)
         let loaded = try await store.load()

@@ -137,6 +137,7 @@ extension Registry {
             guard let terminating = instance.terminating else {
                 mutations.append(.deleteInstance(instance.id))
                 removed.append(instance.id)
+                next.removeInstance(instance.id)
                 continue
             }
             let applied = settled && recent.allSatisfy { $0.endpointsVersion >= terminating.endpointsVersion }

@@ -39,6 +39,8 @@ public struct PlacementLoop: Service {
     let options: SchedulerOptions
     /// Rounds shorter than this are not paced (a small cluster places at once).
     static let pacingThreshold = Duration.milliseconds(5)
+    /// The longest pause after a round.
+    static let longestPause = Duration.milliseconds(100)
     let now: @Sendable () -> Date
     let logger: Logger
 
@@ -69,13 +71,14 @@ public struct PlacementLoop: Service {
             }
             group.addTask {
                 // A round costs what the cluster holds (a snapshot of it, checked again at commit),
-                // not what changed: however often commits come, rounds take at most half the
-                // controller's time, and what arrives meanwhile waits for the next, larger round.
+                // not what changed: after a round that took a while, a pause as long (at most
+                // 100 ms) lets what arrives meanwhile — the next apply, statuses — be placed in one
+                // larger round instead of a round each.
                 for await _ in wakes.cancelOnGracefulShutdown() {
                     let started = ContinuousClock.now
                     await placeOnce()
                     let took = ContinuousClock.now - started
-                    if took > Self.pacingThreshold { try? await Task.sleep(for: took) }
+                    if took > Self.pacingThreshold { try? await Task.sleep(for: min(took, Self.longestPause)) }
                 }
             }
             await group.next()
