@@ -17,10 +17,22 @@ let notice = null;
 let version = 0;
 let watching = false;
 
-/** Renders the current page; `message` (an action's result) is shown above it. */
-async function render(message) {
+let drawing = Promise.resolve();
+
+/**
+ * Renders the current page; `message` (an action's result) is shown above it. One render at a
+ * time, in the order asked: a page still loading when the address changed (a refresh, the
+ * navigation) would otherwise finish after the next page and draw over it.
+ */
+function render(message) {
+  drawing = drawing.then(() => draw(message));
+  return drawing;
+}
+
+async function draw(message) {
   if (message !== undefined) notice = message;
   if (!token()) return signInPage();
+  const hash = location.hash || '#/overview';
   const { page, name } = route();
   for (const link of document.querySelectorAll('#nav a')) {
     link.toggleAttribute('aria-current', false);
@@ -38,7 +50,7 @@ async function render(message) {
     if (notice) main.prepend(el('p', { class: 'notice', role: 'status' }, notice));
     main.append(el('p', { class: 'live', id: 'live' }, t('updated', { time: time(new Date()) })));
     hideError();
-    document.body.dataset.rendered = `${location.hash || '#/overview'} ${currentLanguage()}`;
+    document.body.dataset.rendered = `${hash} ${currentLanguage()}`;
   } catch (error) {
     showError(error);
   }
