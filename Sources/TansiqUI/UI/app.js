@@ -25,8 +25,9 @@ let drawing = Promise.resolve();
  * navigation) would otherwise finish after the next page and draw over it.
  */
 function render(message) {
-  drawing = drawing.then(() => draw(message));
-  return drawing;
+  const next = drawing.then(() => draw(message));
+  drawing = next.catch(() => {});  // a failed render does not stop the ones after it
+  return next;
 }
 
 async function draw(message) {
