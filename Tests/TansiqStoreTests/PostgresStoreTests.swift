@@ -172,10 +172,13 @@ struct PostgresStoreTests {
     func unreachable() async throws {
         let port = try LiveRegistry.freePort()
         let start = ContinuousClock.now
-        await #expect(throws: StoreError.self) {
+        let error = await #expect(throws: StoreError.self) {
             _ = try await PostgresStore(url: try PostgresURL("postgres://u@127.0.0.1:\(port)/d"), timeout: .seconds(2))
         }
-        #expect(
-            ContinuousClock.now - start < .seconds(15), "bounded by the timeout (2 s), with room for a loaded machine")
+        // The store's own deadline answered, saying what it waited for (not a hang ended by chance).
+        #expect("\(error.map { "\($0)" } ?? "")".contains("did not answer within 2"), "\(String(describing: error))")
+        // Bounded by the timeout (2 s); the deadline's task shares the test process's two threads
+        // with every test running beside it, which has delayed it past 15 s on a loaded machine.
+        #expect(ContinuousClock.now - start < .seconds(40))
     }
 }
