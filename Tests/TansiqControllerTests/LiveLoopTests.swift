@@ -70,7 +70,11 @@ struct LiveLoopTests {
             #expect(history.items.compactMap { $0["reason"] as? String } == ["Scheduled", "Lost"], "\(history.body)")
             let nodeHistory = try await live.call(
                 .GET, "/v1/events?kind=Node&name=\(victimNode)", token: live.operatorToken)
-            #expect(nodeHistory.items.compactMap { $0["reason"] as? String } == ["NotReady", "Evicted"])
+            // NotReady, then Evicted: on a loaded machine a late status may have made it NotReady once
+            // before it fell silent (seen once with the whole suite running), never anything else.
+            let reasons = nodeHistory.items.compactMap { $0["reason"] as? String }
+            #expect(reasons.last == "Evicted" && reasons.count >= 2, "\(reasons)")
+            #expect(reasons.dropLast().allSatisfy { $0 == "NotReady" }, "\(reasons)")
             // It comes back: Ready again, and its lost instances are not in its assignments.
             let back = nodes.first { $0.name == victimNode }!
             let reported = try await back.reportAssigned(labels: ["zone": victimNode == "node-a" ? "z1" : "z2"])
