@@ -21,7 +21,12 @@ struct Backend: Sendable, CustomStringConvertible {
     /// A fresh database on the test PostgreSQL server (`LivePostgres`).
     static let postgres = Backend(description: "PostgreSQL") {
         let url = try PostgresURL(try await LivePostgres.shared.value.database())
-        return (try await PostgresStore(url: url), { try await PostgresStore(url: url) })
+        // A call's deadline with room for a loaded machine: at the suite's start, dozens of tests
+        // create their databases at once beside the TLS scans, and 10 s was once not enough.
+        return (
+            try await PostgresStore(url: url, timeout: .seconds(30)),
+            { try await PostgresStore(url: url, timeout: .seconds(30)) }
+        )
     }
 
     /// Every backend the suite runs against.
