@@ -234,9 +234,8 @@ final class World: Sendable {
         var result: [(SimulatedNode, [String])] = []
         for node in nodes {
             let reply = try await node.call(.GET, "/v1/agent/nodes/\(node.name)/assignments?after=0&wait=0")
-            let ids = ((reply.json as? [String: Any])?["instances"] as? [[String: Any]] ?? []).compactMap {
-                $0["id"] as? String
-            }
+            let ids = try WireJSON.decoder().decode(AgentProtocol.Assignments.self, from: Data(reply.body.utf8))
+                .instances.map(\.id)
             result.append((node, ids))
         }
         return result
@@ -252,13 +251,16 @@ final class World: Sendable {
 
     private func report(_ node: SimulatedNode, _ ids: [String]) async throws {
         let known = ports.withLock { $0 }
-        let instances: [[String: Any]] = ids.map { id in
-            if let port = known[id] { return ["id": id, "phase": "Running", "ports": ["http": port]] }
-            return ["id": id, "phase": "Starting"]
+        let instances = ids.map { id in
+            known[id].map { AgentProtocol.InstanceReport(id: id, phase: .running, ports: ["http": $0]) }
+                ?? AgentProtocol.InstanceReport(id: id, phase: .starting)
         }
-        var status = SimulatedNode.status(labels: ["zone": "z1"], instances: instances)
-        status["address"] = "127.0.0.1"
-        let reply = try await node.call(.PUT, "/v1/agent/nodes/\(node.name)/status", json: status)
+        // The capacity SimulatedNode joins with by default: 4 cpu, 8Gi, 100Gi, 50 slots.
+        let capacity = Resources(cpuMillis: 4000, memoryBytes: 8 << 30, storageBytes: 100 << 30, instances: 50)
+        let status = AgentProtocol.Status(
+            capacity: capacity, allocatable: capacity, labels: ["zone": "z1"], enforcement: .none,
+            instances: instances, address: "127.0.0.1")
+        let reply = try await node.send(.PUT, "/v1/agent/nodes/\(node.name)/status", status)
         guard reply.status == 200 else { throw LiveError.failed("status: \(reply.body)") }
     }
 

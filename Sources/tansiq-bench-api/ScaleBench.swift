@@ -75,7 +75,9 @@ struct ScaleBench: AsyncParsableCommand {
                                 let reply = try? await node.call(
                                     .GET, "/v1/agent/nodes/\(node.name)/assignments?after=\(after)&wait=55"),
                                 reply.status == 200,
-                                let version = (reply.json as? [String: Any])?["resourceVersion"] as? Int
+                                let version = try? WireJSON.decoder().decode(
+                                    AgentProtocol.Assignments.self, from: Data(reply.body.utf8)
+                                ).resourceVersion
                             else {
                                 try? await Task.sleep(for: .seconds(1))
                                 continue
