@@ -79,13 +79,20 @@ struct Scenario: Codable {
             instances: 1)
     }
 
-    /// The instances of one workload.
-    func requests(_ index: Int, sequenceStart: Int64) throws -> [InstanceRequest] {
+    /// A workload's priority; an unknown one is refused with the workload's position.
+    func priority(_ index: Int) throws -> Priority {
         let w = workloads[index]
         guard let priority = Priority(rawValue: w.priority ?? "standard") else {
             throw ValidationErrorText(
                 "workloads[\(index)].priority: \"\(w.priority!)\" is not one of critical, high, standard, batch")
         }
+        return priority
+    }
+
+    /// The instances of one workload.
+    func requests(_ index: Int, sequenceStart: Int64) throws -> [InstanceRequest] {
+        let w = workloads[index]
+        let priority = try priority(index)
         let resources = resources(index)
         let constraints = Constraints(nodeSelector: w.nodeSelector ?? [:], spread: w.spread)
         return (0..<(w.replicas ?? 1)).map { r in

@@ -95,7 +95,7 @@ struct ScheduleBench: ParsableCommand {
         let nodes = input.schedulerNodes
         // Each workload's requests are made when it comes (a trace of millions would otherwise be
         // held twice), checked first so that a bad priority fails before the clock starts.
-        for index in input.workloads.indices { _ = try input.requests(index, sequenceStart: 0).first }
+        for index in input.workloads.indices { _ = try input.priority(index) }
         var sizes: [String: Resources] = [:]
         for index in input.workloads.indices {
             let w = input.workloads[index]
