@@ -206,7 +206,10 @@ struct LiveLoopTests {
                 try await live.call(.GET, "/v1/nodes/\(source)", token: live.operatorToken).json as? [String: Any]
             #expect(node?["cordoned"] as? Bool == true)
             let events = try await live.call(.GET, "/v1/events?kind=Node&name=\(source)", token: live.operatorToken)
-            #expect(events.items.compactMap { $0["reason"] as? String } == ["Draining", "Drained"])
+            // Draining then Drained; a NotReady from a late status on a loaded machine (seen once with
+            // the whole suite running) is the only other event allowed.
+            let reasons = events.items.compactMap { $0["reason"] as? String }
+            #expect(reasons.filter { $0 != "NotReady" } == ["Draining", "Drained"], "\(reasons)")
             for reporter in reporters { reporter.cancel() }
             for node in nodes { await node.shutdown() }
         }
