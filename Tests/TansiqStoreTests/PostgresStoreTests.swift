@@ -9,11 +9,17 @@ import Testing
 /// append-only audit table, and its address.
 @Suite("PostgreSQL store specifics")
 struct PostgresStoreTests {
+    /// A call's deadline with room for a loaded machine (10 s was once not enough for the first
+    /// connection and migration while the whole suite started beside it).
+    static let deadline = Duration.seconds(30)
+
     static func fresh(requireFence: Bool = true) async throws -> (PostgresStore, PostgresURL, String) {
         let server = try await LivePostgres.shared.value
         let text = try await server.database()
         let url = try PostgresURL(text)
-        return (try await PostgresStore(url: url, requireFence: requireFence), url, url.database)
+        return (
+            try await PostgresStore(url: url, requireFence: requireFence, timeout: Self.deadline), url, url.database
+        )
     }
 
     static func ministry(_ name: String, basedOn: Int64) -> Changeset {
@@ -25,7 +31,7 @@ struct PostgresStoreTests {
     @Test("the lease is taken once it has expired, each takeover a higher epoch, renewed only by its holder")
     func leaseTakeover() async throws {
         let (a, url, _) = try await Self.fresh()
-        let b = try await PostgresStore(url: url, requireFence: true)
+        let b = try await PostgresStore(url: url, requireFence: true, timeout: Self.deadline)
         let first = try #require(try await a.acquire(holder: "a", url: "https://a:1", ttl: .seconds(2)))
         #expect(first.epoch == 1)
         #expect(try await b.acquire(holder: "b", url: "https://b:1", ttl: .seconds(10)) == nil, "held: not taken")
@@ -47,7 +53,7 @@ struct PostgresStoreTests {
     @Test("a commit lands only under the lease it names: a deposed or lease-less leader commits nothing")
     func fencedCommits() async throws {
         let (a, url, _) = try await Self.fresh()
-        let b = try await PostgresStore(url: url, requireFence: true)
+        let b = try await PostgresStore(url: url, requireFence: true, timeout: Self.deadline)
         await #expect(throws: StoreError.fenced("this controller holds no lease")) {
             try await a.commit(Self.ministry("health", basedOn: 0))
         }
@@ -78,7 +84,7 @@ struct PostgresStoreTests {
     @Test("a takeover waits for the commit that holds the lease row, and reads it")
     func takeoverFollowsCommitInFlight() async throws {
         let (a, url, _) = try await Self.fresh()
-        let b = try await PostgresStore(url: url, requireFence: true)
+        let b = try await PostgresStore(url: url, requireFence: true, timeout: Self.deadline)
         let first = try #require(try await a.acquire(holder: "a", url: "u", ttl: .milliseconds(1500)))
         a.hold(first)
         var version: Int64 = 0
@@ -139,7 +145,7 @@ struct PostgresStoreTests {
             #expect(result.status == 0, "\(result.stderr)")
         }
         func verdict() async throws -> AuditVerification.Problem? {
-            let again = try await PostgresStore(url: url)
+            let again = try await PostgresStore(url: url, timeout: Self.deadline)
             let report = try await AuditChainTests.verify(again)
             try await again.close()
             return report.problem
