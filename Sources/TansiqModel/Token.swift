@@ -167,6 +167,88 @@ public struct UsageRecord: Sendable, Hashable, Codable {
     }
 }
 
+/// One ministry's closed usage over one UTC day, guaranteed and borrowed apart: what closed
+/// intervals (`UsageRecord`) are folded into once they are older than the controller's usage
+/// detail, so that the history's size depends on ministries and days, not on instances. The sums
+/// are exact: each interval's whole seconds (its ends rounded down, as showback counts them)
+/// times its request, split at UTC midnights.
+public struct UsageDay: Sendable, Hashable, Codable {
+    public var ministry: String
+    /// The day's start: seconds since 1970, a UTC midnight (a multiple of 86,400).
+    public var day: Int64
+    public var guaranteed: Bool
+    public var cpuMillicoreSeconds: Decimal
+    public var memoryByteSeconds: Decimal
+    public var storageByteSeconds: Decimal
+    public var instanceSeconds: Decimal
+
+    /// Seconds in a day.
+    public static let seconds: Int64 = 86_400
+
+    /// Creates a day.
+    public init(
+        ministry: String, day: Int64, guaranteed: Bool, cpuMillicoreSeconds: Decimal = 0,
+        memoryByteSeconds: Decimal = 0, storageByteSeconds: Decimal = 0, instanceSeconds: Decimal = 0
+    ) {
+        self.ministry = ministry
+        self.day = day
+        self.guaranteed = guaranteed
+        self.cpuMillicoreSeconds = cpuMillicoreSeconds
+        self.memoryByteSeconds = memoryByteSeconds
+        self.storageByteSeconds = storageByteSeconds
+        self.instanceSeconds = instanceSeconds
+    }
+
+    /// What identifies a day's row.
+    public struct Key: Hashable, Sendable {
+        public var ministry: String
+        public var day: Int64
+        public var guaranteed: Bool
+    }
+
+    public var key: Key { Key(ministry: ministry, day: day, guaranteed: guaranteed) }
+
+    /// Adds another day's sums (of the same key).
+    public mutating func add(_ other: UsageDay) {
+        cpuMillicoreSeconds += other.cpuMillicoreSeconds
+        memoryByteSeconds += other.memoryByteSeconds
+        storageByteSeconds += other.storageByteSeconds
+        instanceSeconds += other.instanceSeconds
+    }
+
+    /// A sum as a store keeps it (a decimal integer in text), or nil when the text is not one.
+    public static func sum(_ text: String) -> Decimal? {
+        guard !text.isEmpty, text.allSatisfy(\.isASCIIDigit) else { return nil }
+        return Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
+    }
+
+    /// Whole seconds since 1970 of `date`, rounded down: how showback counts an interval's ends.
+    public static func second(_ date: Date) -> Int64 { Int64(date.timeIntervalSince1970.rounded(.down)) }
+
+    /// `records` folded into days, one per ministry, day and kind, in no particular order.
+    public static func fold(_ records: some Sequence<UsageRecord>) -> [UsageDay] {
+        var days: [Key: UsageDay] = [:]
+        for record in records {
+            let start = second(record.from)
+            let end = second(record.to)
+            guard end > start else { continue }
+            var day = start - ((start % seconds) + seconds) % seconds
+            while day < end {
+                let overlap = Decimal(min(end, day + seconds) - max(start, day))
+                let key = Key(ministry: record.ministry, day: day, guaranteed: record.guaranteed)
+                days[key, default: UsageDay(ministry: record.ministry, day: day, guaranteed: record.guaranteed)].add(
+                    UsageDay(
+                        ministry: record.ministry, day: day, guaranteed: record.guaranteed,
+                        cpuMillicoreSeconds: Decimal(record.cpuMillis) * overlap,
+                        memoryByteSeconds: Decimal(record.memoryBytes) * overlap,
+                        storageByteSeconds: Decimal(record.storageBytes) * overlap, instanceSeconds: overlap))
+                day += seconds
+            }
+        }
+        return Array(days.values)
+    }
+}
+
 /// `GET /v1/audit/verify` answer: what walking the audit log's hash chain and checkpoint
 /// signatures found.
 public struct AuditVerification: Sendable, Hashable, Codable {

@@ -120,12 +120,13 @@ public struct AuditChainVerifier: Sendable {
 
     /// A verifier that starts at record `from` (1: the whole log) and checks checkpoints with
     /// `key`, the cluster CA's public key. From the first record, its `prevHash` must be the
-    /// genesis; from a later one, the first record's `prevHash` is taken as given.
-    public init(key: P256.Signing.PublicKey, from: Int64 = 1) {
+    /// genesis; from a later one, `anchor` (the hash of the record before, when known: the last
+    /// one archived), or else the first record's `prevHash` is taken as given.
+    public init(key: P256.Signing.PublicKey, from: Int64 = 1, anchor: String? = nil) {
         self.key = key
         self.from = max(1, from)
         self.expected = max(1, from)
-        self.previous = from <= 1 ? AuditChain.genesis : nil
+        self.previous = from <= 1 ? AuditChain.genesis : anchor
     }
 
     /// Checks the next record. Returns false once a problem is found (what follows is not needed).

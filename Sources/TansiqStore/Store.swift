@@ -33,6 +33,25 @@ public protocol Store: Sendable {
     /// Closed usage intervals that overlap `[from, to)`.
     func usage(from: Date, to: Date) async throws -> [UsageRecord]
 
+    /// Days of usage that `rollUpUsage` folded, overlapping `[from, to)`.
+    func usageDays(from: Date, to: Date) async throws -> [UsageDay]
+
+    /// Folds closed usage intervals that ended before `endedBefore` into their ministries' days
+    /// (`UsageDay.fold`, added to the days already kept) and removes them, at most `limit` of
+    /// them, in one transaction. Returns how many it folded (fewer than `limit`: no more to fold).
+    func rollUpUsage(endedBefore: Date, limit: Int) async throws -> Int
+
+    /// The last audit record removed from the store by `removeAudit(through:)` (its position and
+    /// hash: the first record kept follows it), or nil when none was.
+    func auditArchived() async throws -> AuditChain.Head?
+
+    /// Removes the audit records up to and including `seq` — which must be a checkpoint record,
+    /// so that what is kept starts after a signed head — and remembers it as `auditArchived()`,
+    /// in one transaction. The controller writes them to its archive before. Throws
+    /// `StoreError.invalid` (and removes nothing) when record `seq` is not a checkpoint record
+    /// the store holds.
+    func removeAudit(through seq: Int64) async throws
+
     /// The newest events (at most `limit`, oldest first) matching the filters that are set;
     /// `ministries`, when set, keeps events of those ministries and of no ministry.
     func events(

@@ -12,7 +12,8 @@ struct SoakBench: AsyncParsableCommand {
         commandName: "soak",
         abstract: "Churn a controller for a set time and sample its resident memory and store size.",
         discussion: """
-            Starts a controller with --retention and --grace-period, joins --nodes simulated nodes over
+            Starts a controller with --retention, --audit-archive-after, --usage-detail and --grace-period,
+            joins --nodes simulated nodes over
             mTLS that report every --report-interval seconds, applies --applications applications, then
             until --minutes have passed: rolls one out (a new generation replaces its instances), scales
             one to a random size, or silences a node past the grace period and brings it back (its
@@ -33,10 +34,19 @@ struct SoakBench: AsyncParsableCommand {
     var gracePeriod: Int = 5
     @Option(help: "The controller's --retention, in seconds: how long terminated instances are kept.")
     var retention: Int = 60
+    @Option(
+        name: .customLong("audit-archive-after"),
+        help: "The controller's --audit-archive-after, in seconds: how long audit records stay in the store.")
+    var auditArchiveAfter: Int = 120
+    @Option(
+        name: .customLong("usage-detail"),
+        help: "The controller's --usage-detail, in seconds: how long usage intervals are kept one by one.")
+    var usageDetail: Int = 120
     @Option(help: "Seed of the churn's choices.") var seed: UInt64 = 1
 
     func validate() throws {
         guard nodes >= 4, applications >= 1, minutes > 0, pace > 0, sample > 0, gracePeriod >= 1, retention >= 1,
+            auditArchiveAfter >= 1, usageDetail >= 1,
             reportInterval > 0, reportInterval < Double(gracePeriod)
         else {
             throw ValidationError("need nodes ≥ 4, positive times, and a report interval shorter than the grace period")
@@ -57,7 +67,10 @@ struct SoakBench: AsyncParsableCommand {
 
     func run() async throws {
         try await LiveController.with(
-            arguments: ["--grace-period", "\(gracePeriod)s", "--retention", "\(retention)s"]
+            arguments: [
+                "--grace-period", "\(gracePeriod)s", "--retention", "\(retention)s", "--audit-archive-after",
+                "\(auditArchiveAfter)s", "--usage-detail", "\(usageDetail)s",
+            ]
         ) { live in
             guard let pid = live.pid else { throw LiveError.failed("the controller is not running") }
             let fleet = try await BenchWorkload.fleet(live, count: nodes)
@@ -132,7 +145,8 @@ struct SoakBench: AsyncParsableCommand {
             print(
                 "\(nodes) nodes over mTLS, \(applications) applications, \(String(format: "%.1f", minutes)) min of "
                     + "churn: \(counts.rollouts) rollouts, \(counts.scales) scalings, \(counts.failures) node failures; "
-                    + "retention \(retention) s")
+                    + "retention \(retention) s, audit archived after \(auditArchiveAfter) s, "
+                    + "usage folded after \(usageDetail) s")
             print("seconds  rss MiB  store MiB  instances")
             for s in samples {
                 print(
@@ -142,12 +156,18 @@ struct SoakBench: AsyncParsableCommand {
                 String(
                     format: "second half: rss %.1f MiB mean, slope %+.2f %%/h; store %.1f MiB mean, slope %+.2f %%/h",
                     rss.mean / mib, rss.percentPerHour, store.mean / mib, store.percentPerHour))
+            print(
+                String(
+                    format: "audit archive (outside the store): %.1f MiB", Double(Self.archiveBytes(live.dataDir)) / mib
+                ))
             Report.json(
                 "soak",
                 [
                     "nodes": Double(nodes), "applications": Double(applications), "minutes": minutes,
                     "rollouts": Double(counts.rollouts), "scalings": Double(counts.scales),
                     "nodeFailures": Double(counts.failures), "retentionSeconds": Double(retention),
+                    "auditArchiveAfterSeconds": Double(auditArchiveAfter), "usageDetailSeconds": Double(usageDetail),
+                    "auditArchiveMiB": Double(Self.archiveBytes(live.dataDir)) / mib,
                     "rssMeanMiB": rss.mean / mib, "rssSlopePercentPerHour": rss.percentPerHour,
                     "storeMeanMiB": store.mean / mib, "storeSlopePercentPerHour": store.percentPerHour,
                     "samples": Double(samples.count),
@@ -161,6 +181,16 @@ struct SoakBench: AsyncParsableCommand {
             body: Self.application("soak-\(index)", replicas: replicas, revision: revision),
             contentType: "application/yaml")
         guard reply.status == 200 else { throw LiveError.failed("apply: \(reply.status) \(reply.body)") }
+    }
+
+    /// The audit archive's files (the log moved out of the store: it grows with the log, by design).
+    static func archiveBytes(_ dataDir: String) -> Int {
+        let directory = dataDir + "/audit-archive"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return names.reduce(0) { total, name in
+            let size = (try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)[.size]) as? Int
+            return total + (size ?? 0)
+        }
     }
 
     /// The SQLite file and its WAL.

@@ -89,9 +89,28 @@ struct Run: AsyncParsableCommand {
                 + "their usage and events stay."))
     var retention: String = "24h"
 
+    @Option(
+        name: .customLong("audit-archive-after"),
+        help: ArgumentHelp(
+            "How long audit records stay in the store; older ones, up to the last checkpoint among them, "
+                + "move to DATA-DIR/audit-archive/ (files of JSON lines that tansiq audit verify still checks)."))
+    var auditArchiveAfter: String = "168h"
+
+    @Option(
+        name: .customLong("usage-detail"),
+        help: ArgumentHelp(
+            "How long usage intervals are kept one by one; older ones are folded into a total per ministry "
+                + "and UTC day (exact for whole days)."))
+    var usageDetail: String = "840h"
+
     func validate() throws {
         guard let kept = try? Span.parse(retention), kept.milliseconds >= 1000 else {
             throw ValidationError("--retention \(retention): expected a duration of at least 1s, like 24h")
+        }
+        for (flag, value) in [("--audit-archive-after", auditArchiveAfter), ("--usage-detail", usageDetail)] {
+            guard let span = try? Span.parse(value), span.milliseconds >= 1000 else {
+                throw ValidationError("\(flag) \(value): expected a duration of at least 1s, like 168h")
+            }
         }
         guard let checkpoint = try? Span.parse(auditCheckpoint), checkpoint.milliseconds >= 1000 else {
             throw ValidationError("--audit-checkpoint \(auditCheckpoint): expected a duration of at least 1s, like 1m")
@@ -156,7 +175,10 @@ struct Run: AsyncParsableCommand {
                 ttl: .milliseconds(try Span.parse(leaseTTL).milliseconds),
                 gracePeriod: try Span.parse(gracePeriod).seconds,
                 uidBase: uidBase, auditCheckpoint: .milliseconds(try Span.parse(auditCheckpoint).milliseconds),
-                retention: try Span.parse(retention).seconds)
+                retention: try Span.parse(retention).seconds,
+                history: RetentionLoop.History(
+                    auditArchiveAfter: try Span.parse(auditArchiveAfter).seconds,
+                    usageDetail: try Span.parse(usageDetail).seconds))
             node = try await ControllerNode.open(
                 dataDir: DataDirectory(path: dataDir), storeURL: store, settings: settings,
                 listen: (address.host, address.port),

@@ -113,6 +113,54 @@ struct AuditVerifyTests {
         }
     }
 
+    @Test("records past --audit-archive-after move to the archive through a checkpoint; verify walks both")
+    func archive() async throws {
+        try await LiveController.with(arguments: [
+            "--audit-checkpoint", "1s", "--audit-archive-after", "1s", "--retention", "1s",
+        ]) { live in
+            let config = live.dataDir + "-cli.yaml"
+            let admin = ClusterCommandTests.environment(live, token: live.operatorToken, config: config)
+            let manifests = packageRoot.appendingPathComponent("manifests").path
+            #expect(
+                try await ClusterCommandTests.tansiq(["apply", "-f", manifests + "/ministries.yaml"], admin).status == 0
+            )
+            let archive = live.dataDir + "/audit-archive"
+            let deadline = Date().addingTimeInterval(20)
+            var first: Int64 = 1
+            while Date() < deadline {
+                first = try await Self.lastAudit(live).first?.seq ?? Int64.max
+                if first > 2 { break }
+                try await Task.sleep(for: .milliseconds(250))
+            }
+            #expect(first > 2, "the store no longer holds the first records")
+            let files = try FileManager.default.contentsOfDirectory(atPath: archive).sorted()
+            #expect(files.first?.hasPrefix("audit-00000000000000000001-") == true, "\(files)")
+            #expect(files.allSatisfy { $0.hasSuffix(".jsonl") }, "no part file left: \(files)")
+            let verified = try await ClusterCommandTests.tansiq(["audit", "verify"], admin)
+            #expect(verified.status == 0, "\(verified.stderr)")
+            #expect(verified.stdout.contains(" records (1 to "), "\(verified.stdout)")
+
+            // A restarted controller chains after the archive.
+            #expect(try await live.stop() == 0)
+            try await live.start()
+            #expect(try await ClusterCommandTests.tansiq(["audit", "verify"], admin).status == 0)
+
+            // An archived record changed is named; so is an archive file gone.
+            let path = archive + "/" + files[0]
+            let original = try String(contentsOfFile: path, encoding: .utf8)
+            try original.replacingOccurrences(of: "\"result\":\"created\"", with: "\"result\":\"unchanged\"")
+                .write(toFile: path, atomically: true, encoding: .utf8)
+            let changed = try await ClusterCommandTests.tansiq(["audit", "verify"], admin)
+            #expect(changed.status == 1)
+            #expect(changed.stderr.contains(" changed"), "\(changed.stderr)")
+            try FileManager.default.removeItem(atPath: path)
+            let gone = try await ClusterCommandTests.tansiq(["audit", "verify"], admin)
+            #expect(gone.status == 1)
+            #expect(gone.stderr.contains("record 1 removed") || gone.stderr.contains("records 1 to"), "\(gone.stderr)")
+            #expect(gone.stderr.contains("were archived"), "\(gone.stderr)")
+        }
+    }
+
     static func sql(_ path: String, _ statement: String) throws {
         let db = try DatabaseQueue(path: path)
         try db.write { db in

@@ -44,6 +44,43 @@ struct UsageTests {
                 == whole.total.all.cpuMillicoreSeconds)
     }
 
+    @Test("usage folded into days reports as its intervals did over whole days, in proportion within one")
+    func foldedDays() {
+        let midnight = Date(timeIntervalSince1970: 1_800_057_600)
+        func record(_ id: String, _ from: TimeInterval, _ to: TimeInterval, guaranteed: Bool = true) -> UsageRecord {
+            UsageRecord(
+                ministry: id.hasPrefix("f") ? "finance" : "health", application: "app", instance: id,
+                guaranteed: guaranteed, from: midnight + from, to: midnight + to, cpuMillis: 333,
+                memoryBytes: 3 << 30, storageBytes: 1)
+        }
+        let records = [
+            record("h1", -50_000.7, 100_000.2), record("h2", 10, 86_390, guaranteed: false), record("f1", 3, 90_000),
+        ]
+        let days = UsageDay.fold(records)
+        #expect(days.count == 6, "health guaranteed over 3 days, borrowed over 1, finance over 2")
+        for (from, to) in [(midnight - 86400, midnight + 2 * 86400), (midnight, midnight + 86400)] {
+            let detailed = UsageReport.compute(
+                ministries: ["health", "finance"], records: records, instances: [], from: from, to: to, now: to)
+            let folded = UsageReport.compute(
+                ministries: ["health", "finance"], records: [], days: days, instances: [], from: from, to: to, now: to)
+            #expect(detailed == folded, "whole days: exactly the same report")
+        }
+        // Half of a folded day: half its sums, rounded down.
+        let half = UsageReport.compute(
+            ministries: ["health"], records: [], days: days, instances: [], from: midnight,
+            to: midnight + 43_200, now: midnight)
+        let day = days.first { $0.ministry == "health" && $0.day == 1_800_057_600 && $0.guaranteed }!
+        #expect(day.instanceSeconds == 86_400)
+        #expect("\(half.items[0].guaranteed.instanceSeconds)" == "43200")
+        #expect("\(half.items[0].guaranteed.cpuMillicoreSeconds)" == "\(333 * 43_200)")
+        let borrowed = days.first { !$0.guaranteed }!
+        #expect(borrowed.instanceSeconds == 86_380)
+        var expected = Decimal(86_380) * 43_200 / 86_400
+        var floor = Decimal()
+        NSDecimalRound(&floor, &expected, 0, .down)
+        #expect("\(half.items[0].borrowed.instanceSeconds)" == "\(floor)" && "\(floor)" == "43190")
+    }
+
     @Test("sums that overflow 64 bits stay exact: 1 PiB of storage held for ten years")
     func exactBeyondSixtyFourBits() throws {
         let tenYears: Int64 = 10 * 365 * 86_400

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import TansiqModel
 import TansiqTestSupport
@@ -259,6 +260,82 @@ struct StoreConformance {
         try await store.close()
         let again = try await reopen()
         #expect(try await again.usage(from: Sample.t0, to: Sample.t0 + 1000).count == 3)
+        try await again.close()
+    }
+
+    @Test(
+        "usage intervals that ended before a time fold into exact per-ministry days, and are removed",
+        arguments: Backend.all)
+    func usageRollUp(backend: Backend) async throws {
+        let (store, reopen) = try await backend.make()
+        let midnight = Date(timeIntervalSince1970: 1_800_057_600)  // a UTC midnight
+        func record(
+            _ id: String, _ ministry: String, _ from: TimeInterval, _ to: TimeInterval, guaranteed: Bool = true
+        )
+            -> UsageRecord
+        {
+            UsageRecord(
+                ministry: ministry, application: "portal", instance: id, guaranteed: guaranteed,
+                from: midnight + from, to: midnight + to, cpuMillis: 250, memoryBytes: 1 << 40, storageBytes: 7)
+        }
+        // One across midnight, one borrowed, one of another ministry, one still recent.
+        let records = [
+            record("a", "health", -3600.5, 7200.9), record("b", "health", 100, 200, guaranteed: false),
+            record("c", "finance", 10, 20), record("d", "health", 8000, 9000),
+        ]
+        var changeset = Changeset(basedOn: 0)
+        changeset.usage = records
+        try await store.commit(changeset)
+        #expect(try await store.rollUpUsage(endedBefore: midnight + 7500, limit: 2) == 2)
+        #expect(try await store.rollUpUsage(endedBefore: midnight + 7500, limit: 2) == 1)
+        #expect(try await store.rollUpUsage(endedBefore: midnight + 7500, limit: 2) == 0, "nothing left to fold")
+        #expect(try await store.usage(from: .distantPast, to: .distantFuture).map(\.instance) == ["d"])
+        let days = try await store.usageDays(from: midnight - 86400, to: midnight + 86400)
+        #expect(Set(days) == Set(UsageDay.fold(records.prefix(3))))
+        let health = try #require(days.first { $0.ministry == "health" && $0.day == 1_800_057_600 && $0.guaranteed })
+        #expect(health.instanceSeconds == 7200 && health.cpuMillicoreSeconds == 250 * 7200)
+        #expect(health.memoryByteSeconds == Decimal(1 << 40) * 7200, "exact beyond 64 bits")
+        // Folding more adds to the days kept.
+        var more = Changeset(basedOn: 0)
+        more.usage = [record("e", "finance", 30, 40), record("f", "finance", 50, 60)]
+        try await store.commit(more)
+        #expect(try await store.rollUpUsage(endedBefore: midnight + 7500, limit: 100) == 2)
+        try await store.close()
+        let again = try await reopen()
+        let finance = try await again.usageDays(from: midnight, to: midnight + 1).filter { $0.ministry == "finance" }
+        #expect(finance.map(\.instanceSeconds) == [30])
+        #expect(try await again.usageDays(from: midnight + 86400, to: midnight + 2 * 86400).isEmpty)
+        try await again.close()
+    }
+
+    @Test(
+        "the audit log leaves the store only through a checkpoint, and the chain goes on after it",
+        arguments: Backend.all)
+    func auditRemoval(backend: Backend) async throws {
+        let (store, reopen) = try await backend.make()
+        for i in 0..<4 { try await store.commit(Changeset(basedOn: 0, audit: [Sample.audit("a\(i)")])) }
+        #expect(try await store.auditArchived() == nil)
+        await #expect(throws: StoreError.self, "not a checkpoint") { try await store.removeAudit(through: 2) }
+        await #expect(throws: StoreError.self, "not in the store") { try await store.removeAudit(through: 99) }
+        #expect(try await store.audit(after: 0, limit: 10).count == 4, "a refusal removes nothing")
+        let head = try #require(await store.auditHead())
+        try await store.commit(
+            Changeset(
+                basedOn: 0,
+                audit: [try AuditChain.checkpoint(of: head, key: P256.Signing.PrivateKey(), at: Sample.t0)]))
+        let checkpoint = try #require(await store.auditHead())
+        #expect(checkpoint.seq == 5)
+        try await store.removeAudit(through: 5)
+        #expect(try await store.audit(after: 0, limit: 10).isEmpty)
+        #expect(try await store.auditArchived() == checkpoint)
+        try await store.close()
+        // Reopened with every record archived, the next record still follows the last one.
+        let again = try await reopen()
+        #expect(await again.auditHead() == checkpoint)
+        try await again.commit(Changeset(basedOn: 0, audit: [Sample.audit("after")]))
+        let next = try await again.audit(after: 0, limit: 10)
+        #expect(next.map(\.seq) == [6] && next.first?.prevHash == checkpoint.hash)
+        await #expect(throws: StoreError.self, "behind the archive") { try await again.removeAudit(through: 5) }
         try await again.close()
     }
 

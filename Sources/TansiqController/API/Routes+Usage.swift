@@ -26,8 +26,9 @@ extension Routes {
             let registry = await cluster.current
             let ministries = registry.state.ministries.keys.filter { Access.canRead(caller, ministry: $0) }
             let records = try await cluster.usage(from: from, to: to).filter { ministries.contains($0.ministry) }
+            let days = try await cluster.usageDays(from: from, to: to).filter { ministries.contains($0.ministry) }
             let report = UsageReport.compute(
-                ministries: Array(ministries), records: records,
+                ministries: Array(ministries), records: records, days: days,
                 instances: registry.state.instances.values.filter { ministries.contains($0.ministry) }, from: from,
                 to: to, now: now)
             if csv {

@@ -31,6 +31,8 @@ public actor Cluster {
     public nonisolated let epoch: Int64
     /// Where the other controllers and clients reach this one (`run --advertise`), if said.
     public nonisolated let advertise: String
+    /// The directory of the audit log's archive (`AuditArchive`), nil when none is kept.
+    public nonisolated let auditArchive: String?
     /// Told of a commit that failed because the store moved on without this controller or no
     /// longer takes its writes (`StoreError.conflict`, `.fenced`): its memory is stale.
     private let onStale: @Sendable (StoreError) -> Void
@@ -58,10 +60,11 @@ public actor Cluster {
     public init(
         store: any Store, startedAt: Date = Date(), gracePeriod: TimeInterval = Registry.defaultGracePeriod,
         uidBase: Int = Registry.defaultUIDBase, epoch: Int64 = 1, advertise: String = "",
-        onStale: @escaping @Sendable (StoreError) -> Void = { _ in },
+        auditArchive: String? = nil, onStale: @escaping @Sendable (StoreError) -> Void = { _ in },
         onCommit: @escaping @Sendable (StoredState) -> Void = { _ in }
     ) async throws {
         self.store = store
+        self.auditArchive = auditArchive
         self.onCommit = onCommit
         self.epoch = epoch
         self.advertise = advertise
@@ -199,6 +202,23 @@ public actor Cluster {
     /// Closed usage intervals overlapping `[from, to)`.
     public func usage(from: Date, to: Date) async throws -> [UsageRecord] {
         try await store.usage(from: from, to: to)
+    }
+
+    /// Days of closed usage folded by `rollUpUsage`, overlapping `[from, to)`.
+    public func usageDays(from: Date, to: Date) async throws -> [UsageDay] {
+        try await store.usageDays(from: from, to: to)
+    }
+
+    /// Folds the closed usage intervals that ended before `before` into their ministries' days
+    /// (`Store.rollUpUsage`), all of them; returns how many it folded.
+    @discardableResult
+    public func rollUpUsage(endedBefore before: Date) async throws -> Int {
+        var folded = 0
+        while true {
+            let count = try await store.rollUpUsage(endedBefore: before, limit: 5000)
+            folded += count
+            if count < 5000 { return folded }
+        }
     }
 
     /// Events matching the filters (see `Store.events`).

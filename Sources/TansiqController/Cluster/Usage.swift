@@ -48,6 +48,15 @@ enum UsageAccounting {
 }
 
 extension UsageReport.Amounts {
+    /// Adds a folded day's exact sums.
+    mutating func add(_ day: UsageDay) {
+        cpuMillicoreSeconds += day.cpuMillicoreSeconds
+        memoryByteSeconds += day.memoryByteSeconds
+        storageByteSeconds += day.storageByteSeconds
+        instanceSeconds += day.instanceSeconds
+        hours()
+    }
+
     mutating func add(_ other: Self) {
         cpuMillicoreSeconds += other.cpuMillicoreSeconds
         memoryByteSeconds += other.memoryByteSeconds
@@ -77,10 +86,14 @@ extension UsageReport.Amounts {
 }
 
 extension UsageReport {
-    /// The report over `[from, to)` of closed `records` and of the intervals still open on
-    /// `instances` at `now`, for `ministries` (every one listed, zeros included).
+    /// The report over `[from, to)` of closed `records`, of the `days` they were folded into
+    /// once past the usage detail, and of the intervals still open on `instances` at `now`, for
+    /// `ministries` (every one listed, zeros included). A day that lies whole in the period counts
+    /// whole, exactly as its intervals did; a period that cuts a folded day gets the day's sums in
+    /// proportion to the seconds it covers, rounded down.
     static func compute(
-        ministries: [String], records: [UsageRecord], instances: [Instance], from: Date, to: Date, now: Date
+        ministries: [String], records: [UsageRecord], days: [UsageDay] = [], instances: [Instance], from: Date,
+        to: Date, now: Date
     ) -> UsageReport {
         var guaranteed: [String: Amounts] = [:]
         var borrowed: [String: Amounts] = [:]
@@ -100,6 +113,30 @@ extension UsageReport {
             }
         }
         records.forEach(add)
+        for day in days {
+            let covered = min(day.day + UsageDay.seconds, sec(to)) - max(day.day, sec(from))
+            guard covered > 0 else { continue }
+            var part = day
+            if covered < UsageDay.seconds {
+                func share(_ value: Decimal) -> Decimal {
+                    var exact = value * Decimal(covered) / Decimal(UsageDay.seconds)
+                    var whole = Decimal()
+                    NSDecimalRound(&whole, &exact, 0, .down)
+                    return whole
+                }
+                part.cpuMillicoreSeconds = share(day.cpuMillicoreSeconds)
+                part.memoryByteSeconds = share(day.memoryByteSeconds)
+                part.storageByteSeconds = share(day.storageByteSeconds)
+                part.instanceSeconds = share(day.instanceSeconds)
+            }
+            var amounts = Amounts()
+            amounts.add(part)
+            if day.guaranteed {
+                guaranteed[day.ministry, default: Amounts()].add(amounts)
+            } else {
+                borrowed[day.ministry, default: Amounts()].add(amounts)
+            }
+        }
         for instance in instances where UsageAccounting.accruing(instance) {
             add(UsageAccounting.record(instance, from: instance.assignedAt!, to: now))
         }

@@ -24,12 +24,16 @@ public actor Leadership: Service {
         public var uidBase: Int
         public var auditCheckpoint: Duration
         public var retention: TimeInterval
+        /// How long history is kept in detail (`run --audit-archive-after`, `--usage-detail`).
+        public var history: RetentionLoop.History
 
         public init(
             holder: String, advertise: String, ttl: Duration = .seconds(15),
             gracePeriod: TimeInterval = Registry.defaultGracePeriod, uidBase: Int = Registry.defaultUIDBase,
-            auditCheckpoint: Duration = .seconds(60), retention: TimeInterval = Registry.defaultRetention
+            auditCheckpoint: Duration = .seconds(60), retention: TimeInterval = Registry.defaultRetention,
+            history: RetentionLoop.History = RetentionLoop.History()
         ) {
+            self.history = history
             self.holder = holder
             self.advertise = advertise
             self.ttl = ttl
@@ -183,7 +187,7 @@ public actor Leadership: Service {
         do {
             let cluster = try await ControllerServer.cluster(
                 store: store, metrics: metrics, gracePeriod: settings.gracePeriod, uidBase: settings.uidBase,
-                epoch: fence.epoch, advertise: settings.advertise
+                epoch: fence.epoch, advertise: settings.advertise, auditArchive: dataDir.auditArchive
             ) { [weak self] error in
                 Task { await self?.stale(error, epoch: fence.epoch) }
             }
@@ -194,7 +198,8 @@ public actor Leadership: Service {
                 cluster: cluster, metrics: metrics, ca: ca, registry: registry, keyring: keyring, throttle: throttle)
             let group = ServiceGroup(
                 services: server.loops(
-                    logger: logger, auditCheckpoint: settings.auditCheckpoint, retention: settings.retention),
+                    logger: logger, auditCheckpoint: settings.auditCheckpoint, retention: settings.retention,
+                    history: settings.history),
                 logger: logger)
             let loops = Task {
                 do { try await group.run() } catch {

@@ -4,20 +4,41 @@ import ServiceLifecycle
 
 /// Removes terminated instances once `retention` has passed since they ended
 /// (`Registry.planRetention`), checking a tenth of the retention apart, at least every second
-/// and at most every minute.
+/// and at most every minute; in the same rounds, moves the audit records older than
+/// `history.auditArchiveAfter` to the archive (through the last checkpoint among them) and folds
+/// the usage intervals that ended more than `history.usageDetail` ago into days, so that the
+/// store's size levels off however long the controller runs.
 public struct RetentionLoop: Service {
+    /// How long history is kept in detail in the store.
+    public struct History: Sendable {
+        /// Audit records older than this leave the store for the archive (`run --audit-archive-after`).
+        public var auditArchiveAfter: TimeInterval
+        /// Usage intervals that ended longer ago than this are kept per ministry and day
+        /// (`run --usage-detail`).
+        public var usageDetail: TimeInterval
+
+        /// The defaults: 7 days of audit records and 35 days of usage intervals in the store.
+        public init(auditArchiveAfter: TimeInterval = 7 * 86400, usageDetail: TimeInterval = 35 * 86400) {
+            self.auditArchiveAfter = auditArchiveAfter
+            self.usageDetail = usageDetail
+        }
+    }
+
     let cluster: Cluster
     let retention: TimeInterval
+    let history: History
     let now: @Sendable () -> Date
     let logger: Logger
 
     /// A loop over `cluster`.
     public init(
-        cluster: Cluster, retention: TimeInterval, now: @escaping @Sendable () -> Date = Date.init,
+        cluster: Cluster, retention: TimeInterval, history: History = History(),
+        now: @escaping @Sendable () -> Date = Date.init,
         logger: Logger = Logger(label: "tansiq-controller.retention")
     ) {
         self.cluster = cluster
         self.retention = retention
+        self.history = history
         self.now = now
         self.logger = logger
     }
@@ -34,12 +55,33 @@ public struct RetentionLoop: Service {
     /// One round now.
     public func round() async {
         let time = now()
-        guard
-            let report = await cluster.round(
-                "retention", at: time, logger: logger, { $0.planRetention(now: time, retention: retention) })
-        else { return }
-        if !report.removed.isEmpty {
+        if let report = await cluster.round(
+            "retention", at: time, logger: logger, { $0.planRetention(now: time, retention: retention) }),
+            !report.removed.isEmpty
+        {
             logger.info("terminated instances removed", metadata: ["count": "\(report.removed.count)"])
+        }
+        await compact(at: time)
+    }
+
+    /// Archives the audit records and folds the usage intervals past their detail.
+    func compact(at time: Date) async {
+        do {
+            var archived = 0
+            while true {
+                let moved = try await cluster.archiveAudit(before: time.addingTimeInterval(-history.auditArchiveAfter))
+                archived += moved
+                if moved < 20_000 { break }
+            }
+            if archived > 0 { logger.info("audit records archived", metadata: ["count": "\(archived)"]) }
+        } catch {
+            logger.warning("cannot archive the audit log", metadata: ["error": "\(error)"])
+        }
+        do {
+            let folded = try await cluster.rollUpUsage(endedBefore: time.addingTimeInterval(-history.usageDetail))
+            if folded > 0 { logger.info("usage intervals folded into days", metadata: ["count": "\(folded)"]) }
+        } catch {
+            logger.warning("cannot fold usage into days", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -10,6 +10,8 @@ public struct DataDirectory: Sendable {
 
     /// The store.
     public var database: String { file("tansiq.db") }
+    /// The audit log's archive (`AuditArchive`): records moved out of the store.
+    public var auditArchive: String { file("audit-archive") }
     /// The cluster CA certificate (PEM), for clients and agents.
     public var caCertificate: String { file("ca.crt") }
     /// The cluster CA key (PEM, 0600).

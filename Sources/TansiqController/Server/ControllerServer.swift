@@ -49,7 +49,9 @@ public struct ControllerServer {
     ) async throws -> ControllerServer {
         guard dataDir.isInitialised else { throw DataDirectoryError.notInitialised(dataDir.path) }
         let store = try SQLiteStore(path: dataDir.database)
-        let cluster = try await Self.cluster(store: store, metrics: metrics, gracePeriod: gracePeriod, uidBase: uidBase)
+        let cluster = try await Self.cluster(
+            store: store, metrics: metrics, gracePeriod: gracePeriod, uidBase: uidBase,
+            auditArchive: dataDir.auditArchive)
         return ControllerServer(
             cluster: cluster, metrics: metrics, ca: try dataDir.certificateAuthority(),
             registry: try RegistryClient(access: registry),
@@ -61,11 +63,12 @@ public struct ControllerServer {
     /// `metrics`; ministries created before uids were given get theirs now, once.
     static func cluster(
         store: any Store, metrics: ControllerMetrics, gracePeriod: TimeInterval, uidBase: Int, epoch: Int64 = 1,
-        advertise: String = "", onStale: @escaping @Sendable (StoreError) -> Void = { _ in }
+        advertise: String = "", auditArchive: String? = nil,
+        onStale: @escaping @Sendable (StoreError) -> Void = { _ in }
     ) async throws -> Cluster {
         let cluster = try await Cluster(
             store: store, gracePeriod: gracePeriod, uidBase: uidBase, epoch: epoch, advertise: advertise,
-            onStale: onStale
+            auditArchive: auditArchive, onStale: onStale
         ) { state in
             metrics.objects(
                 ministries: state.ministries.count, applications: state.applications.count,
@@ -122,14 +125,16 @@ public struct ControllerServer {
     /// The control loops and the long-poll release, to run after the application in the service
     /// group: a group shuts down in reverse order, so they stop first — a controller that is
     /// stopping never marks nodes lost because it no longer hears them. The audit log's head is
-    /// signed every `auditCheckpoint`; terminated instances are removed `retention` after they end.
+    /// signed every `auditCheckpoint`; terminated instances are removed `retention` after they end,
+    /// and history beyond `history` is archived and folded.
     public func loops(
-        logger: Logger, auditCheckpoint: Duration = .seconds(60), retention: TimeInterval = Registry.defaultRetention
+        logger: Logger, auditCheckpoint: Duration = .seconds(60), retention: TimeInterval = Registry.defaultRetention,
+        history: RetentionLoop.History = RetentionLoop.History()
     ) -> [any Service] {
         [
             PlacementLoop(cluster: cluster, logger: logger), NodeLoop(cluster: cluster, logger: logger),
             QuotaLoop(cluster: cluster, logger: logger),
-            RetentionLoop(cluster: cluster, retention: retention, logger: logger),
+            RetentionLoop(cluster: cluster, retention: retention, history: history, logger: logger),
             AuditCheckpointLoop(cluster: cluster, key: ca.key, interval: auditCheckpoint, logger: logger),
             LongPollRelease(cluster: cluster),
         ]

@@ -64,6 +64,25 @@ enum PostgresSchema {
         ),
         ("v2-secrets", SecretsTable.table.createStatements),
         ("v3-endpoints-version", ["INSERT INTO meta VALUES ('endpoints_version', 0)"]),
+        (
+            "v4-history",
+            [
+                // The last record removed to the archive; the trigger lets deletions through up to it.
+                "CREATE TABLE audit_archive (id INT PRIMARY KEY CHECK (id = 1), seq BIGINT NOT NULL, hash TEXT NOT NULL)",
+                """
+                CREATE OR REPLACE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                    IF TG_OP = 'DELETE' THEN
+                        IF OLD.seq <= COALESCE((SELECT seq FROM audit_archive WHERE id = 1), 0) THEN
+                            RETURN OLD;
+                        END IF;
+                    END IF;
+                    RAISE EXCEPTION 'the audit log is append-only';
+                END $$
+                """,
+                PostgresUsageDaysTable.create,
+            ]
+        ),
     ]
 
     /// The `CREATE TABLE` and indexes of every object table.

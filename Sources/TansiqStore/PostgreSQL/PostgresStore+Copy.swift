@@ -34,6 +34,8 @@ extension PostgresStore {
         let events = try await source.events(
             kind: nil, ministry: nil, name: nil, ministries: nil, limit: Int(EventsCapacity.rows))
         let usage = try await source.usage(from: .distantPast, to: .distantFuture)
+        let days = try await source.usageDays(from: .distantPast, to: .distantFuture)
+        let archived = try await source.auditArchived()
         let existing = try await load()
         guard existing.resourceVersion == 0, existing.tokens.isEmpty else {
             throw StoreError.invalid("\(url) already holds a cluster (version \(existing.resourceVersion))")
@@ -77,6 +79,12 @@ extension PostgresStore {
                 for chunk in usage.chunked(5000) {
                     try await PostgresUsageTable.append(chunk, on: connection, logger: logger)
                 }
+                for chunk in days.chunked(5000) {
+                    try await PostgresUsageDaysTable.add(Array(chunk), on: connection, logger: logger)
+                }
+                if let archived {
+                    try await PostgresAuditTable.setArchived(archived, on: connection, logger: logger)
+                }
             }
         }
         // `load` also takes the copied log's head as the one to chain after.
@@ -84,7 +92,7 @@ extension PostgresStore {
         let counts = try await guarded("count") { [client, logger] in
             try await client.withConnection { connection in
                 var counts: [String: Int] = [:]
-                for table in ["audit", "events", "usage"] {
+                for table in ["audit", "events", "usage", "usage_days"] {
                     for try await n in try await connection.query(
                         PostgresQuery(unsafeSQL: "SELECT COUNT(*) FROM \(table)"), logger: logger
                     ).decode(Int64.self) {
@@ -108,6 +116,7 @@ extension PostgresStore {
             row("audit", audit.count, counts["audit"] ?? -1),
             row("events", events.count, counts["events"] ?? -1),
             row("usage", usage.count, counts["usage"] ?? -1),
+            row("usage_days", days.count, counts["usage_days"] ?? -1),
             row("resource_version", Int(state.resourceVersion), Int(copied.resourceVersion)),
             row("instance_serial", Int(state.instanceSerial), Int(copied.instanceSerial)),
             row("ministry_serial", Int(state.ministrySerial), Int(copied.ministrySerial)),

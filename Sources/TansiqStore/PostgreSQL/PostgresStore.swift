@@ -181,6 +181,36 @@ public final class PostgresStore: Store {
         }
     }
 
+    public func usageDays(from: Date, to: Date) async throws -> [UsageDay] {
+        try await guarded("read usage days") { [client, logger] in
+            try await client.withConnection {
+                try await PostgresUsageDaysTable.overlapping(from: from, to: to, on: $0, logger: logger)
+            }
+        }
+    }
+
+    public func rollUpUsage(endedBefore: Date, limit: Int) async throws -> Int {
+        try await guarded("roll up usage") { [client, logger] in
+            try await client.withTransaction(logger: logger) {
+                try await PostgresUsageTable.rollUp(endedBefore: endedBefore, limit: limit, on: $0, logger: logger)
+            }
+        }
+    }
+
+    public func auditArchived() async throws -> AuditChain.Head? {
+        try await guarded("read the audit archive's head") { [client, logger] in
+            try await client.withConnection { try await PostgresAuditTable.archived(on: $0, logger: logger) }
+        }
+    }
+
+    public func removeAudit(through seq: Int64) async throws {
+        try await guarded("archive the audit log") { [client, logger] in
+            try await client.withTransaction(logger: logger) {
+                try await PostgresAuditTable.removeThrough(seq, on: $0, logger: logger)
+            }
+        }
+    }
+
     public func events(
         kind: String?, ministry: String?, name: String?, ministries: Set<String>?, limit: Int
     ) async throws -> [Event] {

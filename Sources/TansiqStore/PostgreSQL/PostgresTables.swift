@@ -151,14 +151,45 @@ enum PostgresAuditTable {
                     """, binds: binds), logger: logger)
     }
 
-    /// The last row's position and hash.
+    /// The last row's position and hash; when every record was archived, the last archived one's.
     static func head(on connection: PostgresConnection, logger: Logger) async throws -> AuditChain.Head? {
         for try await (seq, hash) in try await connection.query(
             "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", logger: logger
         ).decode((Int64, String).self) {
             return AuditChain.Head(seq: seq, hash: hash)
         }
+        return try await archived(on: connection, logger: logger)
+    }
+
+    /// The last record removed to the archive.
+    static func archived(on connection: PostgresConnection, logger: Logger) async throws -> AuditChain.Head? {
+        for try await (seq, hash) in try await connection.query(
+            "SELECT seq, hash FROM audit_archive WHERE id = 1", logger: logger
+        ).decode((Int64, String).self) {
+            return AuditChain.Head(seq: seq, hash: hash)
+        }
         return nil
+    }
+
+    /// Removes the records up to checkpoint record `seq` (see `Store.removeAudit(through:)`).
+    static func removeThrough(_ seq: Int64, on connection: PostgresConnection, logger: Logger) async throws {
+        guard let record = try await after(seq - 1, limit: 1, on: connection, logger: logger).first,
+            record.seq == seq
+        else { throw StoreError.invalid("audit record \(seq) is not in the store") }
+        guard AuditChain.isCheckpoint(record), let hash = record.hash else {
+            throw StoreError.invalid("audit record \(seq) is not a checkpoint: the log is archived through one only")
+        }
+        try await setArchived(AuditChain.Head(seq: seq, hash: hash), on: connection, logger: logger)
+        try await connection.query("DELETE FROM audit WHERE seq <= \(seq)", logger: logger)
+    }
+
+    /// Records `head` as the last record archived.
+    static func setArchived(_ head: AuditChain.Head, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            INSERT INTO audit_archive (id, seq, hash) VALUES (1, \(head.seq), \(head.hash))
+            ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash
+            """, logger: logger)
     }
 
     static func after(
@@ -316,23 +347,123 @@ enum PostgresUsageTable {
     ) async throws
         -> [UsageRecord]
     {
-        let rows = try await connection.query(
-            """
-            SELECT ministry, application, instance, guaranteed, from_ms, to_ms, cpu_millis, memory_bytes,
-                storage_bytes
-            FROM usage WHERE to_ms > \(UsageMilliseconds.of(from)) AND from_ms < \(UsageMilliseconds.of(to))
-            ORDER BY seq
-            """, logger: logger)
-        var records: [UsageRecord] = []
-        for try await (ministry, application, instance, guaranteed, fromMs, toMs, cpu, memory, storage) in rows.decode(
-            (String, String, String, Bool, Int64, Int64, Int64, Int64, Int64).self)
+        try await records(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT seq, ministry, application, instance, guaranteed, from_ms, to_ms, cpu_millis,
+                        memory_bytes, storage_bytes
+                    FROM usage WHERE to_ms > \(UsageMilliseconds.of(from)) AND from_ms < \(UsageMilliseconds.of(to))
+                    ORDER BY seq
+                    """), on: connection, logger: logger
+        ).map(\.record)
+    }
+
+    private static func records(
+        _ query: PostgresQuery, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [(seq: Int64, record: UsageRecord)] {
+        let rows = try await connection.query(query, logger: logger)
+        var records: [(seq: Int64, record: UsageRecord)] = []
+        for try await (seq, ministry, application, instance, guaranteed, fromMs, toMs, cpu, memory, storage)
+            in rows.decode((Int64, String, String, String, Bool, Int64, Int64, Int64, Int64, Int64).self)
         {
             records.append(
-                UsageRecord(
-                    ministry: ministry, application: application, instance: instance, guaranteed: guaranteed,
-                    from: UsageMilliseconds.date(fromMs), to: UsageMilliseconds.date(toMs), cpuMillis: cpu,
-                    memoryBytes: memory, storageBytes: storage))
+                (
+                    seq,
+                    UsageRecord(
+                        ministry: ministry, application: application, instance: instance, guaranteed: guaranteed,
+                        from: UsageMilliseconds.date(fromMs), to: UsageMilliseconds.date(toMs), cpuMillis: cpu,
+                        memoryBytes: memory, storageBytes: storage)
+                ))
         }
         return records
+    }
+
+    /// Folds intervals that ended before `before` into `usage_days`, at most `limit` (see
+    /// `Store.rollUpUsage`); rows another controller is folding are left to it.
+    static func rollUp(
+        endedBefore before: Date, limit: Int, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Int {
+        let found = try await records(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT seq, ministry, application, instance, guaranteed, from_ms, to_ms, cpu_millis,
+                        memory_bytes, storage_bytes
+                    FROM usage WHERE to_ms < \(UsageMilliseconds.of(before)) ORDER BY seq LIMIT \(limit)
+                    FOR UPDATE SKIP LOCKED
+                    """), on: connection, logger: logger)
+        guard !found.isEmpty else { return 0 }
+        try await PostgresUsageDaysTable.add(UsageDay.fold(found.map(\.record)), on: connection, logger: logger)
+        try await connection.query("DELETE FROM usage WHERE seq = ANY(\(found.map(\.seq)))", logger: logger)
+        return found.count
+    }
+}
+
+/// `usage_days`: closed usage folded per ministry, UTC day and kind (`UsageDay`), exact sums in
+/// `NUMERIC`.
+enum PostgresUsageDaysTable {
+    static let create = """
+        CREATE TABLE usage_days (
+            ministry TEXT NOT NULL, day BIGINT NOT NULL, guaranteed BOOLEAN NOT NULL,
+            cpu_millicore_seconds NUMERIC NOT NULL, memory_byte_seconds NUMERIC NOT NULL,
+            storage_byte_seconds NUMERIC NOT NULL, instance_seconds NUMERIC NOT NULL,
+            PRIMARY KEY (ministry, day, guaranteed))
+        """
+
+    /// Adds `days` to the days kept (inserting those not kept yet), in one statement.
+    static func add(_ days: [UsageDay], on connection: PostgresConnection, logger: Logger) async throws {
+        guard !days.isEmpty else { return }
+        var binds = PostgresBindings()
+        binds.append(days.map(\.ministry))
+        binds.append(days.map(\.day))
+        binds.append(days.map(\.guaranteed))
+        binds.append(days.map { "\($0.cpuMillicoreSeconds)" })
+        binds.append(days.map { "\($0.memoryByteSeconds)" })
+        binds.append(days.map { "\($0.storageByteSeconds)" })
+        binds.append(days.map { "\($0.instanceSeconds)" })
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    INSERT INTO usage_days AS d (ministry, day, guaranteed, cpu_millicore_seconds,
+                        memory_byte_seconds, storage_byte_seconds, instance_seconds)
+                    SELECT ministry, day, guaranteed, cpu::numeric, memory::numeric, storage::numeric,
+                        instances::numeric
+                    FROM unnest($1::text[], $2::bigint[], $3::boolean[], $4::text[], $5::text[], $6::text[],
+                        $7::text[]) AS u(ministry, day, guaranteed, cpu, memory, storage, instances)
+                    ON CONFLICT (ministry, day, guaranteed) DO UPDATE SET
+                        cpu_millicore_seconds = d.cpu_millicore_seconds + EXCLUDED.cpu_millicore_seconds,
+                        memory_byte_seconds = d.memory_byte_seconds + EXCLUDED.memory_byte_seconds,
+                        storage_byte_seconds = d.storage_byte_seconds + EXCLUDED.storage_byte_seconds,
+                        instance_seconds = d.instance_seconds + EXCLUDED.instance_seconds
+                    """, binds: binds), logger: logger)
+    }
+
+    static func overlapping(
+        from: Date, to: Date, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [UsageDay] {
+        let low = UsageDay.second(from) - UsageDay.seconds
+        let high = Int64(to.timeIntervalSince1970.rounded(.up))
+        let rows = try await connection.query(
+            """
+            SELECT ministry, day, guaranteed, cpu_millicore_seconds::text, memory_byte_seconds::text,
+                storage_byte_seconds::text, instance_seconds::text
+            FROM usage_days WHERE day > \(low) AND day < \(high) ORDER BY day, ministry, guaranteed
+            """, logger: logger)
+        var days: [UsageDay] = []
+        for try await (ministry, day, guaranteed, cpu, memory, storage, instances) in rows.decode(
+            (String, Int64, Bool, String, String, String, String).self)
+        {
+            func sum(_ text: String) throws -> Decimal {
+                guard let value = UsageDay.sum(text) else {
+                    throw StoreError.io("usage_days holds \(text), not a decimal integer")
+                }
+                return value
+            }
+            days.append(
+                UsageDay(
+                    ministry: ministry, day: day, guaranteed: guaranteed, cpuMillicoreSeconds: try sum(cpu),
+                    memoryByteSeconds: try sum(memory), storageByteSeconds: try sum(storage),
+                    instanceSeconds: try sum(instances)))
+        }
+        return days
     }
 }

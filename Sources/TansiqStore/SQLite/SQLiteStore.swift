@@ -66,6 +66,10 @@ public final class SQLiteStore: Store {
         migrator.registerMigration("v8-endpoints-version") { db in
             try db.execute(sql: "INSERT INTO meta VALUES ('endpoints_version', 0)")
         }
+        migrator.registerMigration("v9-history") { db in
+            try AuditTable.addArchive(db)
+            try UsageDaysTable.create(db)
+        }
         return migrator
     }
 
@@ -190,6 +194,30 @@ public final class SQLiteStore: Store {
     public func usage(from: Date, to: Date) async throws -> [UsageRecord] {
         try await guarded {
             try await pool.read { db in try UsageTable.overlapping(from: from, to: to, in: db) }
+        }
+    }
+
+    public func usageDays(from: Date, to: Date) async throws -> [UsageDay] {
+        try await guarded {
+            try await pool.read { db in try UsageDaysTable.overlapping(from: from, to: to, in: db) }
+        }
+    }
+
+    public func rollUpUsage(endedBefore: Date, limit: Int) async throws -> Int {
+        try await guarded {
+            try await pool.write { db in try UsageTable.rollUp(endedBefore: endedBefore, limit: limit, in: db) }
+        }
+    }
+
+    public func auditArchived() async throws -> AuditChain.Head? {
+        try await guarded {
+            try await pool.read { db in try AuditTable.archived(in: db) }
+        }
+    }
+
+    public func removeAudit(through seq: Int64) async throws {
+        try await guarded {
+            try await pool.write { db in try AuditTable.removeThrough(seq, in: db) }
         }
     }
 

@@ -81,11 +81,51 @@ enum AuditTable {
         return chained.last.map { AuditChain.Head(seq: $0.seq, hash: $0.hash!) }
     }
 
-    /// The last row's position and hash.
+    /// The last row's position and hash; when every record was archived, the last archived one's.
     static func head(in db: Database) throws -> AuditChain.Head? {
         try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").map {
             AuditChain.Head(seq: $0["seq"], hash: $0["hash"])
+        } ?? archived(in: db)
+    }
+
+    /// `audit_archive` (one row: the last record removed to the archive) and a deletion trigger
+    /// that lets through only records up to it: the store removes records by first moving that
+    /// row past them, in the same transaction (`removeThrough`).
+    static func addArchive(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE audit_archive (
+                    id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL, hash TEXT NOT NULL)
+                """)
+        try db.execute(sql: "DROP TRIGGER IF EXISTS audit_no_delete")
+        try db.execute(
+            sql: """
+                CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+                WHEN OLD.seq > COALESCE((SELECT seq FROM audit_archive WHERE id = 1), 0)
+                BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END
+                """)
+    }
+
+    /// The last record removed to the archive.
+    static func archived(in db: Database) throws -> AuditChain.Head? {
+        try Row.fetchOne(db, sql: "SELECT seq, hash FROM audit_archive WHERE id = 1").map {
+            AuditChain.Head(seq: $0["seq"], hash: $0["hash"])
         }
+    }
+
+    /// Removes the records up to checkpoint record `seq` (see `Store.removeAudit(through:)`).
+    static func removeThrough(_ seq: Int64, in db: Database) throws {
+        guard let record = try after(seq - 1, limit: 1, in: db).first, record.seq == seq else {
+            throw StoreError.invalid("audit record \(seq) is not in the store")
+        }
+        guard AuditChain.isCheckpoint(record), let hash = record.hash else {
+            throw StoreError.invalid("audit record \(seq) is not a checkpoint: the log is archived through one only")
+        }
+        try db.execute(
+            sql:
+                "INSERT INTO audit_archive (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET seq = ?, hash = ?",
+            arguments: [seq, hash, seq, hash])
+        try db.execute(sql: "DELETE FROM audit WHERE seq <= ?", arguments: [seq])
     }
 
     static func after(_ seq: Int64, limit: Int, in db: Database) throws -> [AuditRecord] {
