@@ -12,7 +12,7 @@ struct BenchAPI: AsyncParsableCommand {
         abstract: "Benchmarks of the controller's API over HTTPS; each prints a summary and, last, one JSON line.",
         subcommands: [
             ApplyBench.self, StatusBench.self, LoopsBench.self, AgentBench.self, SoakBench.self, FailoverBench.self,
-            GatewayBench.self, ScaleBench.self,
+            GatewayBench.self, ScaleBench.self, CompareSlurmBench.self,
         ]
     )
 }

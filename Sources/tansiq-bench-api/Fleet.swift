@@ -14,8 +14,11 @@ enum BenchWorkload {
           quota: {cpu: 100000, memory: 100Ti, storage: 100Ti, instances: 10000000}
         """
 
-    /// An application of `replicas` instances of 100m and 64Mi, with `env` in their environment.
-    static func application(_ name: String, replicas: Int, env: [String: String] = [:]) -> String {
+    /// An application of `replicas` instances of `resources` (100m and 64Mi unless said), with `env`
+    /// in their environment.
+    static func application(
+        _ name: String, replicas: Int, env: [String: String] = [:], resources: String = "{cpu: 100m, memory: 64Mi}"
+    ) -> String {
         let environment =
             env.isEmpty
             ? ""
@@ -29,7 +32,7 @@ enum BenchWorkload {
             metadata: {name: \(name), ministry: bench}
             spec:
               replicas: \(replicas)
-              resources: {cpu: 100m, memory: 64Mi}
+              resources: \(resources)
               run: {command: [/bin/sleep, "3600"]\(environment)}
               ports: [{name: http, port: 0}]
             """
@@ -38,15 +41,22 @@ enum BenchWorkload {
     /// The zone of fleet node `bench-N`: four zones, round robin.
     static func zone(of node: SimulatedNode) -> String { "z\(Int(node.name.split(separator: "-").last!)! % 4)" }
 
-    /// `count` nodes `bench-0`..., joined over mTLS 32 at a time.
-    static func fleet(_ live: LiveController, count: Int) async throws -> [SimulatedNode] {
+    /// `count` nodes `bench-0`..., joined over mTLS 32 at a time, of `capacity` (the simulated
+    /// node's default unless given).
+    static func fleet(
+        _ live: LiveController, count: Int, capacity: [String: Any]? = nil
+    ) async throws
+        -> [SimulatedNode]
+    {
         let fleet = (0..<count).map { live.node("bench-\($0)") }
+        // Read only, by every join.
+        nonisolated(unsafe) let capacity = capacity
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, node) in fleet.enumerated() {
                 if index >= 32 { try await group.next() }
                 group.addTask {
                     let reply = try await node.join(
-                        token: live.bootstrapToken, labels: ["zone": zone(of: node)])
+                        token: live.bootstrapToken, labels: ["zone": zone(of: node)], capacity: capacity)
                     guard reply.status == 201 else { throw LiveError.failed("join: \(reply.status) \(reply.body)") }
                 }
             }
