@@ -30,7 +30,12 @@ public enum TLSPolicy {
     /// The common name of the client certificate a connection presented (the TLS layer has
     /// already checked it against the cluster CA), or nil without one.
     public static func peerCommonName(of channel: any Channel) async -> String? {
-        guard let certificate = try? await channel.nioSSL_peerCertificate().get(),
+        // An HTTP/2 request comes on a stream channel: the TLS handler is on its connection's.
+        var found = try? await channel.nioSSL_peerCertificate().get()
+        if found == nil, let parent = channel.parent {
+            found = try? await parent.nioSSL_peerCertificate().get()
+        }
+        guard let certificate = found,
             let der = try? certificate.toDERBytes(),
             let parsed = try? Certificate(derEncoded: der)
         else { return nil }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdHTTP2
 import HummingbirdTLS
 import Logging
 import NIOCore
@@ -116,7 +117,9 @@ public struct ControllerServer {
     ) throws -> some ApplicationProtocol {
         Application(
             responder: responder,
-            server: try .tls(.http1(configuration: .init(idleTimeout: idleTimeout)), tlsConfiguration: tls),
+            // HTTP/2 when the client offers it (ALPN: a node's long poll and statuses share one
+            // connection), HTTP/1.1 otherwise.
+            server: HandshakeDeadlineChannel.builder(tls: tls, idleTimeout: idleTimeout),
             configuration: ApplicationConfiguration(address: .hostname(host, port: port), serverName: nil),
             onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? port) },
             logger: logger)

@@ -1,0 +1,77 @@
+import Hummingbird
+import HummingbirdCore
+import HummingbirdHTTP2
+import Logging
+import NIOCore
+import NIOSSL
+import NIOTLS
+
+/// HTTP/2 when the client offers it through ALPN, HTTP/1.1 otherwise — and a connection that
+/// has not finished its TLS handshake within `deadline` (nothing sent, or a hello dribbled) is
+/// closed. Once negotiated, each protocol's own idle timeout takes over: HTTP/1.1's per
+/// connection, HTTP/2's for a connection without open streams and for each stream.
+struct HandshakeDeadlineChannel: ServerChildChannel {
+    typealias Value = HTTP2UpgradeChannel.Value
+
+    let inner: HTTP2UpgradeChannel
+    let deadline: TimeAmount
+
+    /// The builder of `Application(server:)`.
+    static func builder(tls: TLSConfiguration, idleTimeout: TimeAmount) -> HTTPServerBuilder {
+        HTTPServerBuilder { responder in
+            HandshakeDeadlineChannel(
+                inner: try HTTP2UpgradeChannel(
+                    tlsConfiguration: tls,
+                    configuration: .init(
+                        idleTimeout: .nanoseconds(idleTimeout.nanoseconds),
+                        streamConfiguration: .init(idleTimeout: idleTimeout)),
+                    responder: responder),
+                deadline: idleTimeout)
+        }
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
+            // Between the TLS handler and the protocol negotiation: it sees the handshake end.
+            let tls = try channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
+            try channel.pipeline.syncOperations.addHandler(
+                HandshakeWatch(deadline: deadline), position: .after(tls))
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await inner.handle(value: value, logger: logger)
+    }
+}
+
+/// Closes its connection unless the TLS handshake completes within `deadline`, then leaves.
+final class HandshakeWatch: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    let deadline: TimeAmount
+    private var timer: Scheduled<Void>?
+
+    init(deadline: TimeAmount) { self.deadline = deadline }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let channel = context.channel
+        timer = context.eventLoop.scheduleTask(in: deadline) { channel.close(promise: nil) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
+            timer?.cancel()
+            timer = nil
+            context.fireUserInboundEventTriggered(event)
+            context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}
