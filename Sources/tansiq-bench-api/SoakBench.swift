@@ -12,7 +12,8 @@ struct SoakBench: AsyncParsableCommand {
         commandName: "soak",
         abstract: "Churn a controller for a set time and sample its resident memory and store size.",
         discussion: """
-            Starts a controller with --retention, --audit-archive-after, --usage-detail and --grace-period,
+            Starts a controller with --retention, --audit-archive-after, --usage-detail, --max-events and
+            --grace-period,
             joins --nodes simulated nodes over
             mTLS that report every --report-interval seconds, applies --applications applications, then
             until --minutes have passed: rolls one out (a new generation replaces its instances), scales
@@ -42,6 +43,10 @@ struct SoakBench: AsyncParsableCommand {
         name: .customLong("usage-detail"),
         help: "The controller's --usage-detail, in seconds: how long usage intervals are kept one by one.")
     var usageDetail: Int = 120
+    @Option(
+        name: .customLong("max-events"),
+        help: "The controller's --max-events: how many events the store keeps (its default is 100000).")
+    var maxEvents: Int = 20_000
     @Option(help: "Seed of the churn's choices.") var seed: UInt64 = 1
 
     func validate() throws {
@@ -69,7 +74,7 @@ struct SoakBench: AsyncParsableCommand {
         try await LiveController.with(
             arguments: [
                 "--grace-period", "\(gracePeriod)s", "--retention", "\(retention)s", "--audit-archive-after",
-                "\(auditArchiveAfter)s", "--usage-detail", "\(usageDetail)s",
+                "\(auditArchiveAfter)s", "--usage-detail", "\(usageDetail)s", "--max-events", "\(maxEvents)",
             ]
         ) { live in
             guard let pid = live.pid else { throw LiveError.failed("the controller is not running") }
@@ -146,7 +151,7 @@ struct SoakBench: AsyncParsableCommand {
                 "\(nodes) nodes over mTLS, \(applications) applications, \(String(format: "%.1f", minutes)) min of "
                     + "churn: \(counts.rollouts) rollouts, \(counts.scales) scalings, \(counts.failures) node failures; "
                     + "retention \(retention) s, audit archived after \(auditArchiveAfter) s, "
-                    + "usage folded after \(usageDetail) s")
+                    + "usage folded after \(usageDetail) s, \(maxEvents) events kept")
             print("seconds  rss MiB  store MiB  instances")
             for s in samples {
                 print(

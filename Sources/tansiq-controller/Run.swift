@@ -103,6 +103,11 @@ struct Run: AsyncParsableCommand {
                 + "and UTC day (exact for whole days)."))
     var usageDetail: String = "840h"
 
+    @Option(
+        name: .customLong("max-events"),
+        help: "How many events the store keeps: the newest; older ones are removed as new ones come (at least 1000).")
+    var maxEvents: Int = Int(EventsCapacity.rows)
+
     func validate() throws {
         guard let kept = try? Span.parse(retention), kept.milliseconds >= 1000 else {
             throw ValidationError("--retention \(retention): expected a duration of at least 1s, like 24h")
@@ -112,6 +117,7 @@ struct Run: AsyncParsableCommand {
                 throw ValidationError("\(flag) \(value): expected a duration of at least 1s, like 168h")
             }
         }
+        guard maxEvents >= 1000 else { throw ValidationError("--max-events \(maxEvents): expected 1000 or more") }
         guard let checkpoint = try? Span.parse(auditCheckpoint), checkpoint.milliseconds >= 1000 else {
             throw ValidationError("--audit-checkpoint \(auditCheckpoint): expected a duration of at least 1s, like 1m")
         }
@@ -178,7 +184,7 @@ struct Run: AsyncParsableCommand {
                 retention: try Span.parse(retention).seconds,
                 history: RetentionLoop.History(
                     auditArchiveAfter: try Span.parse(auditArchiveAfter).seconds,
-                    usageDetail: try Span.parse(usageDetail).seconds))
+                    usageDetail: try Span.parse(usageDetail).seconds), maxEvents: Int64(maxEvents))
             node = try await ControllerNode.open(
                 dataDir: DataDirectory(path: dataDir), storeURL: store, settings: settings,
                 listen: (address.host, address.port),

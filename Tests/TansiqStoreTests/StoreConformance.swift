@@ -382,4 +382,22 @@ struct SQLiteStoreTests {
         #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
         #expect(!FileManager.default.fileExists(atPath: path + "-shm"))
     }
+
+    @Test("a store keeps the newest maxEvents events: at most a thousand more before it prunes")
+    func eventsAreBounded() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tansiq-events-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let store = try SQLiteStore(path: dir.appendingPathComponent("tansiq.db").path, maxEvents: 1000)
+        for batch in 0..<40 {
+            let events = (0..<100).map { i in
+                Event(
+                    time: Sample.t0, kind: "Node", ministry: nil, name: "n\(batch)-\(i)", reason: "Ready", message: "-")
+            }
+            try await store.commit(Changeset(basedOn: 0, events: events))
+        }
+        let kept = try await store.events(kind: nil, ministry: nil, name: nil, ministries: nil, limit: 10_000)
+        #expect(kept.count >= 1000 && kept.count <= 2000, "kept \(kept.count) of 4000")
+        #expect(kept.last?.name == "n39-99", "the newest stay")
+        try await store.close()
+    }
 }

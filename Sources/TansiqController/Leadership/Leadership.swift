@@ -26,14 +26,17 @@ public actor Leadership: Service {
         public var retention: TimeInterval
         /// How long history is kept in detail (`run --audit-archive-after`, `--usage-detail`).
         public var history: RetentionLoop.History
+        /// How many events the store keeps, the newest (`run --max-events`).
+        public var maxEvents: Int64
 
         public init(
             holder: String, advertise: String, ttl: Duration = .seconds(15),
             gracePeriod: TimeInterval = Registry.defaultGracePeriod, uidBase: Int = Registry.defaultUIDBase,
             auditCheckpoint: Duration = .seconds(60), retention: TimeInterval = Registry.defaultRetention,
-            history: RetentionLoop.History = RetentionLoop.History()
+            history: RetentionLoop.History = RetentionLoop.History(), maxEvents: Int64 = EventsCapacity.rows
         ) {
             self.history = history
+            self.maxEvents = maxEvents
             self.holder = holder
             self.advertise = advertise
             self.ttl = ttl

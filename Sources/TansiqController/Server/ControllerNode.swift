@@ -33,7 +33,7 @@ public struct ControllerNode: Sendable {
             var storeLogger = logger
             storeLogger.logLevel = max(logger.logLevel, .notice)
             let postgres = try await PostgresStore(
-                url: try PostgresURL(storeURL), requireFence: true, logger: storeLogger)
+                url: try PostgresURL(storeURL), requireFence: true, maxEvents: settings.maxEvents, logger: storeLogger)
             store = postgres
             keeper = postgres
             forwarder = try Forwarder(
@@ -42,7 +42,7 @@ public struct ControllerNode: Sendable {
             guard FileManager.default.fileExists(atPath: dataDir.database) else {
                 throw DataDirectoryError.storeElsewhere(dataDir.path)
             }
-            store = try SQLiteStore(path: dataDir.database)
+            store = try SQLiteStore(path: dataDir.database, maxEvents: settings.maxEvents)
             keeper = SoleLease(url: settings.advertise)
             forwarder = nil
         }

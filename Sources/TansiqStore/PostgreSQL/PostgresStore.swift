@@ -20,6 +20,8 @@ public final class PostgresStore: Store {
     let logger: Logger
     let timeout: Duration
     let requireFence: Bool
+    /// How many events are kept (the newest).
+    let maxEvents: Int64
     private let runner: Task<Void, Never>
     private let encoder = WireJSON.encoder()
     private let decoder = WireJSON.decoder()
@@ -35,9 +37,11 @@ public final class PostgresStore: Store {
     /// `StoreError.io` when the database cannot be reached within `timeout` or migrated.
     public init(
         url: PostgresURL, requireFence: Bool = false, timeout: Duration = .seconds(10),
+        maxEvents: Int64 = EventsCapacity.rows,
         logger: Logger = Logger(label: "tansiq-store", factory: { _ in SwiftLogNoOpLogHandler() })
     ) async throws {
         self.url = url
+        self.maxEvents = maxEvents
         self.logger = logger
         self.timeout = timeout
         self.requireFence = requireFence
@@ -118,7 +122,7 @@ public final class PostgresStore: Store {
         if requireFence && fence == nil { throw StoreError.fenced("this controller holds no lease") }
         let previous = head.withLock { $0 }
         let writes = TableWrites(changeset.mutations)
-        let next = try await guarded("commit") { [client, encoder, logger] in
+        let next = try await guarded("commit") { [client, encoder, logger, maxEvents] in
             try await client.withTransaction(logger: logger) { connection in
                 let prelude = try await PostgresMeta.prelude(fence, on: connection, logger: logger)
                 if prelude.fenced, let fence { throw Self.lost(fence) }
@@ -130,7 +134,8 @@ public final class PostgresStore: Store {
                 try await Self.write(writes, on: connection, encoder: encoder, logger: logger)
                 let next = try await PostgresAuditTable.append(
                     changeset.audit, after: previous, last: prelude.lastAudit, on: connection, logger: logger)
-                try await PostgresEventsTable.append(changeset.events, on: connection, logger: logger)
+                try await PostgresEventsTable.append(
+                    changeset.events, keeping: maxEvents, on: connection, logger: logger)
                 try await PostgresUsageTable.append(changeset.usage, on: connection, logger: logger)
                 return next
             }

@@ -245,7 +245,9 @@ enum PostgresEventsTable {
             "SELECT setval(pg_get_serial_sequence('events', 'seq'), (SELECT MAX(seq) FROM events))", logger: logger)
     }
 
-    static func append(_ events: [Event], on connection: PostgresConnection, logger: Logger) async throws {
+    static func append(
+        _ events: [Event], keeping capacity: Int64, on connection: PostgresConnection, logger: Logger
+    ) async throws {
         guard !events.isEmpty else { return }
         var binds = PostgresBindings()
         binds.append(events.map { RFC3339.formatMilliseconds($0.time) })
@@ -267,7 +269,6 @@ enum PostgresEventsTable {
         ).decode(Int64.self) {
             last = max(last, seq)
         }
-        let capacity = EventsCapacity.rows
         if last % 1000 < Int64(events.count) {
             try await connection.query("DELETE FROM events WHERE seq <= \(last - capacity)", logger: logger)
         }

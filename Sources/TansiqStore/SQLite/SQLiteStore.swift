@@ -12,11 +12,14 @@ public final class SQLiteStore: Store {
     private let decoder = WireJSON.decoder()
     /// The last audit record this store wrote (or found when it opened): the next is chained to it.
     private let head = Locked<AuditChain.Head?>(nil)
+    /// How many events are kept (the newest; older ones are pruned as new ones come).
+    private let maxEvents: Int64
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
     ///
     /// Throws `StoreError.io` when the file cannot be opened or migrated.
-    public init(path: String) throws {
+    public init(path: String, maxEvents: Int64 = EventsCapacity.rows) throws {
+        self.maxEvents = maxEvents
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -153,7 +156,7 @@ public final class SQLiteStore: Store {
                     try Self.write(mutation, in: db, encoder: encoder)
                 }
                 let next = try AuditTable.append(changeset.audit, after: head.withLock { $0 }, in: db)
-                if !changeset.events.isEmpty { try EventsTable.append(changeset.events, in: db) }
+                if !changeset.events.isEmpty { try EventsTable.append(changeset.events, keeping: maxEvents, in: db) }
                 for record in changeset.usage { try UsageTable.append(record, in: db) }
                 return next
             }

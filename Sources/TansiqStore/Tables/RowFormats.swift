@@ -1,8 +1,9 @@
 import Foundation
 
 /// How many events every backend keeps in all: the oldest are pruned beyond it.
-enum EventsCapacity {
-    static let rows: Int64 = 100_000
+public enum EventsCapacity {
+    /// The default of `run --max-events`: how many events a store keeps (the newest).
+    public static let rows: Int64 = 100_000
 }
 
 /// Usage times as every backend stores them: integer milliseconds since 1970, so that overlaps

@@ -3,7 +3,7 @@ import GRDB
 import TansiqModel
 
 /// `events`: objects' short histories. Appended with the change they describe; the oldest are
-/// pruned beyond `EventsCapacity.rows` rows.
+/// pruned beyond the store's `maxEvents` rows.
 enum EventsTable {
     static func create(_ db: Database) throws {
         try db.execute(
@@ -16,7 +16,7 @@ enum EventsTable {
         try db.execute(sql: "CREATE INDEX events_ministry ON events(ministry)")
     }
 
-    static func append(_ events: [Event], in db: Database) throws {
+    static func append(_ events: [Event], keeping capacity: Int64, in db: Database) throws {
         for event in events {
             try db.execute(
                 sql: "INSERT INTO events (time, kind, ministry, name, reason, message) VALUES (?, ?, ?, ?, ?, ?)",
@@ -27,7 +27,7 @@ enum EventsTable {
         }
         let last = db.lastInsertedRowID
         if last % 1000 < Int64(events.count) {
-            try db.execute(sql: "DELETE FROM events WHERE seq <= ?", arguments: [last - EventsCapacity.rows])
+            try db.execute(sql: "DELETE FROM events WHERE seq <= ?", arguments: [last - capacity])
         }
     }
 
