@@ -15,9 +15,10 @@ struct CompareSlurmBench: AsyncParsableCommand {
             foreground on a scratch directory, --nodes emulated nodes of --cpus cpus and --memory-gib GiB in
             Slurm's CLOUD state (no slurmd: ResumeProgram and SuspendProgram are /bin/true, so a job
             given a node reads CONFIGURING), select/cons_tres with CR_Core_Memory, sched/builtin with
-            --slurm-scheduler-parameters (by default default_queue_depth=10000: a burst is scheduled in
-            one pass instead of 100 jobs now and the rest at the next minute's pass), every other
-            setting Slurm's default. Its one partition is DOWN while --jobs jobs are submitted, each
+            --slurm-scheduler-parameters (by default default_queue_depth=10000,max_sched_time=60,
+            sched_interval=1: a pass may consider every queued job and run as long as it needs, and
+            passes come every second — with Slurm's defaults a pass tries 100 jobs and stops after 2 s,
+            the next a minute later), every other setting Slurm's default. Its one partition is DOWN while --jobs jobs are submitted, each
             its own `sbatch -n1 -c1 --mem=1G --wrap "sleep 3600"`; then `scontrol update
             PartitionName=main State=UP` releases them.
 
@@ -42,7 +43,7 @@ struct CompareSlurmBench: AsyncParsableCommand {
         help:
             "Slurm's SchedulerParameters (empty: Slurm's defaults, which try 100 jobs per event and the rest a minute later)."
     )
-    var schedulerParameters: String = "default_queue_depth=10000"
+    var schedulerParameters: String = "default_queue_depth=10000,max_sched_time=60,sched_interval=1"
     @Flag(name: .customLong("skip-slurm"), help: "Run Tansiq's side alone.") var skipSlurm: Bool = false
 
     func validate() throws {
