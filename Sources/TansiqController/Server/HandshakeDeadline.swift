@@ -64,6 +64,12 @@ final class HandshakeWatch: ChannelInboundHandler, RemovableChannelHandler {
         timer = nil
     }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        timer = nil
+        context.fireChannelInactive()
+    }
+
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
             timer?.cancel()
