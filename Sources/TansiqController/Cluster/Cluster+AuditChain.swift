@@ -26,8 +26,22 @@ extension Cluster {
         // Right after the archive, the first record kept must follow the last archived one.
         var verifier = AuditChainVerifier(
             key: key, from: from, anchor: archived.flatMap { $0.seq + 1 == from ? $0.hash : nil })
+        var unreadable: String?
         if let archived, from <= archived.seq, let auditArchive {
-            try AuditArchive.read(in: auditArchive, from: from) { verifier.feed($0) }
+            do { try AuditArchive.read(in: auditArchive, from: from) { verifier.feed($0) } } catch {
+                unreadable = "\(error)"
+            }
+        }
+        if let unreadable {
+            // A line that is not a record: the record after the last one read was changed.
+            var report = verifier.finish()
+            if report.problem == nil {
+                report.ok = false
+                report.problem = AuditVerification.Problem(
+                    kind: "changed", seq: (report.head?.seq ?? from - 1) + 1,
+                    message: "the archive cannot be read: \(unreadable)")
+            }
+            return report
         }
         var after = max(from - 1, archived?.seq ?? 0)
         while verifier.problem == nil {
