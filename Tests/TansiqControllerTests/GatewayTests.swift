@@ -201,8 +201,8 @@ struct GatewayTests {
                 #expect(drain.status == 200, "\(drain.body)")
                 #expect(
                     try await eventually(.seconds(90)) { try await Self.settled(live, generation: 2, away: busiest) })
-                // Until at least 2,000 requests have been counted.
-                _ = try await eventually(.seconds(30)) { load.snapshot.ok >= 2000 }
+                // Until at least 2,000 requests have been counted (1,841 in 30 s once, under the whole suite).
+                _ = try await eventually(.seconds(60)) { load.snapshot.ok >= 2000 }
                 let counts = await load.stop()
                 #expect(counts.ok >= 2000, "\(counts.ok) requests answered 200")
                 #expect(counts.statuses.isEmpty, "answers other than 200: \(counts.statuses)")

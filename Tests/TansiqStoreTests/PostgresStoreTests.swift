@@ -85,7 +85,8 @@ struct PostgresStoreTests {
     func takeoverFollowsCommitInFlight() async throws {
         let (a, url, _) = try await Self.fresh()
         let b = try await PostgresStore(url: url, requireFence: true, timeout: Self.deadline)
-        let first = try #require(try await a.acquire(holder: "a", url: "u", ttl: .milliseconds(1500)))
+        // A lease of 3 s: taking it must answer within a third (1 s), with room on a loaded machine.
+        let first = try #require(try await a.acquire(holder: "a", url: "u", ttl: .seconds(3)))
         a.hold(first)
         var version: Int64 = 0
         // Commits keep landing until the lease runs out; none after b holds it.
