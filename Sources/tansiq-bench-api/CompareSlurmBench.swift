@@ -265,9 +265,9 @@ struct CompareSlurmBench: AsyncParsableCommand {
     func runTansiq() async throws -> (side: Side, assigned: Double) {
         var result: (side: Side, assigned: Double)?
         try await LiveController.with(arguments: ["--grace-period", "300s", "--log-level", "warning"]) { live in
-            let capacity: [String: Any] = [
-                "cpu": String(cpus), "memory": "\(memoryGiB)Gi", "storage": "1Ti", "instances": jobs,
-            ]
+            let capacity = Resources(
+                cpuMillis: Int64(cpus) * 1000, memoryBytes: Int64(memoryGiB) << 30, storageBytes: 1 << 40,
+                instances: Int64(jobs))
             let fleet = try await BenchWorkload.fleet(live, count: nodes, capacity: capacity)
             let reporters = fleet.map { $0.keepReporting(every: .seconds(60)) }
             defer { for reporter in reporters { reporter.cancel() } }

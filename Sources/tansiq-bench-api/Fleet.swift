@@ -1,4 +1,5 @@
 import Foundation
+import TansiqModel
 import TansiqTestSupport
 
 /// What the API benchmarks share: their ministry, their applications, and a fleet of nodes.
@@ -44,19 +45,22 @@ enum BenchWorkload {
     /// `count` nodes `bench-0`..., joined over mTLS 32 at a time, of `capacity` (the simulated
     /// node's default unless given).
     static func fleet(
-        _ live: LiveController, count: Int, capacity: [String: Any]? = nil
+        _ live: LiveController, count: Int, capacity: Resources? = nil
     ) async throws
         -> [SimulatedNode]
     {
         let fleet = (0..<count).map { live.node("bench-\($0)") }
-        // Read only, by every join.
-        nonisolated(unsafe) let capacity = capacity
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (index, node) in fleet.enumerated() {
                 if index >= 32 { try await group.next() }
                 group.addTask {
-                    let reply = try await node.join(
-                        token: live.bootstrapToken, labels: ["zone": zone(of: node)], capacity: capacity)
+                    let labels = ["zone": zone(of: node)]
+                    let reply =
+                        if let capacity {
+                            try await node.join(token: live.bootstrapToken, labels: labels, resources: capacity)
+                        } else {
+                            try await node.join(token: live.bootstrapToken, labels: labels)
+                        }
                     guard reply.status == 201 else { throw LiveError.failed("join: \(reply.status) \(reply.body)") }
                 }
             }

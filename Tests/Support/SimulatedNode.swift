@@ -52,6 +52,12 @@ public final class SimulatedNode: @unchecked Sendable {
         return reply
     }
 
+    /// `join` with a typed capacity (`Resources`, as the wire's `JoinRequest` carries it).
+    public func join(token: String, labels: [String: String] = [:], resources: Resources) async throws -> Reply {
+        let json = try JSONSerialization.jsonObject(with: WireJSON.encoder().encode(resources))
+        return try await join(token: token, labels: labels, capacity: json as? [String: Any])
+    }
+
     /// Uses `certificatePEM` from now on (after a join or a renewal).
     public func adopt(_ certificatePEM: String) async throws {
         self.certificatePEM = certificatePEM
