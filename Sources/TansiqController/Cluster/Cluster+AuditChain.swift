@@ -4,6 +4,9 @@ import TansiqModel
 import TansiqStore
 
 extension Cluster {
+    /// Most audit records `archiveAudit` moves in one call (one archive file).
+    public static let auditArchiveBatch = 20_000
+
     /// Signs the audit chain's head into a checkpoint record with `key` (the cluster CA's), unless
     /// the head is already a checkpoint: nothing happened since the last one. Returns the head it
     /// signed, or nil when there was nothing to sign.
@@ -63,7 +66,7 @@ extension Cluster {
     /// last checkpoint among them (what is archived ends with a signed head), at most `limit`
     /// records a call. Returns how many it moved (0: none is due, or no archive is set).
     @discardableResult
-    public func archiveAudit(before: Date, limit: Int = 20_000) async throws -> Int {
+    public func archiveAudit(before: Date, limit: Int = Cluster.auditArchiveBatch) async throws -> Int {
         guard let auditArchive else { return 0 }
         var after = try await store.auditArchived()?.seq ?? 0
         var due: [AuditRecord] = []

@@ -71,7 +71,7 @@ public struct RetentionLoop: Service {
             while true {
                 let moved = try await cluster.archiveAudit(before: time.addingTimeInterval(-history.auditArchiveAfter))
                 archived += moved
-                if moved < 20_000 { break }
+                if moved < Cluster.auditArchiveBatch { break }
             }
             if archived > 0 { logger.info("audit records archived", metadata: ["count": "\(archived)"]) }
         } catch {
