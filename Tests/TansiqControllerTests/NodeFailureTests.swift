@@ -84,6 +84,33 @@ struct NodeFailureTests {
             })
     }
 
+    @Test("nodes cut off together cross the grace period apart: the first to cross is held while the others are silent")
+    func staggeredPartition() throws {
+        var registry = try Self.registry(zones: ["a", "a", "a", "a", "b"])
+        // n0 last reported 5 s before n1 and n2; all three fell silent at once, n3 and n4 report.
+        let late = Self.t0.addingTimeInterval(31)
+        let heard = { (node: String) -> Date in
+            switch node {
+            case "n0": Self.t0
+            case "n1", "n2": Self.t0.addingTimeInterval(5)
+            default: late
+            }
+        }
+        let first = registry.planNodeFailures(now: late, budget: 10, lastHeard: heard)
+        #expect(first.value == NodeFailures(notReady: ["n0"], evicted: [], held: ["n0"]))
+        registry.apply(first.changeset)
+        let later = Self.t0.addingTimeInterval(40)
+        let second = registry.planNodeFailures(now: later, budget: 10, lastHeard: heard)
+        #expect(second.value == NodeFailures(notReady: ["n1", "n2"], evicted: [], held: ["n0", "n1", "n2"]))
+        // A lone node silent for less than half the grace period beside a NotReady one is not
+        // a partition: n0 alone NotReady in zone a, n1 unheard for 14 s of 30.
+        let lone = try Self.registry(zones: ["a", "a", "a", "a", "b"])
+        let alone = lone.planNodeFailures(
+            now: late, budget: 10,
+            lastHeard: { $0 == "n0" ? Self.t0 : ($0 == "n1" ? late.addingTimeInterval(-14) : late) })
+        #expect(alone.value == NodeFailures(notReady: ["n0"], evicted: ["n0"], held: []))
+    }
+
     @Test("every node silent means the controller is cut off: nothing is evicted")
     func everyNodeSilent() throws {
         let registry = try Self.registry(zones: ["a", "b"])

@@ -21,9 +21,12 @@ extension Registry {
     /// for the grace period (`lastHeard` says when it last did) becomes NotReady. The instances
     /// of a NotReady node are marked Lost and replaced by new Pending ones — at most `budget`
     /// nodes a round (evictions are rate-limited), none in a zone where more than half the nodes
-    /// and at least two are NotReady (a partition, not dead nodes; a lone node's zone is its
-    /// own, and its failure is a failure), and none at all while every node is NotReady (then it
-    /// is the controller that is cut off). A lost instance is out of its node's assignments, so
+    /// and at least two are silent (a partition, not dead nodes; a lone node's zone is its
+    /// own, and its failure is a failure), and none at all while every node is silent (then it
+    /// is the controller that is cut off). Silent counts the NotReady nodes and the Ready ones
+    /// unheard for more than half the grace period: nodes cut off at the same moment cross the
+    /// grace period up to a status interval apart, and the first to cross must not be evicted
+    /// alone before the others are counted. A lost instance is out of its node's assignments, so
     /// when the node returns its agent stops it (fencing).
     public func planNodeFailures(now: Date, budget: Int, lastHeard: (String) -> Date) -> Outcome<NodeFailures> {
         var report = NodeFailures()
@@ -31,6 +34,7 @@ extension Registry {
         var events: [Event] = []
         let stamp = RFC3339.truncated(now)
         var phase: [String: NodePhase] = [:]
+        var silent: Set<String> = []
         let nodes = state.nodes.values.sorted { $0.name < $1.name }
         for node in nodes {
             var current = node.phase
@@ -46,12 +50,15 @@ extension Registry {
                         message: "no status for more than \(Int(gracePeriod)) s"))
             }
             phase[node.name] = current
+            if current == .notReady || now.timeIntervalSince(lastHeard(node.name)) > gracePeriod / 2 {
+                silent.insert(node.name)
+            }
         }
         var zones: [String: (total: Int, down: Int)] = [:]
         for node in state.nodes.values where node.phase != .joining {
             let zone = Self.zone(of: node)
             zones[zone, default: (0, 0)].total += 1
-            if phase[node.name] == .notReady { zones[zone, default: (0, 0)].down += 1 }
+            if silent.contains(node.name) { zones[zone, default: (0, 0)].down += 1 }
         }
         let everyNodeDown = !zones.isEmpty && zones.values.allSatisfy { $0.down == $0.total }
         func partitioned(_ zone: (total: Int, down: Int)) -> Bool {
