@@ -153,10 +153,17 @@ public final class AgentRunner: Sendable {
     }
 
     private func reportStatus() async {
+        var started = false
         while !Task.isCancelled {
             do {
                 try await connection.report(await status(), timeout: reportTimeout)
                 contacted()
+                if !started {
+                    // Running now: the pages only starting touched go back to the node.
+                    started = true
+                    let advised = StartupPages.release()
+                    logger.debug("startup pages released", metadata: ["mappedBytes": "\(advised)"])
+                }
             } catch {
                 logger.warning("status not delivered", metadata: ["error": "\(error)"])
             }

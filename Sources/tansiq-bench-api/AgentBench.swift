@@ -24,11 +24,51 @@ struct AgentBench: AsyncParsableCommand {
     @Option(help: "Applications started one after another for the start latency.")
     var starts: Int = 20
 
+    @Option(
+        help: ArgumentHelp(
+            "The agent binary measured (default: tansiq-agent beside this binary).",
+            discussion: "scripts/build-agent.sh builds the light agent: standard library linked in, stripped."))
+    var agent: String?
+
     /// Resident memory of a process, in bytes.
-    static func rss(_ pid: Int32) -> Int {
-        let status = (try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)) ?? ""
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    static func rss(_ pid: Int32) -> Int { memory(pid)["VmRSS"] ?? 0 }
+
+    /// The kB figures of /proc/PID/status, in bytes: VmRSS and its parts RssAnon (the process's
+    /// own memory), RssFile (pages of its binary and libraries) and RssShmem.
+    static func memory(_ pid: Int32) -> [String: Int] {
+        let status = procText("/proc/\(pid)/status")
+        var figures: [String: Int] = [:]
+        for line in status.split(separator: "\n") where line.hasSuffix(" kB") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, let kB = Int(parts[1].dropLast(3).trimmingCharacters(in: .whitespaces)) else {
+                continue
+            }
+            figures[String(parts[0])] = kB * 1024
+        }
+        return figures
+    }
+
+    /// Resident bytes by mapping of a process (/proc/PID/smaps), summed per file and permissions
+    /// (`anonymous` for memory of its own), largest first.
+    static func mappings(_ pid: Int32) -> [(String, Int)] {
+        let smaps = procText("/proc/\(pid)/smaps")
+        var sums: [String: Int] = [:]
+        var current = ""
+        for line in smaps.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if let first = fields.first, first.contains("-"), fields.count >= 5, !first.hasSuffix(":") {
+                let path = fields.count >= 6 ? fields[5...].joined(separator: " ") : "anonymous"
+                current = "\(URL(fileURLWithPath: path).lastPathComponent) \(fields[1])"
+            } else if fields.first == "Rss:", fields.count >= 2, let kB = Int(fields[1]) {
+                sums[current, default: 0] += kB * 1024
+            }
+        }
+        return sums.sorted { $0.value > $1.value }
+    }
+
+    /// How many threads a process runs.
+    static func threads(_ pid: Int32) -> Int {
+        (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task").count) ?? 0
     }
 
     /// User plus system CPU seconds of a process.
@@ -97,7 +137,9 @@ struct AgentBench: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let binary = productsDirectory.appendingPathComponent("tansiq-agent").path
+        let binary =
+            agent.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+            ?? productsDirectory.appendingPathComponent("tansiq-agent").path
         let size = ((try? FileManager.default.attributesOfItem(atPath: binary))?[.size] as? Int) ?? 0
         let registry = HostFacts.hasRegistryTools ? try await LiveRegistry() : nil
         defer { registry?.shutdown() }
@@ -108,7 +150,8 @@ struct AgentBench: AsyncParsableCommand {
         let insecure = registry.map { ["--insecure-registry", $0.host] } ?? []
         try await LiveController.with(arguments: ["--grace-period", "10s"] + insecure) { live in
             let agent = try await LiveAgent(
-                live, name: "bench-node", zone: "z1", ports: 33000...33999, statusInterval: 5, extra: insecure)
+                live, name: "bench-node", zone: "z1", ports: 33000...33999, statusInterval: 5, extra: insecure,
+                executable: URL(fileURLWithPath: binary))
             do {
                 try await measure(live, agent, imageReference: imageReference, size: size, binary: binary)
             } catch {
@@ -138,6 +181,8 @@ struct AgentBench: AsyncParsableCommand {
         try await Task.sleep(for: .seconds(2))
         let running = agent.instancePids.count
         let rssTen = Self.rss(pid)
+        let parts = Self.memory(pid)
+        let mappings = Self.mappings(pid)
         let cpuBefore = Self.cpuSeconds(pid)
         try await Task.sleep(for: .seconds(idleSeconds))
         let cpuShare = (Self.cpuSeconds(pid) - cpuBefore) / Double(idleSeconds) * 100
@@ -160,6 +205,12 @@ struct AgentBench: AsyncParsableCommand {
         print("agent binary \(binary): \(mib(size))")
         print("idle RSS: \(mib(rssIdle)) with 0 instances, \(mib(rssTen)) with \(running) instances")
         print(
+            "  of which: own memory (RssAnon) \(mib(parts["RssAnon"] ?? 0)), pages of the binary and libraries "
+                + "(RssFile) \(mib(parts["RssFile"] ?? 0)), shared (RssShmem) \(mib(parts["RssShmem"] ?? 0)); "
+                + "threads \(Self.threads(pid))")
+        let largest = mappings.prefix(8).map { "\($0.0) \(mib($0.1))" }
+        print("  largest mappings: " + largest.joined(separator: ", "))
+        print(
             "idle CPU over \(idleSeconds) s with \(running) instances: \(String(format: "%.2f", cpuShare)) % of a core"
         )
         print(
@@ -175,6 +226,7 @@ struct AgentBench: AsyncParsableCommand {
         }
         var figures: [String: Double] = [
             "binaryBytes": Double(size), "rssIdleBytes": Double(rssIdle), "rssTenBytes": Double(rssTen),
+            "rssTenAnonBytes": Double(parts["RssAnon"] ?? 0), "rssTenFileBytes": Double(parts["RssFile"] ?? 0),
             "instances": Double(running), "idleCPUPercent": Double((cpuShare * 100).rounded() / 100),
             "startP50Ms": pct(50, hostRuntime), "startP99Ms": pct(99, hostRuntime),
         ]

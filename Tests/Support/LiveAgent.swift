@@ -12,6 +12,8 @@ public final class LiveAgent: @unchecked Sendable {
     public let dataDir: String
     private var process: Process?
     private let log: URL
+    /// The binary run: this build's `tansiq-agent` unless told otherwise.
+    public let executable: URL
 
     /// What the host runtime must show instances that run this build's binaries: the products
     /// directory and the Swift runtime's libraries.
@@ -26,13 +28,14 @@ public final class LiveAgent: @unchecked Sendable {
     /// apart from `tansiq dev up`'s agents (31000 to 32499), whose test runs at the same time.
     public init(
         _ live: LiveController, name: String, zone: String, ports: ClosedRange<Int>, statusInterval: Double = 1,
-        extra: [String] = [], servers: [String]? = nil
+        extra: [String] = [], servers: [String]? = nil, executable: URL? = nil
     ) async throws {
         self.name = name
+        self.executable = executable ?? productsDirectory.appendingPathComponent("tansiq-agent")
         dataDir = live.dataDir + "-agent-\(name)"
         log = URL(fileURLWithPath: dataDir + ".log")
-        let joined = try await run(
-            "tansiq-agent",
+        let joined = try await runProcess(
+            self.executable,
             [
                 "join", "--token", live.bootstrapToken, "--ca-hash", try live.caHash(),
                 "--name", name, "--data-dir", dataDir, "--label", "zone=\(zone)",
@@ -54,7 +57,7 @@ public final class LiveAgent: @unchecked Sendable {
         let handle = try FileHandle(forWritingTo: log)
         try handle.seekToEnd()
         let process = Process()
-        process.executableURL = productsDirectory.appendingPathComponent("tansiq-agent")
+        process.executableURL = executable
         // Without runc (a development machine), instances run unisolated; the isolation tests
         // are disabled there.
         process.arguments =
@@ -115,7 +118,7 @@ public final class LiveAgent: @unchecked Sendable {
         }
         for pid in instancePids.values where pid > 1 { kill(pid, SIGKILL) }
         // The tmpfs of instances' secrets the killed agent had no time to clear.
-        let mounts = (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? ""
+        let mounts = procText("/proc/mounts")
         for line in mounts.split(separator: "\n") {
             let fields = line.split(separator: " ")
             if fields.count > 1, fields[1].hasPrefix(dataDir + "/") {

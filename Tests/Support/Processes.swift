@@ -24,6 +24,12 @@ public let productsDirectory: URL = {
     return url
 }()
 
+/// The whole text of a file of /proc (or /sys): these report a size of 0, and
+/// `String(contentsOfFile:)` returns only what the first read gave (one page of /proc/PID/smaps).
+public func procText(_ path: String) -> String {
+    String(decoding: FileHandle(forReadingAtPath: path)?.readDataToEndOfFile() ?? Data(), as: UTF8.self)
+}
+
 /// Runs a built product with arguments, from the package root, and waits (bounded) for it.
 public func run(_ product: String, _ arguments: [String], timeout: TimeInterval = 30) async throws -> RunResult {
     try await runProcess(productsDirectory.appendingPathComponent(product), arguments, timeout: timeout)

@@ -200,7 +200,7 @@ struct SecretsTests {
                     try await live.call(.DELETE, "/v1/ministries/health/secrets/db?force=true", token: viewer).status
                         == 403)
                 // The tmpfs is on the node while the instance runs, and gone once it stops.
-                let mounts = { (try? String(contentsOfFile: "/proc/mounts", encoding: .utf8)) ?? "" }
+                let mounts = { procText("/proc/mounts") }
                 let node = try #require(agents.first { $0.name == readerNode })
                 #expect(mounts().contains("\(node.dataDir)/secrets/\(id)/db"), "the secret is on a tmpfs of its own")
                 #expect(
