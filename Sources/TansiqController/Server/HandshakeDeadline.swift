@@ -34,6 +34,7 @@ struct HandshakeDeadlineChannel: ServerChildChannel {
         inner.setup(channel: channel, logger: logger).flatMapThrowing { value in
             // Between the TLS handler and the protocol negotiation: it sees the handshake end.
             let tls = try channel.pipeline.syncOperations.handler(type: NIOSSLServerHandler.self)
+            try channel.pipeline.syncOperations.addHandler(OwnedReads(), position: .after(tls))
             try channel.pipeline.syncOperations.addHandler(
                 HandshakeWatch(deadline: deadline), position: .after(tls))
             return value
@@ -79,5 +80,23 @@ final class HandshakeWatch: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+}
+
+/// Hands on what the TLS handler decrypted as a buffer of its own, sized to it. The TLS handler
+/// decrypts into one buffer of at least a TLS record (16 KiB) that it reuses from read to read —
+/// unless the read it handed on is still held downstream, and HTTP/2's frame parser holds the
+/// last one until the next arrives: then every read allocates another 16 KiB, and every idle
+/// HTTP/2 connection keeps two. Copied here (a status is a few KiB), the TLS handler's buffer is
+/// free again when the read returns, and what the parser keeps is the size of what was read.
+final class OwnedReads: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let read = unwrapInboundIn(data)
+        var owned = context.channel.allocator.buffer(capacity: read.readableBytes)
+        owned.writeImmutableBuffer(read)
+        context.fireChannelRead(wrapInboundOut(owned))
     }
 }
