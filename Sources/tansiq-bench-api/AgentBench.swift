@@ -51,17 +51,10 @@ struct AgentBench: AsyncParsableCommand {
     /// Resident bytes by mapping of a process (/proc/PID/smaps), summed per file and permissions
     /// (`anonymous` for memory of its own), largest first.
     static func mappings(_ pid: Int32) -> [(String, Int)] {
-        let smaps = procText("/proc/\(pid)/smaps")
         var sums: [String: Int] = [:]
-        var current = ""
-        for line in smaps.split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            if let first = fields.first, first.contains("-"), fields.count >= 5, !first.hasSuffix(":") {
-                let path = fields.count >= 6 ? fields[5...].joined(separator: " ") : "anonymous"
-                current = "\(URL(fileURLWithPath: path).lastPathComponent) \(fields[1])"
-            } else if fields.first == "Rss:", fields.count >= 2, let kB = Int(fields[1]) {
-                sums[current, default: 0] += kB * 1024
-            }
+        for mapping in residentMappings(String(pid)) {
+            let name = mapping.path.map { URL(fileURLWithPath: $0).lastPathComponent } ?? "anonymous"
+            sums["\(name) \(mapping.permissions)", default: 0] += mapping.residentBytes
         }
         return sums.sorted { $0.value > $1.value }
     }

@@ -30,6 +30,33 @@ public func procText(_ path: String) -> String {
     String(decoding: FileHandle(forReadingAtPath: path)?.readDataToEndOfFile() ?? Data(), as: UTF8.self)
 }
 
+/// One mapping of a process's address space, as /proc/PID/smaps lists it, with its resident bytes.
+public struct ResidentMapping: Sendable {
+    /// `r-xp` and the like.
+    public var permissions: String
+    /// The file mapped (`[heap]`, `[stack]` and the like as written), nil for anonymous memory.
+    public var path: String?
+    public var residentBytes: Int
+
+    /// Executable and backed by a file: code.
+    public var isFileCode: Bool { permissions.dropFirst(2).first == "x" && path?.hasPrefix("/") == true }
+}
+
+/// The mappings of process `pid` (`self` for this one) with their resident bytes.
+public func residentMappings(_ pid: String) -> [ResidentMapping] {
+    var mappings: [ResidentMapping] = []
+    for line in procText("/proc/\(pid)/smaps").split(separator: "\n") {
+        let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+        if let first = fields.first, first.contains("-"), !first.hasSuffix(":"), fields.count >= 5 {
+            let path = fields.count >= 6 ? fields[5...].joined(separator: " ") : nil
+            mappings.append(ResidentMapping(permissions: String(fields[1]), path: path, residentBytes: 0))
+        } else if fields.first == "Rss:", fields.count >= 2, let kB = Int(fields[1]), !mappings.isEmpty {
+            mappings[mappings.count - 1].residentBytes += kB * 1024
+        }
+    }
+    return mappings
+}
+
 /// Runs a built product with arguments, from the package root, and waits (bounded) for it.
 public func run(_ product: String, _ arguments: [String], timeout: TimeInterval = 30) async throws -> RunResult {
     try await runProcess(productsDirectory.appendingPathComponent(product), arguments, timeout: timeout)
