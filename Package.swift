@@ -65,7 +65,7 @@ let package = Package(
             name: "TansiqController",
             dependencies: [
                 "TansiqModel", "TansiqAPI", "TansiqManifest", "TansiqScheduler", "TansiqStore", "TansiqRegistry",
-                "TansiqUI",
+                "TansiqUI", "CMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "HummingbirdHTTP2", package: "hummingbird"),
@@ -128,6 +128,8 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
+        // What the controller needs of glibc's allocator beyond Glibc: malloc_trim.
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         // What the agent needs of the system beyond Glibc: zlib (image layers) and prctl.
         .systemLibrary(name: "CAgentSystem", path: "Sources/CAgentSystem", providers: [.apt(["zlib1g-dev"])]),
         // The OCI distribution client: tags resolved to digests, manifests and blobs verified.

@@ -7,7 +7,8 @@ import ServiceLifecycle
 /// and at most every minute; in the same rounds, moves the audit records older than
 /// `history.auditArchiveAfter` to the archive (through the last checkpoint among them) and folds
 /// the usage intervals that ended more than `history.usageDetail` ago into days, so that the
-/// store's size levels off however long the controller runs.
+/// store's size levels off however long the controller runs; and at the end of each round, hands
+/// the allocator's free pages back to the kernel (`MemoryRelease`), so that its memory does too.
 public struct RetentionLoop: Service {
     /// How long history is kept in detail in the store.
     public struct History: Sendable {
@@ -62,6 +63,13 @@ public struct RetentionLoop: Service {
             logger.info("terminated instances removed", metadata: ["count": "\(report.removed.count)"])
         }
         await compact(at: time)
+        let started = ContinuousClock.now
+        let released = MemoryRelease.trim()
+        let took = ContinuousClock.now - started
+        // A trim holds each arena's lock while it walks it: say so when that is long enough to notice.
+        logger.log(
+            level: took >= .milliseconds(100) ? .notice : .debug, "free memory returned to the system",
+            metadata: ["released": "\(released)", "took": "\(took)"])
     }
 
     /// Archives the audit records and folds the usage intervals past their detail.
