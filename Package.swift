@@ -128,7 +128,7 @@ let package = Package(
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ]
         ),
-        // What the controller needs of glibc's allocator beyond Glibc: malloc_trim.
+        // What the controller and the agent need of glibc's allocator beyond Glibc: malloc_trim.
         .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
         // What the agent needs of the system beyond Glibc: zlib (image layers) and prctl.
         .systemLibrary(name: "CAgentSystem", path: "Sources/CAgentSystem", providers: [.apt(["zlib1g-dev"])]),
@@ -148,7 +148,7 @@ let package = Package(
         .target(
             name: "TansiqAgent",
             dependencies: [
-                "TansiqModel", "TansiqAPI", "TansiqRegistry", "CAgentSystem",
+                "TansiqModel", "TansiqAPI", "TansiqRegistry", "CAgentSystem", "CMalloc",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

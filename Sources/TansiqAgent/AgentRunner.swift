@@ -29,6 +29,9 @@ public final class AgentRunner: Sendable {
     let listen: ListenAddress
     /// The port the log server bound, once it has.
     private let logPort = Locked<Int?>(nil)
+    /// When the assignments last moved (instances to start or stop): the pages their starts
+    /// touched are released once the node has been quiet for a while (`StartupPages`).
+    private let changedAt = Locked<Date?>(nil)
 
     /// An agent over a joined data directory. `adjust` changes the runtime options `join`
     /// recorded (the flags of `run` win); `allowUnisolated` lets a node without runc run
@@ -132,6 +135,7 @@ public final class AgentRunner: Sendable {
                     try? await Task.sleep(for: .milliseconds(500))
                     continue
                 }
+                if assignments.resourceVersion != after { changedAt.withLock { $0 = Date() } }
                 after = assignments.resourceVersion
                 await supervisor.converge(assignments.instances)
             } catch {
@@ -153,14 +157,15 @@ public final class AgentRunner: Sendable {
     }
 
     private func reportStatus() async {
-        var started = false
+        var releasedAt: Date?
         while !Task.isCancelled {
             do {
                 try await connection.report(await status(), timeout: reportTimeout)
                 contacted()
-                if !started {
-                    // Running now: the pages only starting touched go back to the node.
-                    started = true
+                let now = Date()
+                if StartupPages.isDue(releasedAt: releasedAt, changedAt: changedAt.withLock { $0 }, now: now) {
+                    // Running (and quiet) now: the pages only starting touched go back to the node.
+                    releasedAt = now
                     let advised = StartupPages.release()
                     logger.debug("startup pages released", metadata: ["mappedBytes": "\(advised)"])
                 }

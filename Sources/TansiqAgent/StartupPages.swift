@@ -1,51 +1,73 @@
 import Foundation
 
 #if canImport(Glibc)
+    import CMalloc
     import Glibc
 #endif
 
-/// The code that only starting the agent ran — parsing its options, reading its state, setting up
-/// TLS, adopting instances — stays resident for the life of the process, although a running agent
-/// never executes it again. Once the agent has reported its first status, `release` asks the
-/// kernel to reclaim the pages of its executable mappings (`MADV_PAGEOUT`: they are clean file
-/// pages, dropped, never written anywhere), not to read ahead on them (`MADV_RANDOM`), and to drop
-/// its binary's cached pages that nothing maps (`POSIX_FADV_DONTNEED`), so that what is resident
-/// afterwards is what the running agent touches again. Writable and read-only
-/// data mappings are left alone (their written pages are the agent's own memory).
+/// The code that only starting ran — the agent's (parsing its options, reading its state, setting
+/// up TLS, adopting instances) or an instance's (pulling and unpacking its image, writing its
+/// bundle, runc) — stays resident for the life of the process, although a running agent does not
+/// execute it again until the next start. So once the agent has reported its first status, and
+/// again once it has been quiet for `quiet` after a change to its instances (`isDue`), `release`
+/// asks the kernel to reclaim the clean file pages of its mappings (`MADV_PAGEOUT`: dropped,
+/// never written anywhere) — the code of the binary and its libraries, and the binary's data
+/// mappings, whose pages only read are file pages like code — not to read ahead on them
+/// (`MADV_RANDOM`; Linux 6.18 reads around a fault in an executable mapping whatever the advice), to
+/// drop its binary's cached pages that nothing maps (`POSIX_FADV_DONTNEED`), and hands the
+/// allocator's free pages back (`malloc_trim`). What is resident afterwards is what the running
+/// agent touches again. Pages it wrote are its own memory and stay (on a node with swap, those of
+/// the binary's data mappings it has not touched since may go to swap).
 public enum StartupPages {
+    /// How long the agent's instances must have been left alone before the pages their starts
+    /// touched are released again.
+    public static let quiet: TimeInterval = 30
+
     /// One mapping of `/proc/self/maps`.
     public struct Mapping: Equatable, Sendable {
         public var start: UInt
         public var end: UInt
         public var permissions: String
         public var path: String
+
+        /// Executable: code.
+        public var isExecutable: Bool { permissions.dropFirst(2).first == "x" }
     }
 
-    /// The executable, file-backed mappings listed in `maps` (the text of `/proc/PID/maps`).
-    public static func executableMappings(in maps: String) -> [Mapping] {
+    /// The file-backed mappings listed in `maps` (the text of `/proc/PID/maps`) that `release`
+    /// advises: the executable ones of any file, and every one of `binary` (the agent's own).
+    public static func releasable(in maps: String, binary: String) -> [Mapping] {
         maps.split(separator: "\n").compactMap { line in
             let fields = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
             guard fields.count == 6 else { return nil }
             let bounds = fields[0].split(separator: "-")
             let path = fields[5].trimmingCharacters(in: .whitespaces)
             guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16),
-                start < end, fields[1].count == 4, fields[1].dropFirst(2).first == "x", path.hasPrefix("/"),
-                !path.hasSuffix(" (deleted)")
+                start < end, fields[1].count == 4, path.hasPrefix("/"), !path.hasSuffix(" (deleted)")
             else { return nil }
-            return Mapping(start: start, end: end, permissions: String(fields[1]), path: path)
+            let mapping = Mapping(start: start, end: end, permissions: String(fields[1]), path: path)
+            return mapping.isExecutable || path == binary ? mapping : nil
         }
     }
 
-    /// Advises the kernel over this process's executable mappings as above. Returns the bytes of
-    /// the mappings advised; 0 where the kernel refuses (before Linux 5.4) or /proc is unreadable.
+    /// Whether a release is due: before the first, and once the instances have been left alone
+    /// for `quiet` since they last changed after the last release.
+    public static func isDue(releasedAt: Date?, changedAt: Date?, now: Date, quiet: TimeInterval = quiet) -> Bool {
+        guard let releasedAt else { return true }
+        guard let changedAt, changedAt >= releasedAt else { return false }
+        return now.timeIntervalSince(changedAt) >= quiet
+    }
+
+    /// Advises the kernel over this process's mappings as above. Returns the bytes of the
+    /// mappings advised; 0 where the kernel refuses (before Linux 5.4) or /proc is unreadable.
     @discardableResult
     public static func release() -> Int {
         #if os(Linux)
             // Read to the end: String(contentsOfFile:) returns only the first read of a /proc file.
             guard let maps = FileHandle(forReadingAtPath: "/proc/self/maps")?.readDataToEndOfFile() else { return 0 }
             var advised = 0
-            let mappings = executableMappings(in: String(decoding: maps, as: UTF8.self))
-            for mapping in mappings {
+            let binary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+            for mapping in releasable(in: String(decoding: maps, as: UTF8.self), binary: binary) {
                 guard let address = UnsafeMutableRawPointer(bitPattern: mapping.start) else { continue }
                 let length = Int(mapping.end - mapping.start)
                 _ = madvise(address, length, MADV_RANDOM)
@@ -59,6 +81,7 @@ public enum StartupPages {
                 _ = posix_fadvise(file, 0, 0, POSIX_FADV_DONTNEED)
                 close(file)
             }
+            _ = malloc_trim(0)
             return advised
         #else
             return 0
