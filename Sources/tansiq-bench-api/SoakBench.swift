@@ -67,6 +67,8 @@ struct SoakBench: AsyncParsableCommand {
         var seconds: Double
         var rss: Double
         var store: Double
+        /// Of `store`, the WAL.
+        var wal: Double
         var instances: Int
     }
 
@@ -116,7 +118,9 @@ struct SoakBench: AsyncParsableCommand {
                     samples.append(
                         Sample(
                             seconds: (ContinuousClock.now - start).seconds, rss: Double(AgentBench.rss(pid)),
-                            store: Double(Self.storeBytes(live.dataDir)), instances: instances))
+                            store: Double(Self.storeBytes(live.dataDir)),
+                            wal: Double(Self.storeBytes(live.dataDir, files: ["tansiq.db-wal"])),
+                            instances: instances))
                     nextSample = nextSample + .milliseconds(Int64(sample * 1000))
                 }
                 let index = generator.below(applications)
@@ -152,10 +156,12 @@ struct SoakBench: AsyncParsableCommand {
                     + "churn: \(counts.rollouts) rollouts, \(counts.scales) scalings, \(counts.failures) node failures; "
                     + "retention \(retention) s, audit archived after \(auditArchiveAfter) s, "
                     + "usage folded after \(usageDetail) s, \(maxEvents) events kept")
-            print("seconds  rss MiB  store MiB  instances")
+            print("seconds  rss MiB  store MiB  of it WAL  instances")
             for s in samples {
                 print(
-                    String(format: "%7.0f  %7.1f  %9.1f  %9d", s.seconds, s.rss / mib, s.store / mib, s.instances))
+                    String(
+                        format: "%7.0f  %7.1f  %9.3f  %9.3f  %9d", s.seconds, s.rss / mib, s.store / mib, s.wal / mib,
+                        s.instances))
             }
             print(
                 String(
@@ -198,9 +204,9 @@ struct SoakBench: AsyncParsableCommand {
         }
     }
 
-    /// The SQLite file and its WAL.
-    static func storeBytes(_ dataDir: String) -> Int {
-        ["tansiq.db", "tansiq.db-wal"].reduce(0) { total, name in
+    /// The SQLite file and its WAL (or `files` of the data directory).
+    static func storeBytes(_ dataDir: String, files: [String] = ["tansiq.db", "tansiq.db-wal"]) -> Int {
+        files.reduce(0) { total, name in
             let size = (try? FileManager.default.attributesOfItem(atPath: dataDir + "/" + name)[.size]) as? Int
             return total + (size ?? 0)
         }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import GRDB
 import TansiqModel
 import TansiqTestSupport
 import Testing
@@ -399,5 +400,47 @@ struct SQLiteStoreTests {
         #expect(kept.count >= 1000 && kept.count <= 2000, "kept \(kept.count) of 4000")
         #expect(kept.last?.name == "n39-99", "the newest stay")
         try await store.close()
+    }
+}
+
+@Suite("SQLite store: the WAL's size")
+struct SQLiteWALTests {
+    @Test("a WAL grown past its checkpoint while a reader held it back is cut back to its limit once it restarts")
+    func walLimited() async throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tansiq-wal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let path = dir.appendingPathComponent("tansiq.db").path
+        let store = try SQLiteStore(path: path)
+        // Another connection reads and stays in its transaction: no checkpoint can pass it, and the
+        // WAL grows past the 1,000 pages at which it would start over.
+        var configuration = Configuration()
+        configuration.allowsUnsafeTransactions = true
+        let reader = try DatabaseQueue(path: path, configuration: configuration)
+        try reader.inDatabase { db in
+            try db.execute(sql: "BEGIN")
+            _ = try Int.fetchOne(db, sql: "SELECT count(*) FROM events")
+        }
+        let message = String(repeating: "x", count: 2000)
+        for batch in 0..<30 {
+            let events = (0..<100).map { i in
+                Event(
+                    time: Sample.t0, kind: "Node", ministry: nil, name: "n\(batch)-\(i)", reason: "Ready",
+                    message: message)
+            }
+            try await store.commit(Changeset(basedOn: 0, events: events))
+        }
+        let grown = Self.size(path + "-wal")
+        #expect(grown > 8 << 20, "the reader held the WAL back: \(grown) bytes")
+        try reader.inDatabase { db in try db.execute(sql: "COMMIT") }
+        try reader.close()
+        // Writes go on: a checkpoint completes, the WAL starts over, and its file is cut back.
+        for i in 0..<20 { try await store.commit(Changeset(basedOn: 0, audit: [Sample.audit("after-\(i)")])) }
+        let after = Self.size(path + "-wal")
+        #expect(after <= SQLiteStore.walSizeLimit, "the WAL is back under its limit: \(after) of \(grown) bytes")
+        try await store.close()
+    }
+
+    static func size(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? Int) ?? 0
     }
 }

@@ -12,6 +12,12 @@ public final class SQLiteStore: Store {
     private let decoder = WireJSON.decoder()
     /// The last audit record this store wrote (or found when it opened): the next is chained to it.
     private let head = Locked<AuditChain.Head?>(nil)
+    /// The size the WAL file is cut back to when it starts over. SQLite checkpoints it every 1,000
+    /// pages (about 4 MB) and then writes it again from the start, but while a reader holds an
+    /// older snapshot the checkpoint cannot finish and the log grows past that; without a limit the
+    /// file keeps the largest size it ever reached. 4 MiB: the log of 1,000 pages and its headers.
+    static let walSizeLimit = 4 << 20
+
     /// How many events are kept (the newest; older ones are pruned as new ones come).
     private let maxEvents: Int64
 
@@ -23,6 +29,7 @@ public final class SQLiteStore: Store {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA journal_size_limit = \(Self.walSizeLimit)")
         }
         configuration.busyMode = .timeout(5)
         self.path = path
