@@ -12,8 +12,8 @@ struct ScaleBench: AsyncParsableCommand {
         abstract: "Placements/s end to end, the apply latency as the cluster fills, and the controller's memory.",
         discussion: """
             Starts a controller, joins --nodes simulated nodes over mutual TLS (each its own key and certificate,
-            4 cpu, 8Gi and 50 slots), each holding its assignments' long poll (a connection of its own) and
-            reporting its status every --report-interval seconds on another. Then applies --applications
+            4 cpu, 8Gi and 50 slots), each holding its assignments' long poll and reporting its status every
+            --report-interval seconds, both on one connection (HTTP/2, as the agent does). Then applies --applications
             applications of --replicas instances (100m, 64Mi), --batch applications per apply, one apply after
             another without waiting for placement, and times from the first apply until every instance is
             assigned (the latest assignedAt the controller recorded). Last, once all are placed, one more apply
