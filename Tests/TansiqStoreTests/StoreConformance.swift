@@ -409,6 +409,7 @@ struct SQLiteWALTests {
     func walLimited() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tansiq-wal-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("tansiq.db").path
         let store = try SQLiteStore(path: path)
         // Another connection reads and stays in its transaction: no checkpoint can pass it, and the
