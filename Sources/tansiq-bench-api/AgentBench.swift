@@ -37,20 +37,8 @@ struct AgentBench: AsyncParsableCommand {
     /// Resident memory of a process, in bytes.
     static func rss(_ pid: Int32) -> Int { memory(pid)["VmRSS"] ?? 0 }
 
-    /// The kB figures of /proc/PID/status, in bytes: VmRSS and its parts RssAnon (the process's
-    /// own memory), RssFile (pages of its binary and libraries) and RssShmem.
-    static func memory(_ pid: Int32) -> [String: Int] {
-        let status = procText("/proc/\(pid)/status")
-        var figures: [String: Int] = [:]
-        for line in status.split(separator: "\n") where line.hasSuffix(" kB") {
-            let parts = line.split(separator: ":", maxSplits: 1)
-            guard parts.count == 2, let kB = Int(parts[1].dropLast(3).trimmingCharacters(in: .whitespaces)) else {
-                continue
-            }
-            figures[String(parts[0])] = kB * 1024
-        }
-        return figures
-    }
+    /// The kB figures of /proc/PID/status, in bytes (`processMemory`).
+    static func memory(_ pid: Int32) -> [String: Int] { processMemory(String(pid)) }
 
     /// Resident bytes by mapping of a process (/proc/PID/smaps), summed per file and permissions
     /// (`anonymous` for memory of its own), largest first.

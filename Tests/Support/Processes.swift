@@ -57,6 +57,21 @@ public func residentMappings(_ pid: String) -> [ResidentMapping] {
     return mappings
 }
 
+/// The kB figures of /proc/PID/status of process `pid` (`self` for this one), in bytes: VmRSS and
+/// its parts RssAnon (the process's own memory), RssFile (pages of its binary and libraries) and
+/// RssShmem, VmHWM and the like.
+public func processMemory(_ pid: String) -> [String: Int] {
+    var figures: [String: Int] = [:]
+    for line in procText("/proc/\(pid)/status").split(separator: "\n") where line.hasSuffix(" kB") {
+        let parts = line.split(separator: ":", maxSplits: 1)
+        guard parts.count == 2, let kB = Int(parts[1].dropLast(3).trimmingCharacters(in: .whitespaces)) else {
+            continue
+        }
+        figures[String(parts[0])] = kB * 1024
+    }
+    return figures
+}
+
 /// Runs a built product with arguments, from the package root, and waits (bounded) for it.
 public func run(_ product: String, _ arguments: [String], timeout: TimeInterval = 30) async throws -> RunResult {
     try await runProcess(productsDirectory.appendingPathComponent(product), arguments, timeout: timeout)
