@@ -222,7 +222,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "TansiqModelTests", dependencies: ["TansiqModel"]),
+        .testTarget(name: "TansiqModelTests", dependencies: ["TansiqModel", "TansiqWire"]),
         // The agent's pure lifecycle, its layer unpacker and its runtime, on real files and runc.
         .testTarget(
             name: "TansiqAgentTests",

@@ -165,11 +165,7 @@ extension Instance: WireJSONWriting {
             o.member("priority", priority.rawValue)
             o.memberOrNull("reason", reason)
             o.memberIfPresent("reasonCode", reasonCode?.rawValue)
-            o.member("resources") { r in
-                r.member("cpu", Quantity.formatCPU(resources.cpuMillis))
-                r.member("memory", Quantity.formatBytes(resources.memoryBytes))
-                r.member("storage", Quantity.formatBytes(resources.storageBytes))
-            }
+            o.member("resources", resources: resources)
             o.member("restarts", Int64(restarts))
             if let terminating {
                 o.member("terminating") { t in

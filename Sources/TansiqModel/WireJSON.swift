@@ -121,7 +121,7 @@ public struct WireJSONWriter {
     public mutating func member(_ name: StaticString, _ value: [String: Int]) {
         key(name)
         object { writer in
-            for (key, number) in value.sorted(by: { $0.key < $1.key }) {
+            for (key, number) in Self.sortedKeys(value) {
                 writer.key(key)
                 writer.bytes.append(contentsOf: String(number).utf8)
             }
@@ -132,6 +132,56 @@ public struct WireJSONWriter {
     public mutating func member(_ name: StaticString, object body: (inout WireJSONWriter) -> Void) {
         key(name)
         object(body)
+    }
+
+    /// A member whose value `body` writes (an object or array of its own).
+    public mutating func memberValue(_ name: StaticString, _ body: (inout WireJSONWriter) -> Void) {
+        key(name)
+        body(&self)
+    }
+
+    /// A member whose key is data (a map's key), its value written by `body`.
+    public mutating func member(key name: String, _ body: (inout WireJSONWriter) -> Void) {
+        key(name)
+        body(&self)
+    }
+
+    /// An array member, each element written by `element`.
+    public mutating func member<T>(_ name: StaticString, array: [T], _ element: (inout WireJSONWriter, T) -> Void) {
+        key(name)
+        self.array(array, element)
+    }
+
+    /// An array member of strings.
+    public mutating func member(_ name: StaticString, strings: [String]) {
+        member(name, array: strings) { $0.value($1) }
+    }
+
+    /// `[`, elements, `]`.
+    public mutating func array<T>(_ elements: [T], _ element: (inout WireJSONWriter, T) -> Void) {
+        bytes.append(UInt8(ascii: "["))
+        for (index, value) in elements.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            element(&self, value)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// A string value (an array element, a map member's value).
+    public mutating func value(_ text: String) { string(text) }
+
+    /// A map's members in the order `.sortedKeys` gives them (by their UTF-8 bytes).
+    public static func sortedKeys<Value>(_ map: [String: Value]) -> [(key: String, value: Value)] {
+        map.sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+    }
+
+    /// A resource request: `{"cpu": …, "memory": …, "storage": …}` in their canonical quantities.
+    public mutating func member(_ name: StaticString, resources: ResourceRequest) {
+        member(name) { r in
+            r.member("cpu", Quantity.formatCPU(resources.cpuMillis))
+            r.member("memory", Quantity.formatBytes(resources.memoryBytes))
+            r.member("storage", Quantity.formatBytes(resources.storageBytes))
+        }
     }
 
     /// A JSON string: quote, backslash and control characters escaped as Foundation does.

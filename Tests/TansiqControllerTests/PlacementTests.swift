@@ -64,8 +64,9 @@ struct PlacementTests {
         other.node = "n1"
         other.phase = .running
         other.resources = ResourceRequest(cpuMillis: 750, memoryBytes: 1 << 20)
+        let plannedAt = registry.revision
         registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.putInstance(other)]))
-        let outcome = registry.planPlacement(stale, now: Self.now) { _ in true }
+        let outcome = registry.planPlacement(stale, now: Self.now, plannedAt: plannedAt) { _ in true }
         #expect(outcome.value == 0)
         registry.apply(outcome.changeset)
         #expect(registry.allocated(on: "n1").cpuMillis == 750)
@@ -116,6 +117,30 @@ struct PlacementTests {
         for index in doubled.assignments.indices { doubled.assignments[index].node = "n1" }
         let outcome = registry.planPlacement(doubled, now: Self.now) { _ in true }
         #expect(outcome.value == 1)
+    }
+
+    @Test(
+        "a plan made on this very state (its revision) is taken as the scheduler made it; after any commit it is re-checked"
+    )
+    func revisionSkipsTheRecheckOnlyWhenNothingMoved() throws {
+        var registry = try Self.registry(
+            Harness.app("health", "portal", replicas: 2, extra: "\n  placement: {maxPerNode: 1}"),
+            zones: ["n1": "a", "n2": "b"])
+        let plannedAt = registry.revision
+        // Not what the scheduler would plan (two on n1 against maxPerNode 1): taken on trust when
+        // the state is the plan's, which is what shows the re-check was skipped.
+        var doubled = Self.plan(registry)
+        for index in doubled.assignments.indices { doubled.assignments[index].node = "n1" }
+        #expect(registry.planPlacement(doubled, now: Self.now, plannedAt: plannedAt) { _ in true }.value == 2)
+        // Anything committed since — here another node's label — and the plan is held to the filters again.
+        var node = registry.state.nodes["n2"]!
+        node.labels = ["zone": "c"]
+        registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.putNode(node)]))
+        #expect(registry.revision == plannedAt + 1)
+        #expect(registry.planPlacement(doubled, now: Self.now, plannedAt: plannedAt) { _ in true }.value == 1)
+        // A changeset that changes nothing (events alone) leaves the revision as it was.
+        registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: []))
+        #expect(registry.revision == plannedAt + 1)
     }
 
     @Test("instances that do not fit stay Pending with the scheduler's reason")

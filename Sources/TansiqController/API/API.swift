@@ -12,7 +12,8 @@ public enum API {
 
     /// A JSON answer.
     static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
-        let data = try WireJSON.encoder().encode(value)
+        // Written directly for the values that can (instances, assignment answers).
+        let data = try WireJSON.encode(value, with: WireJSON.encoder())
         return Response(
             status: status, headers: [.contentType: "application/json"],
             body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))

@@ -31,7 +31,7 @@ extension Routes {
             let heartbeats = cluster.heartbeats
             let result = try registry.whatIf(
                 objects, caller: caller, now: now, requestID: context.requestID, images: images, secrets: secrets,
-                ready: { heartbeats.view($0, in: registry, now: now).phase == .ready })
+                ready: { heartbeats.isReady($0, in: registry, now: now) })
             return try API.json(result)
         }
     }

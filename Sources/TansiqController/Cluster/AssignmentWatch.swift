@@ -93,6 +93,11 @@ public final class Heartbeats: Sendable {
         registry.view(of: node, heartbeat: last(node.name), startedAt: startedAt, now: now)
     }
 
+    /// True when `node` is Ready as its readers see it now (`view`'s phase, without the rest).
+    public func isReady(_ node: Node, in registry: Registry, now: Date) -> Bool {
+        registry.phase(of: node, heartbeat: last(node.name), startedAt: startedAt, now: now) == .ready
+    }
+
     /// Records a status from `node` at `time`.
     func heard(_ node: String, at time: Date) { times.withLock { $0[node] = time } }
 

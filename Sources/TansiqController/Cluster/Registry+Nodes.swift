@@ -28,18 +28,22 @@ extension Registry {
     /// with the controller, so its downtime never makes a node NotReady).
     public func view(of node: Node, heartbeat: Date?, startedAt: Date, now: Date) -> Node {
         var view = node
-        if view.phase == .ready, now.timeIntervalSince(heartbeat ?? startedAt) > gracePeriod {
-            view.phase = .notReady
-        }
+        view.phase = phase(of: node, heartbeat: heartbeat, startedAt: startedAt, now: now)
         view.allocated = allocated(on: node.name)
         view.lastHeartbeat = heartbeat
         return view
     }
 
+    /// The node's phase as `view` shows it, without summing what is placed on it: what placement
+    /// asks of every node every round.
+    public func phase(of node: Node, heartbeat: Date?, startedAt: Date, now: Date) -> NodePhase {
+        node.phase == .ready && now.timeIntervalSince(heartbeat ?? startedAt) > gracePeriod ? .notReady : node.phase
+    }
+
     /// The node's desired set, as the agent protocol shapes it.
     public func assignments(of node: String, version: Int64) -> AgentProtocol.Assignments {
         let instances = state.instances(onNode: node).filter(Self.isAssigned)
-            .sorted { Self.serial(of: $0.id) < Self.serial(of: $1.id) }
+            .map { (serial: Self.serial(of: $0.id), instance: $0) }.sorted { $0.serial < $1.serial }.map(\.instance)
         return AgentProtocol.Assignments(
             resourceVersion: version,
             instances: instances.compactMap { instance in

@@ -19,7 +19,9 @@ extension Registry {
             candidates.map { ids in
                 ids.compactMap { state.instances[$0] }.filter { $0.node == nil && $0.phase == .pending }
             } ?? self.pending
-        let pending = waiting.sorted { Self.serial(of: $0.id) < Self.serial(of: $1.id) }.map(request(for:))
+        // Oldest first: by the serial each request already carries (not parsed again per comparison).
+        var constraints = ConstraintsCache()
+        let pending = waiting.map { request(for: $0, constraints: &constraints) }.sorted { $0.sequence < $1.sequence }
         return (snapshot, pending)
     }
 
@@ -32,11 +34,19 @@ extension Registry {
                 ready: ready(node), cordoned: node.cordoned)
         }
         let ledger = Self.ledger(of: state, now: now)
-        let placed = state.instanceIDsByNode.values.flatMap { $0 }.compactMap { id -> PlacedInstance? in
-            guard let instance = state.instances[id], Self.isAssigned(instance), let node = instance.node else {
-                return nil
+        var constraints = ConstraintsCache()
+        var placed: [PlacedInstance] = []
+        placed.reserveCapacity(state.instances.count)
+        for ids in state.instanceIDsByNode.values {
+            for id in ids {
+                guard let instance = state.instances[id], Self.isAssigned(instance), let node = instance.node else {
+                    continue
+                }
+                placed.append(
+                    PlacedInstance(
+                        request: request(for: instance, constraints: &constraints), node: node,
+                        guaranteed: instance.guaranteed))
             }
-            return PlacedInstance(request: request(for: instance), node: node, guaranteed: instance.guaranteed)
         }
         return Snapshot(nodes: nodes, ministries: Array(ledger.terms.values), placed: placed)
     }
@@ -77,16 +87,39 @@ extension Registry {
 
     /// An instance as the scheduler sees it: its application's constraints, its age as sequence.
     func request(for instance: Instance) -> InstanceRequest {
-        let spec = state.applications["\(instance.ministry)/\(instance.application)"]?.spec
-        let placement = spec?.placement ?? Placement()
+        var constraints = ConstraintsCache()
+        return request(for: instance, constraints: &constraints)
+    }
+
+    /// `request(for:)`, each application's constraints built once per `cache` (a snapshot holds
+    /// a request for every placed instance).
+    func request(for instance: Instance, constraints cache: inout ConstraintsCache) -> InstanceRequest {
+        let constraints =
+            cache.known[instance.ministry]?[instance.application]
+            ?? {
+                let built = Self.constraints(
+                    of: state.applications["\(instance.ministry)/\(instance.application)"]?.spec)
+                cache.known[instance.ministry, default: [:]][instance.application] = built
+                return built
+            }()
         return InstanceRequest(
             id: instance.id, ministry: instance.ministry, application: instance.application,
-            priority: instance.priority, resources: instance.resources.vector,
-            constraints: Constraints(
-                datacentres: placement.datacentres, nodeSelector: placement.nodeSelector,
-                tolerations: placement.tolerations, spread: placement.spread, maxPerNode: placement.maxPerNode,
-                fixedPorts: (spec?.ports ?? []).map(\.port).filter { $0 > 0 }),
+            priority: instance.priority, resources: instance.resources.vector, constraints: constraints,
             sequence: Self.serial(of: instance.id))
+    }
+
+    /// An application's placement constraints as the scheduler takes them (none for one gone).
+    static func constraints(of spec: ApplicationSpec?) -> Constraints {
+        let placement = spec?.placement ?? Placement()
+        return Constraints(
+            datacentres: placement.datacentres, nodeSelector: placement.nodeSelector,
+            tolerations: placement.tolerations, spread: placement.spread, maxPerNode: placement.maxPerNode,
+            fixedPorts: (spec?.ports ?? []).map(\.port).filter { $0 > 0 })
+    }
+
+    /// Constraints already built, by ministry and application (looked up without building a key).
+    struct ConstraintsCache {
+        var known: [String: [String: Constraints]] = [:]
     }
 
     /// True when the preemptor is of the victim's ministry (another ministry's id is never shown).
@@ -101,15 +134,22 @@ extension Registry {
     /// Ready, uncordoned, datacentres, selector, taints, fit, fixed ports, maxPerNode, spread);
     /// its ministry's quota still takes it (as guaranteed or borrowed, decided again here). What
     /// no longer holds is left for the next round. Preempted instances get replacements, so their applications keep their
-    /// replicas.
-    public func planPlacement(_ plan: Plan, now: Date, ready: (Node) -> Bool) -> Outcome<Int> {
+    /// replicas. A plan made on this very state (`plannedAt` is this registry's `revision`: nothing
+    /// was committed between planning and now) passed the scheduler's own filters on it already;
+    /// only its quota decisions are made again.
+    public func planPlacement(
+        _ plan: Plan, now: Date, plannedAt: Int? = nil, ready: (Node) -> Bool
+    ) -> Outcome<Int> {
         var next = state
         var mutations: [Mutation] = []
         var events: [Event] = []
         var serial = state.instanceSerial
         var ledger = usageLedger(now: now)
-        // Built only when something is to be placed: a round that only records reasons needs none.
-        let feasibility = plan.assignments.isEmpty ? nil : Feasibility(schedulingSnapshot(now: now, ready: ready))
+        // Built only when something is to be placed on a state that moved since the plan: a round
+        // that only records reasons needs none, nor one whose state is the plan's.
+        let recheck = plannedAt != revision
+        let feasibility =
+            plan.assignments.isEmpty || !recheck ? nil : Feasibility(schedulingSnapshot(now: now, ready: ready))
         for preemption in plan.preemptions {
             guard let running = next.instances[preemption.victim], Self.isAssigned(running) else { continue }
             ledger.remove(running.ministry, running.resources.vector, guaranteed: running.guaranteed)
@@ -129,12 +169,15 @@ extension Registry {
                         + ": \(preemption.reason); replaced by \(replacement.id)"))
         }
         var placed = 0
+        var constraints = ConstraintsCache()
         for assignment in plan.assignments {
             guard var instance = next.instances[assignment.instance], instance.node == nil, instance.phase == .pending,
                 let node = next.nodes[assignment.node]
             else { continue }
-            let scheduling = self.request(for: instance)
-            guard let feasibility, feasibility.reject(scheduling, on: node.name) == nil else { continue }
+            let scheduling = self.request(for: instance, constraints: &constraints)
+            if recheck {
+                guard let feasibility, feasibility.reject(scheduling, on: node.name) == nil else { continue }
+            }
             let request = instance.resources.vector
             let guaranteed: Bool
             switch ledger.decide(instance.ministry, request, priority: instance.priority) {
@@ -143,7 +186,7 @@ extension Registry {
             case .refused: continue
             }
             ledger.add(instance.ministry, request, guaranteed: guaranteed)
-            feasibility.place(scheduling, on: node.name, guaranteed: guaranteed)
+            feasibility?.place(scheduling, on: node.name, guaranteed: guaranteed)
             instance.node = node.name
             instance.phase = .assigned
             instance.guaranteed = guaranteed

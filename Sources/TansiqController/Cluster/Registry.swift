@@ -21,6 +21,10 @@ public struct Registry: Sendable {
     /// The cluster's allocatable capacity: the sum over Ready nodes; zero until nodes join.
     public private(set) var allocatable: Resources = .zero
 
+    /// How many changesets that changed something this registry has applied since it was built
+    /// over its state: a plan made on a registry of the same revision was made on this very state.
+    public private(set) var revision = 0
+
     /// A registry over `state`.
     public init(state: StoredState) {
         self.state = state
@@ -30,6 +34,7 @@ public struct Registry: Sendable {
     /// Applies a committed changeset.
     public mutating func apply(_ changeset: Changeset) {
         state.apply(changeset)
+        if !changeset.mutations.isEmpty { revision += 1 }
         let touchesNodes = changeset.mutations.contains {
             switch $0 {
             case .putNode, .deleteNode: true

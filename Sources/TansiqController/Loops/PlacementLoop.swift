@@ -95,7 +95,7 @@ public struct PlacementLoop: Service {
         let now = now()
         let heartbeats = cluster.heartbeats
         let ready = { @Sendable (node: Node) in
-            heartbeats.view(node, in: registry, now: now).phase == .ready
+            heartbeats.isReady(node, in: registry, now: now)
         }
         let fingerprint = registry.capacityFingerprint(now: now, ready: ready)
         let fresh = await cluster.takeFreshPending()
@@ -117,8 +117,8 @@ public struct PlacementLoop: Service {
             return 0
         }
         return await cluster.round("scheduler", at: now, logger: logger) { latest in
-            latest.planPlacement(plan, now: now) { node in
-                heartbeats.view(node, in: latest, now: now).phase == .ready
+            latest.planPlacement(plan, now: now, plannedAt: registry.revision) { node in
+                heartbeats.isReady(node, in: latest, now: now)
             }
         } ?? 0
     }
