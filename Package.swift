@@ -237,7 +237,8 @@ let package = Package(
         .testTarget(
             name: "TansiqStoreTests",
             dependencies: [
-                "TansiqStore", "TansiqModel", "TansiqTestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+                "TansiqStore", "TansiqModel", "TansiqScheduler", "TansiqTestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         // In-process route tests and end-to-end tests that start the real `tansiq-controller`.

@@ -177,6 +177,10 @@ extension Instance: WireJSONWriting {
         }
     }
 
+    /// True while it takes what it requests of its node and its ministry's quota: placed, and
+    /// not Lost or Preempted.
+    public var holdsResources: Bool { node != nil && phase != .lost && phase != .preempted }
+
     /// This instance ended in `phase` (a terminal one) for `reason` at `time`.
     public func ended(_ phase: InstancePhase, reason: String, at time: Date) -> Instance {
         var ended = self

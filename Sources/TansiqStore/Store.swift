@@ -90,6 +90,9 @@ public struct StoredState: Sendable, Equatable {
     public private(set) var instanceIDsByNode: TreeDictionary<String, Set<String>> = [:]
     /// Ids of instances on no node (waiting to be placed, or given up).
     public private(set) var unplacedInstanceIDs: TreeSet<String> = []
+    /// What the instances that hold resources (`Instance.holdsResources`) take, by ministry: kept
+    /// with every put and removal, so a quota question is a lookup, not a pass over every instance.
+    public private(set) var usage: [String: MinistryUsage] = [:]
     /// Tokens by id.
     public var tokens: TreeDictionary<String, TokenRecord> = [:]
     /// Nodes by name.
@@ -104,6 +107,7 @@ public struct StoredState: Sendable, Equatable {
     public mutating func put(_ instance: Instance) {
         if let old = instances[instance.id] { unindex(old) }
         instances[instance.id] = instance
+        if instance.holdsResources { usage[instance.ministry, default: MinistryUsage()].add(instance) }
         instanceIDsByApplication[Self.key(instance), default: []].insert(instance.id)
         if let node = instance.node {
             instanceIDsByNode[node, default: []].insert(instance.id)
@@ -129,6 +133,10 @@ public struct StoredState: Sendable, Equatable {
     }
 
     private mutating func unindex(_ instance: Instance) {
+        if instance.holdsResources {
+            usage[instance.ministry]?.remove(instance)
+            if usage[instance.ministry]?.isEmpty == true { usage[instance.ministry] = nil }
+        }
         let key = Self.key(instance)
         instanceIDsByApplication[key]?.remove(instance.id)
         if instanceIDsByApplication[key]?.isEmpty == true { instanceIDsByApplication[key] = nil }
@@ -141,6 +149,39 @@ public struct StoredState: Sendable, Equatable {
     }
 
     private static func key(_ instance: Instance) -> String { "\(instance.ministry)/\(instance.application)" }
+}
+
+/// What one ministry's instances that hold resources take: the guaranteed and the borrowed apart.
+public struct MinistryUsage: Sendable, Equatable {
+    public private(set) var guaranteed = Resources.zero
+    public private(set) var borrowed = Resources.zero
+    /// How many instances each sum counts (a sum of zero requests still counts its instances).
+    public private(set) var guaranteedCount = 0
+    public private(set) var borrowedCount = 0
+
+    public init() {}
+
+    var isEmpty: Bool { guaranteedCount == 0 && borrowedCount == 0 }
+
+    mutating func add(_ instance: Instance) {
+        if instance.guaranteed {
+            guaranteed += instance.resources.vector
+            guaranteedCount += 1
+        } else {
+            borrowed += instance.resources.vector
+            borrowedCount += 1
+        }
+    }
+
+    mutating func remove(_ instance: Instance) {
+        if instance.guaranteed {
+            guaranteed -= instance.resources.vector
+            guaranteedCount -= 1
+        } else {
+            borrowed -= instance.resources.vector
+            borrowedCount -= 1
+        }
+    }
 }
 
 /// Why a store call failed.

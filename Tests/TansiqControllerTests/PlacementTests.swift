@@ -143,6 +143,48 @@ struct PlacementTests {
         #expect(registry.revision == plannedAt + 1)
     }
 
+    @Test("the capacity fingerprint moves with every node, placement and quota change, and not with node order")
+    func capacityFingerprint() throws {
+        let registry = try Self.registry(replicas: 2)
+        let fingerprint = { (registry: Registry, ready: Bool) in
+            registry.capacityFingerprint(now: Self.now) { _ in ready }
+        }
+        let base = fingerprint(registry, true)
+        #expect(fingerprint(registry, true) == base)
+        #expect(fingerprint(registry, false) != base, "readiness")
+        var changes: [(String, Registry)] = []
+        for change in ["cordon", "label", "taint", "capacity"] {
+            var changed = registry
+            var node = changed.state.nodes["n1"]!
+            switch change {
+            case "cordon": node.cordoned = true
+            case "label": node.labels = ["zone": "b"]
+            case "taint": node.taints = [Taint(key: "k", value: "v", effect: .noSchedule)]
+            default: node.allocatable.cpuMillis += 1
+            }
+            changed.apply(Changeset(basedOn: changed.state.resourceVersion, mutations: [.putNode(node)]))
+            changes.append((change, changed))
+        }
+        var placed = registry
+        placed.apply(placed.planPlacement(Self.plan(placed), now: Self.now) { _ in true }.changeset)
+        changes.append(("placement", placed))
+        var quota = registry
+        var ministry = quota.state.ministries["health"]!
+        ministry.spec.quota.cpuMillis += 1000
+        quota.apply(Changeset(basedOn: quota.state.resourceVersion, mutations: [.putMinistry(ministry)]))
+        changes.append(("quota", quota))
+        for (change, changed) in changes { #expect(fingerprint(changed, true) != base, "\(change)") }
+        // The same nodes put in the other order: the same fingerprint.
+        var twoNodes = try Self.registry(Harness.app("health", "portal", replicas: 1), zones: ["n1": "a", "n2": "b"])
+        let before = fingerprint(twoNodes, true)
+        let nodes = twoNodes.state.nodes.values.sorted { $0.name > $1.name }
+        twoNodes.apply(
+            Changeset(
+                basedOn: twoNodes.state.resourceVersion,
+                mutations: nodes.map { .deleteNode($0.name) } + nodes.map { .putNode($0) }))
+        #expect(fingerprint(twoNodes, true) == before)
+    }
+
     @Test("instances that do not fit stay Pending with the scheduler's reason")
     func reasons() throws {
         var registry = try Self.registry(replicas: 3)

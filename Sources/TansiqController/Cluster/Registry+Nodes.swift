@@ -13,9 +13,7 @@ extension Registry {
     public static let defaultGracePeriod: TimeInterval = 30
 
     /// True when an instance belongs in its node's assignments: placed, and not given up.
-    static func isAssigned(_ instance: Instance) -> Bool {
-        instance.node != nil && instance.phase != .lost && instance.phase != .preempted
-    }
+    static func isAssigned(_ instance: Instance) -> Bool { instance.holdsResources }
 
     /// What the node's assigned instances request.
     public func allocated(on node: String) -> Resources {

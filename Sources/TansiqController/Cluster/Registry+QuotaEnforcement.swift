@@ -42,13 +42,7 @@ extension Registry {
                     name: request.metadata.name, reason: "Expired",
                     message: "the grant of \(request.spec.add.asResources.summary) ended at \(RFC3339.format(until))"))
         }
-        var ledger = Self.ledger(of: next, now: now)
-        for ids in next.instanceIDsByNode.values {
-            for id in ids {
-                guard let instance = next.instances[id], Self.isAssigned(instance) else { continue }
-                ledger.add(instance.ministry, instance.resources.vector, guaranteed: instance.guaranteed)
-            }
-        }
+        var ledger = Self.usageLedger(of: next, now: now)
         // Only a ministry above its quota has instances to move: the others' (almost always all of
         // them) are neither gathered nor sorted, every second, at any size.
         let above = Set(

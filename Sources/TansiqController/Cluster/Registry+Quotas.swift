@@ -52,12 +52,16 @@ extension Registry {
 
     /// Every ministry's quota terms with the placed instances counted, guaranteed and borrowed.
     public func usageLedger(now: Date) -> QuotaLedger {
+        Self.usageLedger(of: state, now: now)
+    }
+
+    /// `usageLedger(now:)` of `state`: the quota terms, and what is placed from the sums the state
+    /// keeps by ministry.
+    static func usageLedger(of state: StoredState, now: Date) -> QuotaLedger {
         var ledger = Self.ledger(of: state, now: now)
-        for ids in state.instanceIDsByNode.values {
-            for id in ids {
-                guard let instance = state.instances[id], Self.isAssigned(instance) else { continue }
-                ledger.add(instance.ministry, instance.resources.vector, guaranteed: instance.guaranteed)
-            }
+        for (ministry, usage) in state.usage {
+            if usage.guaranteedCount > 0 { ledger.add(ministry, usage.guaranteed, guaranteed: true) }
+            if usage.borrowedCount > 0 { ledger.add(ministry, usage.borrowed, guaranteed: false) }
         }
         return ledger
     }

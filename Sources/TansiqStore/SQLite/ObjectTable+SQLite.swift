@@ -20,14 +20,14 @@ extension ObjectTable {
         var values: [(any DatabaseValueConvertible)?] = [key(object)]
         values += columns.map { $0.value(object) }
         values.append(body)
-        try db.execute(
-            sql: "INSERT OR REPLACE INTO \(name) (\(names)) VALUES (\(marks))",
-            arguments: StatementArguments(values))
+        // A statement prepared once per connection (every commit writes many rows of few tables).
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO \(name) (\(names)) VALUES (\(marks))")
+            .execute(arguments: StatementArguments(values))
     }
 
     /// Removes the object under `key`, if any.
     func delete(key: String, in db: Database) throws {
-        try db.execute(sql: "DELETE FROM \(name) WHERE key = ?", arguments: [key])
+        try db.cachedStatement(sql: "DELETE FROM \(name) WHERE key = ?").execute(arguments: [key])
     }
 
     /// Every object, by key.

@@ -17,9 +17,10 @@ enum EventsTable {
     }
 
     static func append(_ events: [Event], keeping capacity: Int64, in db: Database) throws {
+        let insert = try db.cachedStatement(
+            sql: "INSERT INTO events (time, kind, ministry, name, reason, message) VALUES (?, ?, ?, ?, ?, ?)")
         for event in events {
-            try db.execute(
-                sql: "INSERT INTO events (time, kind, ministry, name, reason, message) VALUES (?, ?, ?, ?, ?, ?)",
+            try insert.execute(
                 arguments: [
                     RFC3339.formatMilliseconds(event.time), event.kind, event.ministry, event.name, event.reason,
                     event.message,

@@ -12,6 +12,6 @@ enum MetaTable {
     }
 
     static func set(_ key: String, _ value: Int64, in db: Database) throws {
-        try db.execute(sql: "UPDATE meta SET value = ? WHERE key = ?", arguments: [value, key])
+        try db.cachedStatement(sql: "UPDATE meta SET value = ? WHERE key = ?").execute(arguments: [value, key])
     }
 }
