@@ -29,10 +29,16 @@ struct ScaleBench: AsyncParsableCommand {
     var reportInterval: Double = 30
     @Option(name: .customLong("long-polls"), help: "Whether each node holds its assignments' long poll.")
     var longPolls: Bool = true
+    @Option(
+        help: ArgumentHelp(
+            "Seconds between the nodes' first long polls and the first apply (the controller's RSS is read at its end; "
+                + "past 60 s, after the controller's first return of free memory to the system)."))
+    var settle: Double = 3
 
     func validate() throws {
-        guard nodes >= 1, applications >= 1, replicas >= 1, batch >= 1, reportInterval > 0 else {
-            throw ValidationError("need nodes, applications, replicas, batch ≥ 1 and a positive report interval")
+        guard nodes >= 1, applications >= 1, replicas >= 1, batch >= 1, reportInterval > 0, settle >= 0 else {
+            throw ValidationError(
+                "need nodes, applications, replicas, batch ≥ 1, a positive report interval and a settle time ≥ 0")
         }
         guard nodes * 50 >= (applications + batch) * replicas, nodes * 4000 >= (applications + batch) * replicas * 100
         else { throw ValidationError("the nodes (4 cpu, 50 slots each) cannot hold every instance") }
@@ -87,7 +93,14 @@ struct ScaleBench: AsyncParsableCommand {
                         }
                     })
             }
-            try await Task.sleep(for: .seconds(3))
+            try await Task.sleep(for: .milliseconds(Int64(min(3, settle) * 1000)))
+            if settle > 3 {
+                let early = AgentBench.rss(pid)
+                try await Task.sleep(for: .milliseconds(Int64((settle - 3) * 1000)))
+                print(
+                    "controller RSS with the long polls: \(early >> 20) MiB after 3 s, "
+                        + "\(AgentBench.rss(pid) >> 20) MiB after \(settle) s")
+            }
             _ = try await live.call(
                 .POST, "/v1/apply", token: live.operatorToken, body: BenchWorkload.ministry,
                 contentType: "application/yaml")
