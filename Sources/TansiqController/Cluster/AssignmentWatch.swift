@@ -11,6 +11,9 @@ actor AssignmentWatch {
     /// The cluster's version when the controller started: every set is at least that new.
     private let baseline: Int64
     private var waiters: [String: [Int: CheckedContinuation<Int64, Never>]] = [:]
+    /// How many polls wait, kept as they come and go: the gauge is set on every one of them, and
+    /// counting every node's waiters each time cost the controller O(nodes) per poll.
+    private var open = 0
     private var nextWaiter = 0
     /// Once the controller stops, polls are answered at once.
     private var released = false
@@ -23,6 +26,9 @@ actor AssignmentWatch {
         self.gaugeLabel = gauge
     }
 
+    /// How many polls wait now (what the gauge says).
+    var openPolls: Int { open }
+
     /// The version of `node`'s set.
     func version(of node: String) -> Int64 { versions[node] ?? baseline }
 
@@ -30,9 +36,9 @@ actor AssignmentWatch {
     func changed(_ nodes: Set<String>, at version: Int64) {
         for node in nodes {
             versions[node] = version
-            for continuation in (waiters.removeValue(forKey: node) ?? [:]).values {
-                continuation.resume(returning: version)
-            }
+            let answered = waiters.removeValue(forKey: node) ?? [:]
+            open -= answered.count
+            for continuation in answered.values { continuation.resume(returning: version) }
         }
         gauge()
     }
@@ -49,6 +55,7 @@ actor AssignmentWatch {
         }
         let version = await withCheckedContinuation { continuation in
             waiters[node, default: [:]][id] = continuation
+            open += 1
             gauge()
         }
         timer.cancel()
@@ -63,18 +70,20 @@ actor AssignmentWatch {
             for continuation in continuations.values { continuation.resume(returning: version(of: node)) }
         }
         waiters = [:]
+        open = 0
         gauge()
     }
 
     private func expire(node: String, id: Int) {
         guard let continuation = waiters[node]?.removeValue(forKey: id) else { return }
         if waiters[node]?.isEmpty == true { waiters[node] = nil }
+        open -= 1
         gauge()
         continuation.resume(returning: version(of: node))
     }
 
     private func gauge() {
-        Gauge(label: gaugeLabel).record(waiters.values.reduce(0) { $0 + $1.count })
+        Gauge(label: gaugeLabel).record(open)
     }
 }
 
