@@ -90,14 +90,50 @@ public enum RFC3339 {
     /// Formats in UTC with whole seconds: `2027-06-30T00:00:00Z`.
     public static func format(_ date: Date) -> String {
         let (seconds, _) = split(date)
-        return civil(seconds) + "Z"
+        return written(seconds, millis: nil) ?? civil(seconds) + "Z"
     }
 
     /// Formats in UTC with milliseconds: `2027-06-30T00:00:00.125Z`.
     public static func formatMilliseconds(_ date: Date) -> String {
         let (seconds, millis) = split(date)
+        if let text = written(seconds, millis: millis) { return text }
         let fraction = String(millis)
         return civil(seconds) + "." + String(repeating: "0", count: 3 - fraction.count) + fraction + "Z"
+    }
+
+    /// The time of years 0–9999 written digit by digit into one string (the store and the wire
+    /// write several for every instance placed); nil outside them, for `civil`'s general form.
+    private static func written(_ seconds: Int64, millis: Int64?) -> String? {
+        let (year, month, day, secondOfDay) = fields(seconds)
+        guard (0...9999).contains(year) else { return nil }
+        return String(unsafeUninitializedCapacity: millis == nil ? 20 : 24) { buffer in
+            func put(_ value: Int64, _ width: Int, at offset: Int) {
+                var rest = value
+                for index in stride(from: offset + width - 1, through: offset, by: -1) {
+                    buffer[index] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+            }
+            put(year, 4, at: 0)
+            buffer[4] = UInt8(ascii: "-")
+            put(month, 2, at: 5)
+            buffer[7] = UInt8(ascii: "-")
+            put(day, 2, at: 8)
+            buffer[10] = UInt8(ascii: "T")
+            put(secondOfDay / 3600, 2, at: 11)
+            buffer[13] = UInt8(ascii: ":")
+            put(secondOfDay % 3600 / 60, 2, at: 14)
+            buffer[16] = UInt8(ascii: ":")
+            put(secondOfDay % 60, 2, at: 17)
+            guard let millis else {
+                buffer[19] = UInt8(ascii: "Z")
+                return 20
+            }
+            buffer[19] = UInt8(ascii: ".")
+            put(millis, 3, at: 20)
+            buffer[23] = UInt8(ascii: "Z")
+            return 24
+        }
     }
 
     /// `date` rounded to whole milliseconds: what survives a trip through the wire.
@@ -116,6 +152,13 @@ public enum RFC3339 {
 
     /// `YYYY-MM-DDTHH:MM:SS` of a Unix time in UTC (proleptic Gregorian, days-from-civil inverse).
     private static func civil(_ seconds: Int64) -> String {
+        let (year, month, day, secondOfDay) = fields(seconds)
+        return pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T" + pad(secondOfDay / 3600, 2) + ":"
+            + pad(secondOfDay % 3600 / 60, 2) + ":" + pad(secondOfDay % 60, 2)
+    }
+
+    /// Year, month, day and second of the day of a Unix time in UTC.
+    private static func fields(_ seconds: Int64) -> (year: Int64, month: Int64, day: Int64, secondOfDay: Int64) {
         let days = seconds >= 0 ? seconds / 86400 : (seconds - 86399) / 86400
         let secondOfDay = seconds - days * 86400
         let z = days + 719_468
@@ -127,8 +170,7 @@ public enum RFC3339 {
         let day = dayOfYear - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-        return pad(year, 4) + "-" + pad(month, 2) + "-" + pad(day, 2) + "T" + pad(secondOfDay / 3600, 2) + ":"
-            + pad(secondOfDay % 3600 / 60, 2) + ":" + pad(secondOfDay % 60, 2)
+        return (year, month, day, secondOfDay)
     }
 
     private static func pad(_ n: Int64, _ width: Int) -> String {

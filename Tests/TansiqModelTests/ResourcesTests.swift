@@ -168,6 +168,10 @@ struct RFC3339Tests {
         }
         #expect(RFC3339.format(Date(timeIntervalSince1970: 951_782_400.499)) == "2000-02-29T00:00:00Z")
         #expect(RFC3339.formatMilliseconds(Date(timeIntervalSince1970: -0.001)) == "1969-12-31T23:59:59.999Z")
+        // The ends of the years written digit by digit, and the general form past them.
+        #expect(RFC3339.formatMilliseconds(Date(timeIntervalSince1970: -62_167_219_200)) == "0000-01-01T00:00:00.000Z")
+        #expect(RFC3339.format(Date(timeIntervalSince1970: 253_402_300_799)) == "9999-12-31T23:59:59Z")
+        #expect(RFC3339.formatMilliseconds(Date(timeIntervalSince1970: 253_402_300_800)) == "10000-01-01T00:00:00.000Z")
     }
 }
 
