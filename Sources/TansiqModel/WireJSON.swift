@@ -39,9 +39,9 @@ public protocol WireJSONWriting: Encodable {
 }
 
 extension WireJSON {
-    /// `value`'s JSON: written directly when it can be, else by `encoder`.
-    public static func encode<T: Encodable>(_ value: T, with encoder: JSONEncoder) throws -> Data {
-        guard let direct = value as? any WireJSONWriting else { return try encoder.encode(value) }
+    /// `value`'s JSON: written directly when it can be, else by `encoder` (only then made).
+    public static func encode<T: Encodable>(_ value: T, with encoder: @autoclosure () -> JSONEncoder) throws -> Data {
+        guard let direct = value as? any WireJSONWriting else { return try encoder().encode(value) }
         var writer = WireJSONWriter()
         direct.writeWireJSON(&writer)
         return Data(writer.bytes)

@@ -12,7 +12,8 @@ public enum API {
 
     /// A JSON answer.
     static func json<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
-        // Written directly for the values that can (instances, assignment answers).
+        // Written directly for the values that can (instances, assignment answers); an encoder is
+        // made only for the others.
         let data = try WireJSON.encode(value, with: WireJSON.encoder())
         return Response(
             status: status, headers: [.contentType: "application/json"],

@@ -24,12 +24,14 @@ extension Routes {
                 registry.state.applications["\(instance.ministry)/\(instance.application)"]?.metadata.labels ?? [:]
             }
             return try await list(request, labels: labels) { registry in
-                registry.state.instances.values.filter { instance in
-                    Access.canRead(caller, ministry: instance.ministry)
-                        && (ministry.map { $0 == instance.ministry } ?? true)
-                        && (application.map { $0 == instance.application } ?? true)
-                        && (node.map { $0 == instance.node } ?? true) && (wanted.map { $0 == instance.phase } ?? true)
-                }.sorted { Registry.serial(of: $0.id) < Registry.serial(of: $1.id) }
+                Registry.oldestFirst(
+                    registry.state.instances.values.filter { instance in
+                        Access.canRead(caller, ministry: instance.ministry)
+                            && (ministry.map { $0 == instance.ministry } ?? true)
+                            && (application.map { $0 == instance.application } ?? true)
+                            && (node.map { $0 == instance.node } ?? true)
+                            && (wanted.map { $0 == instance.phase } ?? true)
+                    })
             }
         }
     }

@@ -26,8 +26,7 @@ extension Routes {
             }
             // Other ministries' instances count with their resources and node, nothing that names them.
             var hidden = 0
-            let placed = registry.state.instances.values.filter(Registry.isAssigned)
-                .sorted { Registry.serial(of: $0.id) < Registry.serial(of: $1.id) }
+            let placed = Registry.oldestFirst(registry.state.instances.values.filter(Registry.isAssigned))
                 .compactMap { instance -> ClusterSnapshot.Placed? in
                     guard let node = instance.node else { return nil }
                     let spec = registry.state.applications["\(instance.ministry)/\(instance.application)"]?.spec

@@ -270,8 +270,8 @@ struct ApplyPlan {
     /// ones added or the newest removed. (A new template is rolled out by the rollout loop.)
     private mutating func reconcileInstances(of app: Application) {
         let ministry = app.metadata.ministry ?? ""
-        var current = next.instances(ofApplication: app.key).filter { !$0.phase.isTerminal && $0.phase != .terminating }
-            .sorted { Registry.serial(of: $0.id) < Registry.serial(of: $1.id) }
+        var current = Registry.oldestFirst(
+            next.instances(ofApplication: app.key).filter { !$0.phase.isTerminal && $0.phase != .terminating })
         while current.count > app.spec.replicas, let newest = current.popLast() {
             if let leaving = Registry.retiring(newest, in: next, now: now) {
                 next.put(leaving)

@@ -107,7 +107,7 @@ extension Registry {
             return pa != pb ? pa < pb : a < b
         }
         for key in order {
-            let onDrain = moving[key]!.sorted { Self.serial(of: $0.id) < Self.serial(of: $1.id) }
+            let onDrain = Self.oldestFirst(moving[key]!)
             guard let app = state.applications[key] else { continue }
             let replicas = app.spec.replicas
             var active = state.instances(ofApplication: key).filter {

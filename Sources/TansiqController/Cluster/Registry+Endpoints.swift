@@ -18,8 +18,7 @@ extension Registry {
     /// The ready instances of `app`, in the order they were made.
     func endpoints(of app: Application) -> [Endpoint] {
         guard app.status?.deleting == nil else { return [] }
-        return state.instances(ofApplication: app.key).filter { Self.isReady($0, of: app) }
-            .sorted { Self.serial(of: $0.id) < Self.serial(of: $1.id) }
+        return Self.oldestFirst(state.instances(ofApplication: app.key).filter { Self.isReady($0, of: app) })
             .map { instance in
                 Endpoint(
                     instance: instance.id, node: instance.node ?? "",

@@ -80,7 +80,7 @@ extension Registry {
                     message: "\(held.count) instance(s) marked Lost and replaced"))
             budget -= 1
             report.evicted.append(node.name)
-            for instance in held.sorted(by: { Self.serial(of: $0.id) < Self.serial(of: $1.id) }) {
+            for instance in Self.oldestFirst(held) {
                 let lost = instance.ended(
                     .lost, reason: "node \(node.name) is NotReady: no status for more than \(Int(gracePeriod)) s",
                     at: stamp)

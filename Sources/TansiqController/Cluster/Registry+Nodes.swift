@@ -40,8 +40,7 @@ extension Registry {
 
     /// The node's desired set, as the agent protocol shapes it.
     public func assignments(of node: String, version: Int64) -> AgentProtocol.Assignments {
-        let instances = state.instances(onNode: node).filter(Self.isAssigned)
-            .map { (serial: Self.serial(of: $0.id), instance: $0) }.sorted { $0.serial < $1.serial }.map(\.instance)
+        let instances = Self.oldestFirst(state.instances(onNode: node).filter(Self.isAssigned))
         return AgentProtocol.Assignments(
             resourceVersion: version,
             instances: instances.compactMap { instance in

@@ -20,7 +20,7 @@ extension Registry {
                 ids.compactMap { state.instances[$0] }.filter { $0.node == nil && $0.phase == .pending }
             } ?? self.pending
         // Oldest first: by the serial each request already carries (not parsed again per comparison).
-        var constraints = ConstraintsCache()
+        var constraints: ConstraintsCache = [:]
         let pending = waiting.map { request(for: $0, constraints: &constraints) }.sorted { $0.sequence < $1.sequence }
         return (snapshot, pending)
     }
@@ -34,7 +34,7 @@ extension Registry {
                 ready: ready(node), cordoned: node.cordoned)
         }
         let ledger = Self.ledger(of: state, now: now)
-        var constraints = ConstraintsCache()
+        var constraints: ConstraintsCache = [:]
         var placed: [PlacedInstance] = []
         placed.reserveCapacity(state.instances.count)
         for ids in state.instanceIDsByNode.values {
@@ -91,7 +91,7 @@ extension Registry {
 
     /// An instance as the scheduler sees it: its application's constraints, its age as sequence.
     func request(for instance: Instance) -> InstanceRequest {
-        var constraints = ConstraintsCache()
+        var constraints: ConstraintsCache = [:]
         return request(for: instance, constraints: &constraints)
     }
 
@@ -99,11 +99,11 @@ extension Registry {
     /// a request for every placed instance).
     func request(for instance: Instance, constraints cache: inout ConstraintsCache) -> InstanceRequest {
         let constraints =
-            cache.known[instance.ministry]?[instance.application]
+            cache[instance.ministry]?[instance.application]
             ?? {
                 let built = Self.constraints(
                     of: state.applications["\(instance.ministry)/\(instance.application)"]?.spec)
-                cache.known[instance.ministry, default: [:]][instance.application] = built
+                cache[instance.ministry, default: [:]][instance.application] = built
                 return built
             }()
         return InstanceRequest(
@@ -122,9 +122,7 @@ extension Registry {
     }
 
     /// Constraints already built, by ministry and application (looked up without building a key).
-    struct ConstraintsCache {
-        var known: [String: [String: Constraints]] = [:]
-    }
+    typealias ConstraintsCache = [String: [String: Constraints]]
 
     /// True when the preemptor is of the victim's ministry (another ministry's id is never shown).
     private func sameMinistry(_ preemptor: String?, _ victim: Instance) -> Bool {
@@ -173,7 +171,7 @@ extension Registry {
                         + ": \(preemption.reason); replaced by \(replacement.id)"))
         }
         var placed = 0
-        var constraints = ConstraintsCache()
+        var constraints: ConstraintsCache = [:]
         for assignment in plan.assignments {
             guard var instance = next.instances[assignment.instance], instance.node == nil, instance.phase == .pending,
                 let node = next.nodes[assignment.node]

@@ -39,8 +39,8 @@ extension Registry {
         let reasons = Dictionary(plan.unplaced.map { ($0.instance, $0) }, uniquingKeysWith: { a, _ in a })
         var placements: [PlanResult.Placement] = []
         var pending: [PlanResult.Pending] = []
-        let mine = after.instances.values.filter { applied.contains("\($0.ministry)/\($0.application)") }
-            .sorted { Self.serial(of: $0.id) < Self.serial(of: $1.id) }
+        let mine = Self.oldestFirst(
+            after.instances.values.filter { applied.contains("\($0.ministry)/\($0.application)") })
         for instance in mine where Access.canRead(caller, ministry: instance.ministry) {
             if instance.phase == .assigned, let node = instance.node, before.instances[instance.id]?.node == nil {
                 placements.append(

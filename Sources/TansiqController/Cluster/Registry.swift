@@ -100,8 +100,13 @@ public struct Registry: Sendable {
 
     /// The instances of one application, oldest first.
     func instances(ministry: String, application: String, in state: StoredState) -> [Instance] {
-        state.instances(ofApplication: "\(ministry)/\(application)")
-            .sorted { Self.serial(of: $0.id) < Self.serial(of: $1.id) }
+        Self.oldestFirst(state.instances(ofApplication: "\(ministry)/\(application)"))
+    }
+
+    /// `instances` oldest first: by the serial of their ids, each id read once (not once per
+    /// comparison — a node's answer, a snapshot or a listing sorts thousands).
+    static func oldestFirst(_ instances: some Sequence<Instance>) -> [Instance] {
+        instances.map { (serial: serial(of: $0.id), instance: $0) }.sorted { $0.serial < $1.serial }.map(\.instance)
     }
 
     /// The serial at the end of an instance id (`health-portal-17` → 17).

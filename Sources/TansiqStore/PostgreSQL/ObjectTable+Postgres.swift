@@ -24,14 +24,13 @@ extension ObjectTable {
         // Arrays carry no NULL here: an unset column travels as "" and is stored as NULL.
         for column in columns { binds.append(objects.map { column.value($0) ?? "" }) }
         binds.append(try objects.map { String(decoding: try WireJSON.encode($0, with: encoder), as: UTF8.self) })
-        let names = (["key"] + columns.map(\.name) + ["body"]).joined(separator: ", ")
         let arrays = (1...(columns.count + 2)).map { "$\($0)::text[]" }.joined(separator: ", ")
         let selected = (["u.key"] + columns.map { "NULLIF(u.\($0.name), '')" } + ["u.body"]).joined(separator: ", ")
         let updates = (columns.map(\.name) + ["body"]).map { "\($0) = EXCLUDED.\($0)" }.joined(separator: ", ")
         try await connection.query(
             PostgresQuery(
                 unsafeSQL: """
-                    INSERT INTO \(name) (\(names)) SELECT \(selected) FROM unnest(\(arrays)) AS u(\(names))
+                    INSERT INTO \(name) (\(columnNames)) SELECT \(selected) FROM unnest(\(arrays)) AS u(\(columnNames))
                     ON CONFLICT (key) DO UPDATE SET \(updates)
                     """, binds: binds), logger: logger)
     }

@@ -15,13 +15,12 @@ extension ObjectTable {
     /// Inserts or replaces `object`.
     func put(_ object: Object, in db: Database, encoder: JSONEncoder) throws {
         let body = String(decoding: try WireJSON.encode(object, with: encoder), as: UTF8.self)
-        let names = (["key"] + columns.map(\.name) + ["body"]).joined(separator: ", ")
-        let marks = Array(repeating: "?", count: columns.count + 2).joined(separator: ", ")
+        let marks = String(repeating: "?, ", count: columns.count + 1) + "?"
         var values: [(any DatabaseValueConvertible)?] = [key(object)]
         values += columns.map { $0.value(object) }
         values.append(body)
         // A statement prepared once per connection (every commit writes many rows of few tables).
-        try db.cachedStatement(sql: "INSERT OR REPLACE INTO \(name) (\(names)) VALUES (\(marks))")
+        try db.cachedStatement(sql: "INSERT OR REPLACE INTO \(name) (\(columnNames)) VALUES (\(marks))")
             .execute(arguments: StatementArguments(values))
     }
 

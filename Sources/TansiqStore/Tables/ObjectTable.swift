@@ -10,6 +10,18 @@ struct ObjectTable<Object: Codable & Sendable>: Sendable {
     let key: @Sendable (Object) -> String
     /// Extra indexed columns and how to read them off an object.
     let columns: [(name: String, value: @Sendable (Object) -> String?)]
+    /// `key, COLUMNS…, body`: what every write names, made once (a commit writes many rows).
+    let columnNames: String
+
+    init(
+        name: String, key: @escaping @Sendable (Object) -> String,
+        columns: [(name: String, value: @Sendable (Object) -> String?)]
+    ) {
+        self.name = name
+        self.key = key
+        self.columns = columns
+        self.columnNames = (["key"] + columns.map(\.name) + ["body"]).joined(separator: ", ")
+    }
 
     /// Decodes a stored body, saying which row could not be read.
     func decode(_ body: String, key: String, with decoder: JSONDecoder) throws -> Object {
