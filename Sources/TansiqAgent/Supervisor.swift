@@ -375,7 +375,7 @@ actor Supervisor {
         let fm = FileManager.default
         for id in (try? fm.contentsOfDirectory(atPath: directory.instances)) ?? [] where instances[id] == nil {
             let log = instanceDirectory(id) + "/output.log"
-            let modified = (try? fm.attributesOfItem(atPath: log))?[.modificationDate] as? Date ?? .distantPast
+            let modified = FileStatus.modified(log) ?? .distantPast
             if Date().timeIntervalSince(modified) > age { try? fm.removeItem(atPath: instanceDirectory(id)) }
         }
     }
@@ -384,22 +384,23 @@ actor Supervisor {
     /// rotation past `logLimit`.
     private func keepLog(_ id: String) {
         let log = InstanceLogs(directory: instanceDirectory(id)).current
-        let size = InstanceLogs.size(of: log)
+        let size = FileStatus.size(of: log)
         if size != logSizes[id] {
             InstanceLogs.checkpoint(log, size: size, at: Date())
             logSizes[id] = size
         }
-        if Self.rotate(log, limit: logLimit) { logSizes[id] = 0 }
+        if Self.rotate(log, size: size, limit: logLimit) { logSizes[id] = 0 }
     }
 
     /// True while `id` is assigned to this node.
     func manages(_ id: String) -> Bool { instances[id] != nil }
 
     /// Keeps a log under `limit` bytes: past it, the log (and its index) is copied to `.1` and
-    /// truncated (the process appends, so it carries on at the new end). True when it rotated.
+    /// truncated (the process appends, so it carries on at the new end). `size` is the log's size
+    /// as just read. True when it rotated.
     @discardableResult
-    static func rotate(_ log: String, limit: Int64) -> Bool {
-        guard InstanceLogs.size(of: log) > limit else { return false }
+    static func rotate(_ log: String, size: Int64, limit: Int64) -> Bool {
+        guard size > limit else { return false }
         let fm = FileManager.default
         let old = log + ".1"
         try? fm.removeItem(atPath: old)

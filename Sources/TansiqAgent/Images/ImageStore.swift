@@ -187,7 +187,7 @@ actor ImageStore {
             try? FileManager.default.removeItem(atPath: image.rootfs)
             let stillUsed = Set(images.values.flatMap(\.blobs))
             for blob in image.blobs where !stillUsed.contains(blob) {
-                total -= Self.size(of: blobPath(blob))
+                total -= FileStatus.size(of: blobPath(blob))
                 unlink(blobPath(blob))
             }
         }
@@ -197,16 +197,12 @@ actor ImageStore {
     /// What the store holds: blobs and unpacked files.
     func storeBytes() -> Int64 {
         let blobs = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/blobs/sha256")) ?? []
-        return blobs.reduce(Int64(0)) { $0 + Self.size(of: directory + "/blobs/sha256/" + $1) }
+        return blobs.reduce(Int64(0)) { $0 + FileStatus.size(of: directory + "/blobs/sha256/" + $1) }
             + images.values.reduce(Int64(0)) { $0 + $1.unpackedBytes }
     }
 
     /// The digests the store has unpacked.
     func digests() -> Set<String> { Set(images.keys) }
-
-    static func size(of file: String) -> Int64 {
-        ((try? FileManager.default.attributesOfItem(atPath: file))?[.size] as? NSNumber)?.int64Value ?? 0
-    }
 
     static func mib(_ bytes: Int64) -> String {
         bytes < 1 << 20 ? "\(bytes / 1024) KiB" : "\(bytes >> 20) MiB"

@@ -43,11 +43,6 @@ struct InstanceLogs: Sendable {
         return offset
     }
 
-    /// The size of a file (0 when missing).
-    static func size(of path: String) -> Int64 {
-        (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int64 ?? 0
-    }
-
     /// The bytes of `path` from `offset` to `end` (its end when nil).
     static func bytes(of path: String, from offset: Int64, to end: Int64? = nil) -> Data {
         guard let handle = FileHandle(forReadingAtPath: path) else { return Data() }
@@ -63,9 +58,9 @@ struct InstanceLogs: Sendable {
     /// written after `since` (when given), its last `tail` lines (when given); and how far into
     /// the current log that read reached (where following carries on).
     func read(tail: Int?, since: Date?) -> (text: Data, end: Int64) {
-        let end = Self.size(of: current)
+        let end = FileStatus.size(of: current)
         var data = Data()
-        for (log, limit) in [(previous, Self.size(of: previous)), (current, end)] {
+        for (log, limit) in [(previous, FileStatus.size(of: previous)), (current, end)] {
             var start: Int64 = since.map { Self.offset(of: log, since: $0) } ?? 0
             start = min(start, limit)
             // A checkpoint may fall inside a line: the whole line is shown (looking back 64 KiB at most).

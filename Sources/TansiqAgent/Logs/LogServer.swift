@@ -112,11 +112,11 @@ struct LogServer {
                 while !Task.isCancelled {
                     try await Task.sleep(for: Self.followInterval)
                     let assigned = await isAssigned(id)
-                    let size = InstanceLogs.size(of: logs.current)
+                    let size = FileStatus.size(of: logs.current)
                     if size < position {
                         // Rotated: the rest of what was read is in the rotated part.
                         let rest = InstanceLogs.bytes(
-                            of: logs.previous, from: position, to: InstanceLogs.size(of: logs.previous))
+                            of: logs.previous, from: position, to: FileStatus.size(of: logs.previous))
                         if !rest.isEmpty { try await writer.write(ByteBuffer(bytes: rest)) }
                         position = 0
                     }
