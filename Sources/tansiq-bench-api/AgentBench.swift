@@ -31,7 +31,9 @@ struct AgentBench: AsyncParsableCommand {
     @Option(
         help: ArgumentHelp(
             "The agent binary measured (default: tansiq-agent beside this binary).",
-            discussion: "scripts/build-agent.sh builds the light agent: standard library linked in, stripped."))
+            discussion:
+                "scripts/build-agent.sh builds the light agent: standard library linked in, its code laid out by "
+                + "a profile (scripts/profile-agent.sh), stripped."))
     var agent: String?
 
     /// Resident memory of a process, in bytes.
@@ -167,7 +169,15 @@ struct AgentBench: AsyncParsableCommand {
         let running = agent.instancePids.count
         let rssStarted = Self.rss(pid)
         let cpuBefore = Self.cpuSeconds(pid)
+        let idleFrom = Date()
         try await Task.sleep(for: .seconds(idleSeconds))
+        // For a profile of the agent left alone (scripts/profile-agent.sh): when the window was.
+        FileHandle.standardError.write(
+            Data(
+                String(
+                    format: "idle window: %.3f %.3f (seconds since 1970)\n", idleFrom.timeIntervalSince1970,
+                    Date().timeIntervalSince1970
+                ).utf8))
         let cpuShare = (Self.cpuSeconds(pid) - cpuBefore) / Double(idleSeconds) * 100
         // What the agent holds running them: after the idle window (past its quiet period).
         let rssTen = Self.rss(pid)
