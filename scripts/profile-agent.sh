@@ -15,7 +15,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 idle=60
-[ "${1:-}" = --idle-seconds ] && idle="$2"
+case "$#:${1:-}" in
+    0:) ;;
+    2:--idle-seconds) idle="$2" ;;
+    *) echo "usage: scripts/profile-agent.sh [--idle-seconds N]" >&2; exit 2 ;;
+esac
 command -v valgrind >/dev/null || { echo "profile-agent: valgrind is not installed" >&2; exit 1; }
 [ -x .build-agent/release/tansiq-agent ] || { echo "profile-agent: run scripts/build-agent.sh first" >&2; exit 1; }
 swift build --product tansiq-bench-api
