@@ -31,8 +31,9 @@ struct ScaleBench: AsyncParsableCommand {
     var longPolls: Bool = true
     @Option(
         help: ArgumentHelp(
-            "Seconds between the nodes' first long polls and the first apply (the controller's RSS is read at its end; "
-                + "past 60 s, after the controller's first return of free memory to the system)."))
+            "Seconds between the nodes' first long polls and the first apply; past 3 s, the controller's RSS, its open "
+                + "long polls and the statuses it has had are printed every 5 s (past 60 s, after the controller's first "
+                + "return of free memory to the system)."))
     var settle: Double = 3
 
     func validate() throws {
@@ -42,6 +43,17 @@ struct ScaleBench: AsyncParsableCommand {
         }
         guard nodes * 50 >= (applications + batch) * replicas, nodes * 4000 >= (applications + batch) * replicas * 100
         else { throw ValidationError("the nodes (4 cpu, 50 slots each) cannot hold every instance") }
+    }
+
+    /// The sum of a metric's samples (every label set) in a Prometheus text exposition.
+    static func metric(_ name: String, in text: String) -> Int {
+        Int(
+            text.split(separator: "\n").reduce(0.0) { sum, line in
+                guard line.hasPrefix(name + " ") || line.hasPrefix(name + "{"),
+                    let value = line.split(separator: " ").last.flatMap({ Double($0) })
+                else { return sum }
+                return sum + value
+            })
     }
 
     /// Applications `range` in one apply body.
@@ -95,11 +107,19 @@ struct ScaleBench: AsyncParsableCommand {
             }
             try await Task.sleep(for: .milliseconds(Int64(min(3, settle) * 1000)))
             if settle > 3 {
-                let early = AgentBench.rss(pid)
-                try await Task.sleep(for: .milliseconds(Int64((settle - 3) * 1000)))
-                print(
-                    "controller RSS with the long polls: \(early >> 20) MiB after 3 s, "
-                        + "\(AgentBench.rss(pid) >> 20) MiB after \(settle) s")
+                // Every 5 s, what the controller holds and how many polls and statuses it has had.
+                var waited = 3.0
+                while true {
+                    let metrics = try await live.call(.GET, "/metrics", token: live.operatorToken).body
+                    print(
+                        "after \(Int(waited)) s: controller RSS \(AgentBench.rss(pid) >> 20) MiB, "
+                            + "long polls open \(Self.metric("tansiq_agent_long_polls_open", in: metrics)), "
+                            + "statuses \(Self.metric("tansiq_agent_status_updates_total", in: metrics))")
+                    guard waited < settle else { break }
+                    let step = min(5, settle - waited)
+                    try await Task.sleep(for: .milliseconds(Int64(step * 1000)))
+                    waited += step
+                }
             }
             _ = try await live.call(
                 .POST, "/v1/apply", token: live.operatorToken, body: BenchWorkload.ministry,
