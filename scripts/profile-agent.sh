@@ -10,7 +10,8 @@
 # agent's profile every 5 s. The functions run in the dumps inside the benchmark's idle window (ten
 # instances running, the agent left alone: statuses, long polls, health checks, the release of its
 # pages) are the hot ones; those run anywhere else (starting the agent, starting instances,
-# pulling an image) follow. Needs valgrind, and what the benchmark needs (runc; docker-registry,
+# pulling an image) follow; what ran after the last dump is not seen (the benchmark kills the agent
+# at its end), so the last image starts count only up to it. Needs valgrind, and what the benchmark needs (runc; docker-registry,
 # skopeo and umoci for the image starts). Run as root.
 set -euo pipefail
 cd "$(dirname "$0")/.."
