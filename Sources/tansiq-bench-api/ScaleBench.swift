@@ -35,11 +35,19 @@ struct ScaleBench: AsyncParsableCommand {
                 + "long polls and the statuses it has had are printed every 5 s (past 60 s, after the controller's first "
                 + "return of free memory to the system)."))
     var settle: Double = 3
+    @Option(
+        name: .customLong("poll-ramp"),
+        help:
+            "Seconds over which the nodes' first long polls are spread (0: all at once, as after a controller's restart)."
+    )
+    var pollRamp: Double = 0
 
     func validate() throws {
-        guard nodes >= 1, applications >= 1, replicas >= 1, batch >= 1, reportInterval > 0, settle >= 0 else {
+        guard nodes >= 1, applications >= 1, replicas >= 1, batch >= 1, reportInterval > 0, settle >= 0, pollRamp >= 0
+        else {
             throw ValidationError(
-                "need nodes, applications, replicas, batch ≥ 1, a positive report interval and a settle time ≥ 0")
+                "need nodes, applications, replicas, batch ≥ 1, a positive report interval, a settle time and a poll ramp ≥ 0"
+            )
         }
         guard nodes * 50 >= (applications + batch) * replicas, nodes * 4000 >= (applications + batch) * replicas * 100
         else { throw ValidationError("the nodes (4 cpu, 50 slots each) cannot hold every instance") }
@@ -88,6 +96,8 @@ struct ScaleBench: AsyncParsableCommand {
                 tasks.append(
                     Task {
                         var after: Int64 = 0
+                        try? await Task.sleep(
+                            for: .milliseconds(Int64(pollRamp * 1000 * Double(index) / Double(nodes))))
                         while !Task.isCancelled {
                             guard
                                 let reply = try? await node.call(
