@@ -48,8 +48,12 @@ def main():
     parser.add_argument("--hot", nargs="+", required=True)
     parser.add_argument("--all", nargs="+", required=True)
     options = parser.parse_args()
-    hot = functions(options.binary, options.hot)
-    every = functions(options.binary, options.all)
+    try:
+        hot = functions(options.binary, options.hot)
+        every = functions(options.binary, options.all)
+    except OSError as error:
+        print(f"agent_order: cannot read the dump {error.filename}: {error.strerror}", file=sys.stderr)
+        sys.exit(1)
     ordered = sorted(hot, key=lambda name: (-hot[name], name))
     ordered += sorted((name for name in every if name not in hot), key=lambda name: (-every[name], name))
     for name in ordered:

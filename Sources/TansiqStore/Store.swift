@@ -163,23 +163,20 @@ public struct MinistryUsage: Sendable, Equatable {
 
     var isEmpty: Bool { guaranteedCount == 0 && borrowedCount == 0 }
 
-    mutating func add(_ instance: Instance) {
-        if instance.guaranteed {
-            guaranteed += instance.resources.vector
-            guaranteedCount += 1
-        } else {
-            borrowed += instance.resources.vector
-            borrowedCount += 1
-        }
-    }
+    mutating func add(_ instance: Instance) { change(instance, count: 1, +=) }
 
-    mutating func remove(_ instance: Instance) {
+    mutating func remove(_ instance: Instance) { change(instance, count: -1, -=) }
+
+    /// Counts `instance` in the sum of its kind (guaranteed or borrowed) with `apply`.
+    private mutating func change(
+        _ instance: Instance, count: Int, _ apply: (inout Resources, Resources) -> Void
+    ) {
         if instance.guaranteed {
-            guaranteed -= instance.resources.vector
-            guaranteedCount -= 1
+            apply(&guaranteed, instance.resources.vector)
+            guaranteedCount += count
         } else {
-            borrowed -= instance.resources.vector
-            borrowedCount -= 1
+            apply(&borrowed, instance.resources.vector)
+            borrowedCount += count
         }
     }
 }
