@@ -25,19 +25,8 @@ struct APIMiddleware: RouterMiddleware {
                 await audit(error, request, context)
             }
             response = API.error(error, requestID: context.requestID)
-        } catch let error as HTTPError {
-            response = API.error(Self.translate(error, request), requestID: context.requestID)
-        } catch let error as StoreUnavailable {
-            context.logger.error("store failure", metadata: ["error": "\(error.underlying)"])
-            response = API.error(
-                APIError(.unavailable, "the store cannot take writes now; retry later"), requestID: context.requestID)
         } catch {
-            context.logger.error("request failed", metadata: ["error": "\(error)"])
-            // DESIGN.md's codes have no 500: an unexpected failure answers `unavailable` (503),
-            // with the request id to find it in the logs, never the error itself.
-            response = API.error(
-                APIError(.unavailable, "the request failed inside the controller (request \(context.requestID))"),
-                requestID: context.requestID)
+            response = Self.envelope(for: error, request, context)
         }
         response.headers[.requestID] = context.requestID
         metrics.request(
@@ -56,6 +45,28 @@ struct APIMiddleware: RouterMiddleware {
             try await cluster.record([record])
         } catch {
             context.logger.error("cannot audit a refusal", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The envelope answering `error`, for every error but a refusal to audit (logged when it is
+    /// the controller's own failure).
+    static func envelope(for error: any Error, _ request: Request, _ context: Context) -> Response {
+        switch error {
+        case let error as APIError:
+            return API.error(error, requestID: context.requestID)
+        case let error as HTTPError:
+            return API.error(Self.translate(error, request), requestID: context.requestID)
+        case let error as StoreUnavailable:
+            context.logger.error("store failure", metadata: ["error": "\(error.underlying)"])
+            return API.error(
+                APIError(.unavailable, "the store cannot take writes now; retry later"), requestID: context.requestID)
+        default:
+            context.logger.error("request failed", metadata: ["error": "\(error)"])
+            // DESIGN.md's codes have no 500: an unexpected failure answers `unavailable` (503),
+            // with the request id to find it in the logs, never the error itself.
+            return API.error(
+                APIError(.unavailable, "the request failed inside the controller (request \(context.requestID))"),
+                requestID: context.requestID)
         }
     }
 

@@ -73,11 +73,14 @@ extension Routes {
             guard await cluster.current.state.nodes[name] != nil else {
                 throw APIError(.notFound, "node \(name) is not in the cluster; it must join again")
             }
-            let version = await cluster.waitForAssignments(node: name, after: after, timeout: .seconds(wait))
-            let registry = await cluster.current
-            var answer = try deliverSecrets(registry.assignments(of: name, version: version), registry: registry)
-            answer.epoch = cluster.epoch
-            return try API.json(answer)
+            // Admitted: the wait and the answer come after the routing has returned (`HeldAnswer`).
+            return HeldAnswer.response { [self] in
+                let version = await cluster.waitForAssignments(node: name, after: after, timeout: .seconds(wait))
+                let registry = await cluster.current
+                var answer = try deliverSecrets(registry.assignments(of: name, version: version), registry: registry)
+                answer.epoch = cluster.epoch
+                return try WireJSON.encode(answer, with: WireJSON.encoder())
+            }
         }
     }
 

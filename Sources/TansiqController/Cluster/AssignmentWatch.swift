@@ -17,6 +17,15 @@ actor AssignmentWatch {
     private var nextWaiter = 0
     /// Once the controller stops, polls are answered at once.
     private var released = false
+    /// The polls due to run out at each tick (answered ones are skipped when it comes).
+    private var deadlines: [Int64: [(node: String, id: Int)]] = [:]
+    /// The first wait's time, from which ticks are counted, and the last tick swept.
+    private var origin: ContinuousClock.Instant?
+    private var swept: Int64 = 0
+    /// The task answering polls whose wait ran out, while any wait.
+    private var sweeper: Task<Void, Never>?
+    /// How late past its timeout a poll may be answered.
+    static let tick = Duration.milliseconds(100)
 
     /// The gauge of open polls.
     private let gaugeLabel: String
@@ -43,23 +52,41 @@ actor AssignmentWatch {
         gauge()
     }
 
-    /// Waits until `node`'s set is newer than `after`, or `timeout` passes; returns its version.
+    /// Waits until `node`'s set is newer than `after`, or `timeout` passes (to within a tick);
+    /// returns its version.
     func wait(node: String, after: Int64, timeout: Duration) async -> Int64 {
         let current = version(of: node)
-        if current > after || released { return current }
+        if current > after || released || timeout <= .zero { return current }
         nextWaiter += 1
         let id = nextWaiter
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            self.expire(node: node, id: id)
-        }
-        let version = await withCheckedContinuation { continuation in
+        // Ticks are counted from the first wait; a deadline is rounded up to a whole tick.
+        let start = origin ?? ContinuousClock.now
+        origin = start
+        let due = Int64(((ContinuousClock.now - start) + timeout) / Self.tick) + 1
+        deadlines[due, default: []].append((node, id))
+        if sweeper == nil { sweeper = Task { await self.sweep() } }
+        return await withCheckedContinuation { continuation in
             waiters[node, default: [:]][id] = continuation
             open += 1
             gauge()
         }
-        timer.cancel()
-        return version
+    }
+
+    /// Answers the polls whose wait has run out, a tick at a time, while any poll waits. One
+    /// task for all of them: a timer task per poll cost each held poll some 4 KiB.
+    private func sweep() async {
+        while open > 0 || !deadlines.isEmpty {
+            try? await Task.sleep(for: Self.tick)
+            guard let origin else { break }
+            let now = Int64((ContinuousClock.now - origin) / Self.tick)
+            while swept < now {
+                // Nothing is due: skip the idle ticks at once.
+                if deadlines.isEmpty { swept = now; break }
+                swept += 1
+                for (node, id) in deadlines.removeValue(forKey: swept) ?? [] { expire(node: node, id: id) }
+            }
+        }
+        sweeper = nil
     }
 
     /// Answers every open poll now and every later one at once (the controller is stopping, and
@@ -70,6 +97,7 @@ actor AssignmentWatch {
             for continuation in continuations.values { continuation.resume(returning: version(of: node)) }
         }
         waiters = [:]
+        deadlines = [:]
         open = 0
         gauge()
     }

@@ -44,7 +44,8 @@ final class LeaderGate: HTTPResponder, Sendable {
         do {
             switch current {
             case .leader(let responder):
-                return try await responder(request, context)
+                guard HeldAnswer.isHeld(request) else { return try await responder(request, context) }
+                return try await HeldAnswer.respond(request, context, routes: responder)
             case .follower(let url, let epoch):
                 if request.uri.path == "/healthz" { return try API.json(["status": "ok"]) }
                 guard let url, let forwarder else {
