@@ -36,25 +36,36 @@ struct AssignmentWatchTests {
         try await Self.settle(watch, at: 0)
     }
 
-    @Test("a wait runs out within a tick of its timeout, one with no wait is answered at once")
+    @Test("a wait is swept at the first tick at or past its deadline, never before")
+    func dueTicks() {
+        let tick = AssignmentWatch.tick
+        for elapsedMs in stride(from: 0, through: 2_000, by: 7) {
+            for timeoutMs in [1, 50, 99, 100, 101, 300, 1_000, 55_000, 60_000] {
+                let deadline = Duration.milliseconds(elapsedMs + timeoutMs)
+                let due = AssignmentWatch.due(elapsed: .milliseconds(elapsedMs), timeout: .milliseconds(timeoutMs))
+                #expect(tick * Int(due) >= deadline, "\(elapsedMs) + \(timeoutMs) ms: tick \(due) is early")
+                #expect(tick * Int(due) < deadline + tick, "\(elapsedMs) + \(timeoutMs) ms: tick \(due) is late")
+            }
+        }
+        #expect(AssignmentWatch.due(elapsed: .zero, timeout: tick) == 1)
+        #expect(AssignmentWatch.due(elapsed: .nanoseconds(1), timeout: tick) == 2)
+    }
+
+    @Test("a wait runs out at its timeout, not before; one with no wait is answered at once")
     func timeouts() async throws {
         let watch = AssignmentWatch(baseline: 4)
         var start = ContinuousClock.now
         #expect(await watch.wait(node: "n1", after: 4, timeout: .zero) == 4)
-        #expect(ContinuousClock.now - start < .milliseconds(50))
+        #expect(ContinuousClock.now - start < .seconds(1))
         start = ContinuousClock.now
         async let short = watch.wait(node: "n1", after: 4, timeout: .milliseconds(300))
         async let long = watch.wait(node: "n2", after: 4, timeout: .milliseconds(700))
         #expect(await short == 4)
         let shortTook = ContinuousClock.now - start
-        #expect(
-            shortTook >= .milliseconds(300) && shortTook < .milliseconds(300) + AssignmentWatch.tick * 3, "\(shortTook)"
-        )
-        try await Self.settle(watch, at: 1)
+        // Late by at most a tick on a quiet machine; the bound is loose for a loaded one.
+        #expect(shortTook >= .milliseconds(300) && shortTook < .seconds(10), "\(shortTook)")
         #expect(await long == 4)
-        let longTook = ContinuousClock.now - start
-        #expect(
-            longTook >= .milliseconds(700) && longTook < .milliseconds(700) + AssignmentWatch.tick * 3, "\(longTook)")
+        #expect(ContinuousClock.now - start >= .milliseconds(700))
         try await Self.settle(watch, at: 0)
         // A poll answered by a change is not answered again when its deadline comes.
         let answered = Task { await watch.wait(node: "n3", after: 4, timeout: .milliseconds(200)) }

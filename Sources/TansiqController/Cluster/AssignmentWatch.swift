@@ -62,7 +62,7 @@ actor AssignmentWatch {
         // Ticks are counted from the first wait; a deadline is rounded up to a whole tick.
         let start = origin ?? ContinuousClock.now
         origin = start
-        let due = Int64(((ContinuousClock.now - start) + timeout) / Self.tick) + 1
+        let due = Self.due(elapsed: ContinuousClock.now - start, timeout: timeout)
         deadlines[due, default: []].append((node, id))
         if sweeper == nil { sweeper = Task { await self.sweep() } }
         return await withCheckedContinuation { continuation in
@@ -70,6 +70,14 @@ actor AssignmentWatch {
             open += 1
             gauge()
         }
+    }
+
+    /// The tick whose sweep answers a wait of `timeout` that began `elapsed` after the origin:
+    /// the first one at or past its deadline (a tick `t` is swept once `t` ticks have passed).
+    static func due(elapsed: Duration, timeout: Duration) -> Int64 {
+        let deadline = elapsed + timeout
+        let ticks = Int64(deadline / tick)
+        return tick * Int(ticks) >= deadline ? ticks : ticks + 1
     }
 
     /// Answers the polls whose wait has run out, a tick at a time, while any poll waits. One
