@@ -74,5 +74,11 @@ struct AssignmentWatchTests {
         #expect(await answered.value == 5)
         try await Task.sleep(for: .milliseconds(400))
         try await Self.settle(watch, at: 0)
+        // After an idle spell (the sweep has stopped), a wait still runs its whole timeout.
+        try await Task.sleep(for: .milliseconds(500))
+        start = ContinuousClock.now
+        #expect(await watch.wait(node: "n4", after: 4, timeout: .milliseconds(250)) == 4)
+        let idleTook = ContinuousClock.now - start
+        #expect(idleTook >= .milliseconds(250) && idleTook < .seconds(10), "\(idleTook)")
     }
 }

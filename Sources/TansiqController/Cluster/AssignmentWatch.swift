@@ -87,9 +87,9 @@ actor AssignmentWatch {
             try? await Task.sleep(for: Self.tick)
             guard let origin else { break }
             let now = Int64((ContinuousClock.now - origin) / Self.tick)
+            // Ticks before the first that holds a deadline (an idle spell) are skipped at once.
+            swept = max(swept, min(now, (deadlines.keys.min() ?? now) - 1))
             while swept < now {
-                // Nothing is due: skip the idle ticks at once.
-                if deadlines.isEmpty { swept = now; break }
                 swept += 1
                 for (node, id) in deadlines.removeValue(forKey: swept) ?? [] { expire(node: node, id: id) }
             }
