@@ -143,6 +143,49 @@ struct PlacementTests {
         #expect(registry.revision == plannedAt + 1)
     }
 
+    @Test("a plan without spread is re-checked on its own nodes, with the answers the whole cluster gives")
+    func recheckOnThePlansNodes() throws {
+        var registry = try Self.registry(
+            Harness.app("health", "portal", replicas: 5, cpu: "300m", extra: "\n  placement: {maxPerNode: 2}")
+                + "\n---\n" + Harness.app("finance", "ledger", replicas: 4, cpu: "350m"),
+            zones: ["n1": "a", "n2": "b", "n3": "-"])
+        // Two of portal on n1 (its maxPerNode), 400m of n1 left: ledger still fits there, portal not.
+        var plan = Self.plan(registry)
+        plan.assignments = Array(plan.assignments.filter { $0.instance.hasPrefix("health-portal") }.prefix(2))
+        for index in plan.assignments.indices { plan.assignments[index].node = "n1" }
+        let first = registry.planPlacement(plan, now: Self.now, plannedAt: registry.revision) { _ in true }
+        #expect(first.value == 2)
+        registry.apply(first.changeset)
+        // Since the plan: n2 tainted, n3 cordoned.
+        var n2 = registry.state.nodes["n2"]!
+        n2.taints = [Taint(key: "maintenance", value: "yes", effect: .noSchedule)]
+        var n3 = registry.state.nodes["n3"]!
+        n3.cordoned = true
+        registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.putNode(n2), .putNode(n3)]))
+        let full = Feasibility(registry.schedulingSnapshot(now: Self.now) { _ in true })
+        var compared = 0
+        var rejected = 0
+        for node in ["n1", "n2", "n3"] {
+            let own = Feasibility(registry.schedulingSnapshot(now: Self.now, ready: { _ in true }, only: [node]))
+            for instance in registry.state.instances.values {
+                let request = registry.request(for: instance)
+                #expect(own.reject(request, on: node) == full.reject(request, on: node), "\(instance.id) on \(node)")
+                compared += 1
+                if full.reject(request, on: node) != nil { rejected += 1 }
+            }
+        }
+        #expect(compared == 27)
+        #expect(rejected > 0 && rejected < compared, "both answers are compared")
+        // The nodes a re-check needs: the plan's, or every node once an assignment spreads.
+        let fresh = try Self.registry(replicas: 2)
+        let freshPlan = Self.plan(fresh)
+        #expect(freshPlan.assignments.count == 2)
+        #expect(fresh.recheckedNodes(freshPlan) == ["n1"])
+        let spread = try Self.registry(
+            Harness.app("health", "portal", replicas: 1, extra: "\n  placement: {spread: zone}"), zones: ["n1": "a"])
+        #expect(spread.recheckedNodes(Self.plan(spread)) == nil)
+    }
+
     @Test("the capacity fingerprint moves with every node, placement and quota change, and not with node order")
     func capacityFingerprint() throws {
         let registry = try Self.registry(replicas: 2)

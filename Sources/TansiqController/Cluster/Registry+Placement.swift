@@ -26,9 +26,11 @@ extension Registry {
     }
 
     /// The one adapter from the model to the scheduler: nodes (Ready as `ready` says), every
-    /// ministry's quota terms, and the placed instances with their applications' constraints.
-    public func schedulingSnapshot(now: Date, ready: (Node) -> Bool) -> Snapshot {
-        let nodes = state.nodes.values.map { node in
+    /// ministry's quota terms, and the placed instances with their applications' constraints —
+    /// of every node, or of `only` those nodes (and what is on them).
+    public func schedulingSnapshot(now: Date, ready: (Node) -> Bool, only: Set<String>? = nil) -> Snapshot {
+        let chosen = only.map { names in names.compactMap { state.nodes[$0] } } ?? Array(state.nodes.values)
+        let nodes = chosen.map { node in
             SchedulerNode(
                 name: node.name, allocatable: node.allocatable, labels: node.labels, taints: node.taints,
                 ready: ready(node), cordoned: node.cordoned)
@@ -36,8 +38,9 @@ extension Registry {
         let ledger = Self.ledger(of: state, now: now)
         var constraints: ConstraintsCache = [:]
         var placed: [PlacedInstance] = []
-        placed.reserveCapacity(state.instances.count)
-        for ids in state.instanceIDsByNode.values {
+        let byNode = only.map { names in names.compactMap { state.instanceIDsByNode[$0] } }
+        placed.reserveCapacity(only == nil ? state.instances.count : 0)
+        for ids in byNode ?? Array(state.instanceIDsByNode.values) {
             for id in ids {
                 guard let instance = state.instances[id], Self.isAssigned(instance), let node = instance.node else {
                     continue
@@ -121,6 +124,20 @@ extension Registry {
             fixedPorts: (spec?.ports ?? []).map(\.port).filter { $0 > 0 })
     }
 
+    /// The nodes a re-check of `plan` needs: every filter but spread looks at the node alone (its
+    /// readiness, labels, taints, free resources, ports, the application's count on it), so a
+    /// plan without spread needs only the nodes it places on; nil (all of them) for one with.
+    func recheckedNodes(_ plan: Plan) -> Set<String>? {
+        var nodes = Set<String>()
+        var constraints: ConstraintsCache = [:]
+        for assignment in plan.assignments {
+            guard let instance = state.instances[assignment.instance] else { continue }
+            if request(for: instance, constraints: &constraints).constraints.spread != nil { return nil }
+            nodes.insert(assignment.node)
+        }
+        return nodes
+    }
+
     /// Constraints already built, by ministry and application (looked up without building a key).
     typealias ConstraintsCache = [String: [String: Constraints]]
 
@@ -151,7 +168,8 @@ extension Registry {
         // that only records reasons needs none, nor one whose state is the plan's.
         let recheck = plannedAt != revision
         let feasibility =
-            plan.assignments.isEmpty || !recheck ? nil : Feasibility(schedulingSnapshot(now: now, ready: ready))
+            plan.assignments.isEmpty || !recheck
+            ? nil : Feasibility(schedulingSnapshot(now: now, ready: ready, only: recheckedNodes(plan)))
         for preemption in plan.preemptions {
             guard let running = next.instances[preemption.victim], Self.isAssigned(running) else { continue }
             ledger.remove(running.ministry, running.resources.vector, guaranteed: running.guaranteed)
