@@ -51,19 +51,20 @@ struct AssignmentWatchTests {
         #expect(AssignmentWatch.due(elapsed: .nanoseconds(1), timeout: tick) == 2)
     }
 
-    @Test("a wait runs out at its timeout, not before; one with no wait is answered at once")
+    @Test("a wait runs out at its timeout, not before; one with no wait is answered without waiting")
     func timeouts() async throws {
         let watch = AssignmentWatch(baseline: 4)
-        var start = ContinuousClock.now
         #expect(await watch.wait(node: "n1", after: 4, timeout: .zero) == 4)
-        #expect(ContinuousClock.now - start < .seconds(1))
-        start = ContinuousClock.now
+        #expect(await watch.openPolls == 0)
+        var start = ContinuousClock.now
         async let short = watch.wait(node: "n1", after: 4, timeout: .milliseconds(300))
         async let long = watch.wait(node: "n2", after: 4, timeout: .milliseconds(700))
         #expect(await short == 4)
         let shortTook = ContinuousClock.now - start
-        // Late by at most a tick on a quiet machine; the bound is loose for a loaded one.
-        #expect(shortTook >= .milliseconds(300) && shortTook < .seconds(10), "\(shortTook)")
+        // Not early. How late depends on the test process's threads, which the suite's CPU-bound
+        // tests can hold for seconds: the tick's bound is the pure `due` test's, and the live
+        // controller's poll test bounds the whole wait from outside the process.
+        #expect(shortTook >= .milliseconds(300), "\(shortTook)")
         #expect(await long == 4)
         #expect(ContinuousClock.now - start >= .milliseconds(700))
         try await Self.settle(watch, at: 0)
@@ -79,6 +80,6 @@ struct AssignmentWatchTests {
         start = ContinuousClock.now
         #expect(await watch.wait(node: "n4", after: 4, timeout: .milliseconds(250)) == 4)
         let idleTook = ContinuousClock.now - start
-        #expect(idleTook >= .milliseconds(250) && idleTook < .seconds(10), "\(idleTook)")
+        #expect(idleTook >= .milliseconds(250), "\(idleTook)")
     }
 }
