@@ -150,7 +150,8 @@ extension Registry {
     /// Commits a scheduler plan made on an earlier snapshot, re-checked against this state (the
     /// plan applier): a victim still runs where it ran; an instance is still pending; its node
     /// still passes every filter of the scheduler, by the scheduler's own code (`Feasibility`:
-    /// Ready, uncordoned, datacentres, selector, taints, fit, fixed ports, maxPerNode, spread);
+    /// Ready, uncordoned, datacentres, selector, taints, fit, fixed ports, maxPerNode, spread; on a
+    /// snapshot of the plan's own nodes when nothing in it spreads, `recheckedNodes`);
     /// its ministry's quota still takes it (as guaranteed or borrowed, decided again here). What
     /// no longer holds is left for the next round. Preempted instances get replacements, so their applications keep their
     /// replicas. A plan made on this very state (`plannedAt` is this registry's `revision`: nothing
