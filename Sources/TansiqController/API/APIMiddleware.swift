@@ -24,7 +24,7 @@ struct APIMiddleware: RouterMiddleware {
             if !error.audited && [.forbidden, .unauthenticated, .rateLimited].contains(error.code) {
                 await audit(error, request, context)
             }
-            response = API.error(error, requestID: context.requestID)
+            response = Self.envelope(for: error, request, context)
         } catch {
             response = Self.envelope(for: error, request, context)
         }

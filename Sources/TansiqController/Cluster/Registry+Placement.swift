@@ -29,18 +29,16 @@ extension Registry {
     /// ministry's quota terms, and the placed instances with their applications' constraints —
     /// of every node, or of `only` those nodes (and what is on them).
     public func schedulingSnapshot(now: Date, ready: (Node) -> Bool, only: Set<String>? = nil) -> Snapshot {
-        let chosen = only.map { names in names.compactMap { state.nodes[$0] } } ?? Array(state.nodes.values)
-        let nodes = chosen.map { node in
-            SchedulerNode(
-                name: node.name, allocatable: node.allocatable, labels: node.labels, taints: node.taints,
-                ready: ready(node), cordoned: node.cordoned)
-        }
-        let ledger = Self.ledger(of: state, now: now)
-        var constraints: ConstraintsCache = [:]
+        var nodes: [SchedulerNode] = []
         var placed: [PlacedInstance] = []
-        let byNode = only.map { names in names.compactMap { state.instanceIDsByNode[$0] } }
-        placed.reserveCapacity(only == nil ? state.instances.count : 0)
-        for ids in byNode ?? Array(state.instanceIDsByNode.values) {
+        var constraints: ConstraintsCache = [:]
+        func take(_ node: Node) {
+            nodes.append(
+                SchedulerNode(
+                    name: node.name, allocatable: node.allocatable, labels: node.labels, taints: node.taints,
+                    ready: ready(node), cordoned: node.cordoned))
+        }
+        func take(_ ids: Set<String>) {
             for id in ids {
                 guard let instance = state.instances[id], Self.isAssigned(instance), let node = instance.node else {
                     continue
@@ -51,6 +49,19 @@ extension Registry {
                         guaranteed: instance.guaranteed))
             }
         }
+        if let only {
+            for name in only {
+                guard let node = state.nodes[name] else { continue }
+                take(node)
+                take(state.instanceIDsByNode[name] ?? [])
+            }
+        } else {
+            nodes.reserveCapacity(state.nodes.count)
+            placed.reserveCapacity(state.instances.count)
+            for node in state.nodes.values { take(node) }
+            for ids in state.instanceIDsByNode.values { take(ids) }
+        }
+        let ledger = Self.ledger(of: state, now: now)
         return Snapshot(nodes: nodes, ministries: Array(ledger.terms.values), placed: placed)
     }
 
