@@ -93,11 +93,13 @@ let package = Package(
             ]
         ),
         // Benchmarks over real HTTPS against a real controller (`tansiq-bench api ...` runs this
-        // binary), kept apart so the scheduler benchmark's release build stays light.
+        // binary), kept apart so the scheduler benchmark's release build stays light; `registry` times
+        // the controller's in-memory work in this process.
         .executableTarget(
             name: "tansiq-bench-api",
             dependencies: [
-                "TansiqTestSupport", "TansiqAPI", "TansiqModel", "TansiqScheduler",
+                "TansiqTestSupport", "TansiqAPI", "TansiqModel", "TansiqScheduler", "TansiqController",
+                "TansiqManifest", "TansiqStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -90,6 +90,9 @@ public struct StoredState: Sendable, Equatable {
     public private(set) var instanceIDsByNode: TreeDictionary<String, Set<String>> = [:]
     /// Ids of instances on no node (waiting to be placed, or given up).
     public private(set) var unplacedInstanceIDs: TreeSet<String> = []
+    /// Ids of Terminating instances (leaving the gateways before they stop): the take-down loop
+    /// looks at these every second, not at every instance.
+    public private(set) var terminatingInstanceIDs: TreeSet<String> = []
     /// What the instances that hold resources (`Instance.holdsResources`) take, by ministry: kept
     /// with every put and removal, so a quota question is a lookup, not a pass over every instance.
     public private(set) var usage: [String: MinistryUsage] = [:]
@@ -103,16 +106,26 @@ public struct StoredState: Sendable, Equatable {
     /// An empty state.
     public init() {}
 
-    /// Adds or replaces an instance.
+    /// Adds or replaces an instance. A replacement touches only the indexes whose key it changes
+    /// (placing an instance moves it from the unplaced set to its node's, not out of its
+    /// application's set and back).
     public mutating func put(_ instance: Instance) {
-        if let old = instances[instance.id] { unindex(old) }
-        instances[instance.id] = instance
+        let old = instances.updateValue(instance, forKey: instance.id)
+        if let old, old.holdsResources { removeUsage(old) }
         if instance.holdsResources { usage[instance.ministry, default: MinistryUsage()].add(instance) }
-        instanceIDsByApplication[Self.key(instance), default: []].insert(instance.id)
-        if let node = instance.node {
-            instanceIDsByNode[node, default: []].insert(instance.id)
-        } else {
-            unplacedInstanceIDs.insert(instance.id)
+        if old?.ministry != instance.ministry || old?.application != instance.application {
+            if let old { unindexApplication(old) }
+            instanceIDsByApplication[Self.key(instance), default: []].insert(instance.id)
+        }
+        if old?.phase == .terminating, instance.phase != .terminating { terminatingInstanceIDs.remove(instance.id) }
+        if instance.phase == .terminating, old?.phase != .terminating { terminatingInstanceIDs.insert(instance.id) }
+        if old == nil || old?.node != instance.node {
+            if let old { unindexNode(old) }
+            if let node = instance.node {
+                instanceIDsByNode[node, default: []].insert(instance.id)
+            } else {
+                unplacedInstanceIDs.insert(instance.id)
+            }
         }
     }
 
@@ -133,13 +146,24 @@ public struct StoredState: Sendable, Equatable {
     }
 
     private mutating func unindex(_ instance: Instance) {
-        if instance.holdsResources {
-            usage[instance.ministry]?.remove(instance)
-            if usage[instance.ministry]?.isEmpty == true { usage[instance.ministry] = nil }
-        }
+        if instance.holdsResources { removeUsage(instance) }
+        if instance.phase == .terminating { terminatingInstanceIDs.remove(instance.id) }
+        unindexApplication(instance)
+        unindexNode(instance)
+    }
+
+    private mutating func removeUsage(_ instance: Instance) {
+        usage[instance.ministry]?.remove(instance)
+        if usage[instance.ministry]?.isEmpty == true { usage[instance.ministry] = nil }
+    }
+
+    private mutating func unindexApplication(_ instance: Instance) {
         let key = Self.key(instance)
         instanceIDsByApplication[key]?.remove(instance.id)
         if instanceIDsByApplication[key]?.isEmpty == true { instanceIDsByApplication[key] = nil }
+    }
+
+    private mutating func unindexNode(_ instance: Instance) {
         if let node = instance.node {
             instanceIDsByNode[node]?.remove(instance.id)
             if instanceIDsByNode[node]?.isEmpty == true { instanceIDsByNode[node] = nil }

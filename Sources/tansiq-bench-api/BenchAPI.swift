@@ -9,10 +9,11 @@ import TansiqTestSupport
 struct BenchAPI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tansiq-bench-api",
-        abstract: "Benchmarks of the controller's API over HTTPS; each prints a summary and, last, one JSON line.",
+        abstract:
+            "Benchmarks of the controller's API over HTTPS (and `registry`, its in-memory work); each prints a summary and, last, one JSON line.",
         subcommands: [
             ApplyBench.self, StatusBench.self, LoopsBench.self, AgentBench.self, SoakBench.self, FailoverBench.self,
-            GatewayBench.self, ScaleBench.self, CompareSlurmBench.self,
+            GatewayBench.self, ScaleBench.self, CompareSlurmBench.self, RegistryBench.self,
         ]
     )
 }

@@ -16,7 +16,27 @@ struct StoredStateUsageTests {
         return usage
     }
 
-    @Test("equal a pass over every instance after each of 20,000 random puts and removals")
+    /// What the indexes must be: a pass over every instance.
+    static func reindexed(
+        _ state: StoredState
+    ) -> (
+        byApplication: [String: Set<String>], byNode: [String: Set<String>], unplaced: Set<String>
+    ) {
+        var byApplication: [String: Set<String>] = [:]
+        var byNode: [String: Set<String>] = [:]
+        var unplaced: Set<String> = []
+        for instance in state.instances.values {
+            byApplication["\(instance.ministry)/\(instance.application)", default: []].insert(instance.id)
+            if let node = instance.node {
+                byNode[node, default: []].insert(instance.id)
+            } else {
+                unplaced.insert(instance.id)
+            }
+        }
+        return (byApplication, byNode, unplaced)
+    }
+
+    @Test("equal a pass over every instance after each of 20,000 random puts and removals, and so do the indexes")
     func incrementalEqualsRecomputed() {
         var rng = SeededRandom(seed: 7)
         var state = StoredState()
@@ -28,7 +48,8 @@ struct StoredStateUsageTests {
                 state.removeInstance(id)
             } else {
                 var instance = Instance(
-                    id: id, ministry: ministries[Int(rng.next() % 3)], application: "app", generation: 1,
+                    id: id, ministry: ministries[Int(rng.next() % 3)], application: rng.next() % 3 == 0 ? "web" : "app",
+                    generation: 1,
                     node: rng.next() % 4 == 0 ? nil : "n\(rng.next() % 5)", phase: phases[Int(rng.next() % 7)],
                     guaranteed: rng.next() % 2 == 0, priority: .standard,
                     resources: ResourceRequest(
@@ -41,10 +62,25 @@ struct StoredStateUsageTests {
             if step % 97 == 0 || step == 19_999 {
                 #expect(state.usage == Self.recomputed(state), "after step \(step)")
                 if state.usage != Self.recomputed(state) { return }
+                let indexes = Self.reindexed(state)
+                #expect(
+                    Dictionary(uniqueKeysWithValues: state.instanceIDsByApplication.map { ($0.key, $0.value) })
+                        == indexes.byApplication, "after step \(step)")
+                #expect(
+                    Dictionary(uniqueKeysWithValues: state.instanceIDsByNode.map { ($0.key, $0.value) })
+                        == indexes.byNode, "after step \(step)")
+                #expect(Set(state.unplacedInstanceIDs) == indexes.unplaced, "after step \(step)")
+                #expect(
+                    Set(state.terminatingInstanceIDs)
+                        == Set(state.instances.values.filter { $0.phase == .terminating }.map(\.id)),
+                    "after step \(step)")
             }
         }
         // Every instance gone: nothing is left in the sums, not even empty entries.
         for id in state.instances.keys { state.removeInstance(id) }
         #expect(state.usage.isEmpty)
+        #expect(
+            state.instanceIDsByApplication.isEmpty && state.instanceIDsByNode.isEmpty
+                && state.unplacedInstanceIDs.isEmpty)
     }
 }

@@ -304,6 +304,9 @@ struct ApplyPlan {
     /// what it may borrow, with the ministry's other applications as this apply leaves them.
     func admit() throws(APIError) {
         let ledger = Registry.ledger(of: next, now: now)
+        // Each ministry's admitted applications gathered once for the whole apply (a pass over
+        // every application), not once per application it grows.
+        var admitted: [String: [String: (total: Resources, critical: Bool)]] = [:]
         for (ministry, name) in grown {
             guard let app = next.applications["\(ministry)/\(name)"] else { continue }
             if next.ministries[ministry]?.status?.overQuota == true {
@@ -315,7 +318,13 @@ struct ApplyPlan {
             }
             let verdict = Admission.check(
                 ministry: ministry, application: name, request: app.spec.totalRequest,
-                critical: app.spec.priority == .critical, admitted: Registry.admitted(of: ministry, in: next),
+                critical: app.spec.priority == .critical,
+                admitted: admitted[ministry]
+                    ?? {
+                        let gathered = Registry.admitted(of: ministry, in: next)
+                        admitted[ministry] = gathered
+                        return gathered
+                    }(),
                 ledger: ledger)
             guard !verdict.admitted else { continue }
             var details = [

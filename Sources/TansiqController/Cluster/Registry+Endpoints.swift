@@ -49,7 +49,9 @@ extension Registry {
     /// holds ready instances changes.
     static func endpointsChanged(_ mutations: [Mutation], before: StoredState) -> Bool {
         func ready(_ instance: Instance?) -> Bool {
-            guard let instance else { return false }
+            // The phase first: most instances written are not ready, and their application's key
+            // need not be built to say so.
+            guard let instance, instance.phase == .healthy || instance.phase == .running else { return false }
             return isReady(instance, of: before.applications["\(instance.ministry)/\(instance.application)"])
         }
         for mutation in mutations {
@@ -132,7 +134,7 @@ extension Registry {
         var mutations: [Mutation] = []
         var removed: [String] = []
         var next = state
-        for instance in state.instances.values where instance.phase == .terminating {
+        for instance in state.terminatingInstanceIDs.compactMap({ state.instances[$0] }) {
             guard let terminating = instance.terminating else {
                 mutations.append(.deleteInstance(instance.id))
                 removed.append(instance.id)

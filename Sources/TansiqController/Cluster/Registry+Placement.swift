@@ -171,8 +171,16 @@ extension Registry {
     public func planPlacement(
         _ plan: Plan, now: Date, plannedAt: Int? = nil, ready: (Node) -> Bool
     ) -> Outcome<Int> {
-        var next = state
         var mutations: [Mutation] = []
+        // What this plan has written so far, by id, over the state: each instance is read as the
+        // plan left it (a victim, its replacement, an assigned instance), without a working copy
+        // of the whole state and its indexes.
+        var written: [String: Instance] = [:]
+        func current(_ id: String) -> Instance? { written[id] ?? state.instances[id] }
+        func write(_ instance: Instance) {
+            written[instance.id] = instance
+            mutations.append(.putInstance(instance))
+        }
         var events: [Event] = []
         var serial = state.instanceSerial
         var ledger = usageLedger(now: now)
@@ -183,16 +191,14 @@ extension Registry {
             plan.assignments.isEmpty || !recheck
             ? nil : Feasibility(schedulingSnapshot(now: now, ready: ready, only: recheckedNodes(plan)))
         for preemption in plan.preemptions {
-            guard let running = next.instances[preemption.victim], Self.isAssigned(running) else { continue }
+            guard let running = current(preemption.victim), Self.isAssigned(running) else { continue }
             ledger.remove(running.ministry, running.resources.vector, guaranteed: running.guaranteed)
             feasibility?.evict(running.id)
             let victim = running.ended(.preempted, reason: preemption.reason, at: now)
-            next.put(victim)
-            mutations.append(.putInstance(victim))
+            write(victim)
             serial += 1
             let replacement = victim.replacement(serial: serial, reason: "replaces \(victim.id), preempted", at: now)
-            next.put(replacement)
-            mutations.append(.putInstance(replacement))
+            write(replacement)
             events.append(
                 Event(
                     time: now, kind: "Instance", ministry: victim.ministry, name: victim.id, reason: "Preempted",
@@ -203,8 +209,8 @@ extension Registry {
         var placed = 0
         var constraints: ConstraintsCache = [:]
         for assignment in plan.assignments {
-            guard var instance = next.instances[assignment.instance], instance.node == nil, instance.phase == .pending,
-                let node = next.nodes[assignment.node]
+            guard var instance = current(assignment.instance), instance.node == nil, instance.phase == .pending,
+                let node = state.nodes[assignment.node]
             else { continue }
             let scheduling = self.request(for: instance, constraints: &constraints)
             if recheck {
@@ -225,8 +231,7 @@ extension Registry {
             instance.reason = nil
             instance.reasonCode = nil
             instance.assignedAt = now
-            next.put(instance)
-            mutations.append(.putInstance(instance))
+            write(instance)
             events.append(
                 Event(
                     time: now, kind: "Instance", ministry: instance.ministry, name: instance.id, reason: "Scheduled",
@@ -235,13 +240,12 @@ extension Registry {
             placed += 1
         }
         for unplaced in plan.unplaced {
-            guard var instance = next.instances[unplaced.instance], instance.node == nil,
+            guard var instance = current(unplaced.instance), instance.node == nil,
                 instance.reason != unplaced.reason || instance.reasonCode != unplaced.code
             else { continue }
             instance.reason = unplaced.reason
             instance.reasonCode = unplaced.code
-            next.put(instance)
-            mutations.append(.putInstance(instance))
+            write(instance)
         }
         let moves = placed > 0 || !plan.preemptions.isEmpty
         return Outcome(

@@ -13,7 +13,8 @@ public enum Admission {
         public var quota: Resources
         /// Most it may borrow.
         public var borrowingLimit: Resources
-        /// Admitted by its other applications, by application key.
+        /// Admitted by its other applications, by application key: given with a refusal (empty
+        /// when admitted, so a check costs one pass over the ministry's applications).
         public var inUse: [String: Resources]
         /// A sentence for people: what exceeds what.
         public var message: String
@@ -33,17 +34,24 @@ public enum Admission {
         ministry: String, application: String, request: Resources, critical: Bool,
         admitted: [String: (total: Resources, critical: Bool)], ledger: QuotaLedger
     ) -> Verdict {
-        let others = admitted.filter { $0.key != application }
-        let inUse = others.reduce(Resources.zero) { $0 + $1.value.total }
+        var inUse = Resources.zero
+        var criticalInUse = Resources.zero
+        for (name, other) in admitted where name != application {
+            inUse += other.total
+            if other.critical { criticalInUse += other.total }
+        }
         let needed = inUse + request
         let quota = ledger.terms(of: ministry).quota
         let limit = ledger.borrowingCeiling(ministry)
         var verdict = Verdict(
-            admitted: true, needed: needed, quota: quota, borrowingLimit: limit,
-            inUse: others.mapValues(\.total), message: "")
+            admitted: true, needed: needed, quota: quota, borrowingLimit: limit, inUse: [:], message: "")
+        func refuse() {
+            verdict.admitted = false
+            verdict.inUse = admitted.filter { $0.key != application }.mapValues(\.total)
+        }
         if !needed.fits(in: quota + limit) {
             let dims = needed.exceeded(in: quota + limit)
-            verdict.admitted = false
+            refuse()
             verdict.message =
                 "ministry \(ministry) would need \(describe(needed, dims)) but its quota is "
                 + "\(describe(quota, dims)) plus \(describe(limit, dims)) it may borrow; "
@@ -51,11 +59,10 @@ public enum Admission {
             return verdict
         }
         if critical {
-            let criticalInUse = others.values.filter(\.critical).reduce(Resources.zero) { $0 + $1.total }
             let criticalNeeded = criticalInUse + request
             if !criticalNeeded.fits(in: quota) {
                 let dims = criticalNeeded.exceeded(in: quota)
-                verdict.admitted = false
+                refuse()
                 verdict.message =
                     "critical applications of \(ministry) would need \(describe(criticalNeeded, dims)) "
                     + "but its quota is \(describe(quota, dims)) and critical instances never borrow"

@@ -1,0 +1,161 @@
+import ArgumentParser
+import Foundation
+import TansiqController
+import TansiqManifest
+import TansiqModel
+import TansiqScheduler
+import TansiqStore
+
+/// `registry`: the controller's pure work per apply and per placement round, in this process, with
+/// no I/O — what the scale benchmark's figures are made of once TLS, HTTP and the store are set
+/// apart, and steady enough on a noisy machine to compare two builds.
+struct RegistryBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "registry",
+        abstract: "The controller's in-memory work of an apply and of a placement round, as the cluster fills.",
+        discussion: """
+            Builds a registry (the controller's state and rules, as it holds them) with --nodes Ready nodes of
+            4 cpu, 8Gi and 50 slots, then applies --applications applications of --replicas instances (100m,
+            64Mi), --batch applications an apply, and places each apply's instances in one round, as the
+            controller does: the apply's planning (parse excluded) and its changeset applied to the state; the
+            round's scheduling input (a snapshot of the cluster), the scheduler's plan, and the plan applier,
+            both trusted (nothing committed since the plan) and re-checked (a commit came between). Each step
+            is timed --repeat times on the same state and the fastest kept. Prints the figures at the first
+            apply (empty cluster) and the last (the cluster nearly full), and the sums per instance.
+            """)
+
+    @Option(help: "Ready nodes (4 cpu, 8Gi, 50 slots each).") var nodes: Int = 10000
+    @Option(help: "Applications applied in all.") var applications: Int = 1000
+    @Option(help: "Instances per application.") var replicas: Int = 100
+    @Option(help: "Applications per apply.") var batch: Int = 50
+    @Option(help: "Times each step is timed on the same state (the fastest kept).") var `repeat`: Int = 3
+
+    func validate() throws {
+        guard nodes >= 1, applications >= 1, replicas >= 1, batch >= 1, `repeat` >= 1 else {
+            throw ValidationError("--nodes, --applications, --replicas, --batch and --repeat must be at least 1")
+        }
+        guard nodes * 50 >= applications * replicas, nodes * 4000 >= applications * replicas * 100 else {
+            throw ValidationError("the nodes (4 cpu, 50 slots each) cannot hold every instance")
+        }
+    }
+
+    /// One apply and its round, each step's fastest time in seconds.
+    struct Step {
+        var apply = 0.0, commitApply = 0.0, input = 0.0, schedule = 0.0, trusted = 0.0, rechecked = 0.0
+        var commitRound = 0.0
+        var instances = 0, placed = 0
+
+        var total: Double { apply + commitApply + input + schedule + trusted + commitRound }
+    }
+
+    func run() throws {
+        let now = Date()
+        let admin = Caller(subject: "bench", role: .operator)
+        var registry = Registry(state: StoredState())
+        registry.apply(
+            try registry.planApply(Self.parse(BenchWorkload.ministry), caller: admin, now: now, requestID: "m")
+                .changeset)
+        let fleet = (0..<nodes).map { index in
+            var node = Node(
+                name: "bench-\(index)", phase: .ready,
+                capacity: Resources(cpuMillis: 4000, memoryBytes: 8 << 30, storageBytes: 0, instances: 50))
+            node.labels = ["zone": "z\(index % 4)"]
+            return node
+        }
+        registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: fleet.map { .putNode($0) }))
+        let ready: @Sendable (Node) -> Bool = { _ in true }
+
+        var steps: [Step] = []
+        for start in stride(from: 0, to: applications, by: batch) {
+            let objects = try Self.parse(
+                (start..<min(applications, start + batch))
+                    .map { BenchWorkload.application("app-\($0)", replicas: replicas) }
+                    .joined(separator: "\n---\n"))
+            var step = Step()
+            let base = registry
+            let (applyTime, outcome) = try fastest {
+                try base.planApply(objects, caller: admin, now: now, requestID: "a")
+            }
+            step.apply = applyTime
+            step.instances = outcome.changeset.mutations.count { if case .putInstance = $0 { true } else { false } }
+            step.commitApply = fastest { Self.applying(outcome.changeset, to: base) }.seconds
+            registry.apply(outcome.changeset)
+
+            let applied = registry
+            let (inputTime, input) = fastest { applied.schedulingInput(now: now, ready: ready) }
+            step.input = inputTime
+            let (scheduleTime, plan) = fastest { Scheduler.plan(input.0, input.1) }
+            step.schedule = scheduleTime
+            let (trustedTime, round) = fastest {
+                applied.planPlacement(plan, now: now, plannedAt: applied.revision, ready: ready)
+            }
+            step.trusted = trustedTime
+            step.rechecked = fastest { applied.planPlacement(plan, now: now, plannedAt: nil, ready: ready) }.seconds
+            step.commitRound = fastest { Self.applying(round.changeset, to: applied) }.seconds
+            step.placed = round.value
+            registry.apply(round.changeset)
+            steps.append(step)
+        }
+        let placed = steps.reduce(0) { $0 + $1.placed }
+        guard placed == applications * replicas else {
+            throw ValidationError("only \(placed) of \(applications * replicas) instances were placed")
+        }
+        func ms(_ seconds: Double) -> String { String(format: "%.1f", seconds * 1000) }
+        func line(_ label: String, _ step: Step) {
+            print(
+                "  \(label): apply \(ms(step.apply)) ms + to the state \(ms(step.commitApply)) ms; round: input "
+                    + "\(ms(step.input)) ms, scheduler \(ms(step.schedule)) ms, applier \(ms(step.trusted)) ms trusted "
+                    + "(\(ms(step.rechecked)) ms re-checked), to the state \(ms(step.commitRound)) ms")
+        }
+        print(
+            "\(nodes) nodes, \(applications) applications × \(replicas) instances, \(batch) applications "
+                + "(\(batch * replicas) instances) an apply, each placed in one round:")
+        line("first apply (empty cluster)", steps[0])
+        line("last apply (\(placed - steps[steps.count - 1].placed) placed)", steps[steps.count - 1])
+        let sum = steps.reduce(0.0) { $0 + $1.total }
+        let applySum = steps.reduce(0.0) { $0 + $1.apply + $1.commitApply }
+        let roundSum = sum - applySum
+        let perInstance = sum / Double(placed) * 1e6
+        print(
+            "  in all: \(String(format: "%.2f", sum)) s for \(placed) instances, \(String(format: "%.1f", perInstance)) µs "
+                + "each (applies \(String(format: "%.1f", applySum / Double(placed) * 1e6)) µs, rounds "
+                + "\(String(format: "%.1f", roundSum / Double(placed) * 1e6)) µs): at most "
+                + "\(Int(Double(placed) / sum)) placements/s on one core, before TLS, HTTP and the store")
+        Report.json(
+            "registry",
+            [
+                "nodes": Double(nodes), "instances": Double(placed),
+                "firstApplyMs": steps[0].apply * 1000, "lastApplyMs": steps[steps.count - 1].apply * 1000,
+                "firstRoundMs": (steps[0].total - steps[0].apply - steps[0].commitApply) * 1000,
+                "lastRoundMs":
+                    (steps[steps.count - 1].total - steps[steps.count - 1].apply
+                    - steps[steps.count - 1].commitApply) * 1000,
+                "microsecondsPerInstance": perInstance,
+            ])
+    }
+
+    /// `body` run `repeat` times; the fastest time in seconds and the last result.
+    func fastest<T>(_ body: () throws -> T) rethrows -> (seconds: Double, value: T) {
+        var best = Double.infinity
+        var value: T?
+        for _ in 0..<`repeat` {
+            let start = ContinuousClock.now
+            value = try body()
+            best = min(best, (ContinuousClock.now - start).seconds)
+        }
+        return (best, value!)
+    }
+
+    /// `registry` with `changeset` applied (as the controller does once it is committed).
+    static func applying(_ changeset: Changeset, to registry: Registry) -> Registry {
+        var next = registry
+        next.apply(changeset)
+        return next
+    }
+
+    static func parse(_ yaml: String) throws -> [LocatedObject] {
+        let (objects, diagnostics) = ManifestParser.parse(yaml, file: "bench")
+        guard diagnostics.isEmpty else { throw ValidationError("the bench's manifests: \(diagnostics)") }
+        return objects
+    }
+}
