@@ -14,13 +14,13 @@ struct RegistryBench: ParsableCommand {
         commandName: "registry",
         abstract: "The controller's in-memory work of an apply and of a placement round, as the cluster fills.",
         discussion: """
-            Builds a registry (the controller's state and rules, as it holds them) with --nodes Ready nodes of
-            4 cpu, 8Gi and 50 slots, then applies --applications applications of --replicas instances (100m,
-            64Mi), --batch applications an apply, and places each apply's instances in one round, as the
-            controller does: the apply's planning (parse excluded) and its changeset applied to the state; the
-            round's scheduling input (a snapshot of the cluster), the scheduler's plan, and the plan applier,
-            both trusted (nothing committed since the plan) and re-checked (a commit came between). Each step
-            is timed --repeat times on the same state and the fastest kept. Prints the figures at the first
+            Builds a registry (the controller's state and rules, as it holds them) with --nodes Ready nodes of \
+            4 cpu, 8Gi and 50 slots, then applies --applications applications of --replicas instances (100m, \
+            64Mi), --batch applications an apply, and places each apply's instances in one round, as the \
+            controller does: the apply's planning (parse excluded) and its changeset applied to the state; the \
+            round's scheduling input (a snapshot of the cluster), the scheduler's plan, and the plan applier, \
+            both trusted (nothing committed since the plan) and re-checked (a commit came between). Each step \
+            is timed --repeat times on the same state and the fastest kept. Prints the figures at the first \
             apply (empty cluster) and the last (the cluster nearly full), and the sums per instance.
             """)
 
