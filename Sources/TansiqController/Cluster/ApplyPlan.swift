@@ -316,16 +316,10 @@ struct ApplyPlan {
                         + "its effective quota, and nothing new is admitted until it is back under",
                     details: [APIError.Detail(path: "overQuota", message: "true")])
             }
+            if admitted[ministry] == nil { admitted[ministry] = Registry.admitted(of: ministry, in: next) }
             let verdict = Admission.check(
                 ministry: ministry, application: name, request: app.spec.totalRequest,
-                critical: app.spec.priority == .critical,
-                admitted: admitted[ministry]
-                    ?? {
-                        let gathered = Registry.admitted(of: ministry, in: next)
-                        admitted[ministry] = gathered
-                        return gathered
-                    }(),
-                ledger: ledger)
+                critical: app.spec.priority == .critical, admitted: admitted[ministry]!, ledger: ledger)
             guard !verdict.admitted else { continue }
             var details = [
                 APIError.Detail(path: "needed", message: verdict.needed.summary),

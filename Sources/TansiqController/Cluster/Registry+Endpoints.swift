@@ -6,11 +6,13 @@ import TansiqStore
 extension Registry {
     /// True when an instance serves requests: placed, Healthy — or Running when its application
     /// has no health check — and not Terminating.
-    static func isReady(_ instance: Instance, of app: Application?) -> Bool {
-        guard instance.node != nil, let app else { return false }
+    static func isReady(_ instance: Instance, of app: @autoclosure () -> Application?) -> Bool {
+        // The phase first: most instances are not ready, and their application need not be
+        // looked up to say so.
+        guard instance.node != nil else { return false }
         switch instance.phase {
-        case .healthy: return true
-        case .running: return app.spec.health == nil
+        case .healthy: return app() != nil
+        case .running: return app().map { $0.spec.health == nil } ?? false
         default: return false
         }
     }
@@ -49,9 +51,7 @@ extension Registry {
     /// holds ready instances changes.
     static func endpointsChanged(_ mutations: [Mutation], before: StoredState) -> Bool {
         func ready(_ instance: Instance?) -> Bool {
-            // The phase first: most instances written are not ready, and their application's key
-            // need not be built to say so.
-            guard let instance, instance.phase == .healthy || instance.phase == .running else { return false }
+            guard let instance else { return false }
             return isReady(instance, of: before.applications["\(instance.ministry)/\(instance.application)"])
         }
         for mutation in mutations {
