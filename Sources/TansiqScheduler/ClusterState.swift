@@ -7,7 +7,7 @@ final class ClusterState {
     var nodeIndex: [String: Int] = [:]
     var free: [Resources]
     var placedCount: [Int32]
-    var usedPorts: [Set<Int>]
+    var usedPorts: [PortUse]
     var ledger: QuotaLedger
     /// Live placed instances by id.
     var instances: [String: Record] = [:]
@@ -145,7 +145,7 @@ final class ClusterState {
         nodes = snapshot.nodes
         free = snapshot.nodes.map(\.allocatable)
         placedCount = Array(repeating: 0, count: snapshot.nodes.count)
-        usedPorts = Array(repeating: [], count: snapshot.nodes.count)
+        usedPorts = Array(repeating: PortUse(), count: snapshot.nodes.count)
         onNode = Array(repeating: [], count: snapshot.nodes.count)
         memberships = Array(repeating: [], count: snapshot.nodes.count)
         ledger = QuotaLedger(snapshot.ministries)
@@ -240,6 +240,34 @@ final class ClusterState {
     /// The domains of a topology key among the nodes of a class, sorted.
     func domains(of classIndex: Int, key: String) -> [String] {
         Set(classStore[classIndex].members.compactMap { nodes[$0].labels[key] }).sorted()
+    }
+}
+
+/// The fixed ports in use on a node, each with how many instances hold it: two can hold the same
+/// one when their application gained it after they were placed, and the first to leave must not
+/// free it for the other.
+struct PortUse: Equatable {
+    /// Instances holding each port.
+    private(set) var counts: [Int: Int] = [:]
+
+    var isEmpty: Bool { counts.isEmpty }
+
+    func contains(_ port: Int) -> Bool { counts[port] != nil }
+
+    /// True when none of `ports` is in use.
+    func isDisjoint(with ports: [Int]) -> Bool { !ports.contains(where: contains) }
+
+    mutating func insert(_ port: Int) { counts[port, default: 0] += 1 }
+
+    /// One instance less holds `port`.
+    mutating func remove(_ port: Int) {
+        guard let count = counts[port] else { return }
+        counts[port] = count > 1 ? count - 1 : nil
+    }
+
+    /// One instance less holds each of `ports`.
+    mutating func subtract(_ ports: [Int]) {
+        for port in ports { remove(port) }
     }
 }
 

@@ -45,7 +45,7 @@ struct PlacementTests {
     func places() throws {
         var registry = try Self.registry(replicas: 2)
         let outcome = registry.planPlacement(Self.plan(registry), now: Self.now) { _ in true }
-        #expect(outcome.value == 2)
+        #expect(outcome.value == PlacementResult(placed: 2, asPlanned: true))
         registry.apply(outcome.changeset)
         #expect(
             registry.state.instances.values.allSatisfy { $0.node == "n1" && $0.phase == .assigned && $0.guaranteed })
@@ -67,7 +67,8 @@ struct PlacementTests {
         let plannedAt = registry.revision
         registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.putInstance(other)]))
         let outcome = registry.planPlacement(stale, now: Self.now, plannedAt: plannedAt) { _ in true }
-        #expect(outcome.value == 0)
+        // Not as planned: a kept scheduler that made it no longer holds what the state holds.
+        #expect(outcome.value == PlacementResult(placed: 0, asPlanned: false))
         registry.apply(outcome.changeset)
         #expect(registry.allocated(on: "n1").cpuMillis == 750)
     }
@@ -79,9 +80,9 @@ struct PlacementTests {
         var node = registry.state.nodes["n1"]!
         node.cordoned = true
         registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.putNode(node)]))
-        #expect(registry.planPlacement(stale, now: Self.now) { _ in true }.value == 0)
+        #expect(registry.planPlacement(stale, now: Self.now) { _ in true }.value.placed == 0)
         registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.deleteNode("n1")]))
-        #expect(registry.planPlacement(stale, now: Self.now) { _ in true }.value == 0)
+        #expect(registry.planPlacement(stale, now: Self.now) { _ in true }.value.placed == 0)
     }
 
     @Test(
@@ -100,7 +101,9 @@ struct PlacementTests {
             node.labels = ["zone": "b"]
         }
         registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.putNode(node)]))
-        #expect(registry.planPlacement(stale, now: Self.now) { _ in true }.value == 0, "placed despite the \(change)")
+        #expect(
+            registry.planPlacement(stale, now: Self.now) { _ in true }.value.placed == 0, "placed despite the \(change)"
+        )
     }
 
     @Test(
@@ -116,7 +119,7 @@ struct PlacementTests {
         var doubled = plan
         for index in doubled.assignments.indices { doubled.assignments[index].node = "n1" }
         let outcome = registry.planPlacement(doubled, now: Self.now) { _ in true }
-        #expect(outcome.value == 1)
+        #expect(outcome.value.placed == 1)
     }
 
     @Test(
@@ -131,13 +134,13 @@ struct PlacementTests {
         // the state is the plan's, which is what shows the re-check was skipped.
         var doubled = Self.plan(registry)
         for index in doubled.assignments.indices { doubled.assignments[index].node = "n1" }
-        #expect(registry.planPlacement(doubled, now: Self.now, plannedAt: plannedAt) { _ in true }.value == 2)
+        #expect(registry.planPlacement(doubled, now: Self.now, plannedAt: plannedAt) { _ in true }.value.placed == 2)
         // Anything committed since — here another node's label — and the plan is held to the filters again.
         var node = registry.state.nodes["n2"]!
         node.labels = ["zone": "c"]
         registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.putNode(node)]))
         #expect(registry.revision == plannedAt + 1)
-        #expect(registry.planPlacement(doubled, now: Self.now, plannedAt: plannedAt) { _ in true }.value == 1)
+        #expect(registry.planPlacement(doubled, now: Self.now, plannedAt: plannedAt) { _ in true }.value.placed == 1)
         // A changeset that changes nothing (events alone) leaves the revision as it was.
         registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: []))
         #expect(registry.revision == plannedAt + 1)
@@ -154,7 +157,7 @@ struct PlacementTests {
         plan.assignments = Array(plan.assignments.filter { $0.instance.hasPrefix("health-portal") }.prefix(2))
         for index in plan.assignments.indices { plan.assignments[index].node = "n1" }
         let first = registry.planPlacement(plan, now: Self.now, plannedAt: registry.revision) { _ in true }
-        #expect(first.value == 2)
+        #expect(first.value.placed == 2)
         registry.apply(first.changeset)
         // Since the plan: n2 tainted, n3 cordoned.
         var n2 = registry.state.nodes["n2"]!
@@ -232,7 +235,7 @@ struct PlacementTests {
     func reasons() throws {
         var registry = try Self.registry(replicas: 3)
         let outcome = registry.planPlacement(Self.plan(registry), now: Self.now) { _ in true }
-        #expect(outcome.value == 2)
+        #expect(outcome.value.placed == 2)
         registry.apply(outcome.changeset)
         let pending = registry.pending
         #expect(pending.count == 1)

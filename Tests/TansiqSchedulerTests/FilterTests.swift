@@ -61,6 +61,21 @@ struct FilterTests {
         #expect(plan.reason(of: "3") == "0/2 nodes: 2 port 8443 in use")
     }
 
+    @Test("a port two placed instances hold (their application gained it later) stays in use when one leaves")
+    func sharedPortStaysUsed() {
+        let ports = Constraints(fixedPorts: [8443])
+        let placed = ["1", "2"].map {
+            PlacedInstance(request: request($0, constraints: ports), node: "a", guaranteed: true)
+        }
+        let scheduler = Scheduler(snapshot: Snapshot(nodes: [node("a")], ministries: [], placed: placed))
+        scheduler.state.remove("1")
+        #expect(scheduler.state.usedPorts[0].contains(8443))
+        let plan = scheduler.schedule([request("3", constraints: ports)])
+        #expect(plan.reason(of: "3") == "0/1 nodes: 1 port 8443 in use")
+        scheduler.state.remove("2")
+        #expect(scheduler.schedule([request("4", constraints: ports)]).node(of: "4") == "a")
+    }
+
     @Test("maxPerNode caps an application's instances on a node")
     func maxPerNode() {
         let one = Constraints(maxPerNode: 1)

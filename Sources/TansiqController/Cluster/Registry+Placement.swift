@@ -14,15 +14,19 @@ extension Registry {
     public func schedulingInput(
         now: Date, ready: (Node) -> Bool, only candidates: Set<String>? = nil
     ) -> (Snapshot, [InstanceRequest]) {
-        let snapshot = schedulingSnapshot(now: now, ready: ready)
+        (schedulingSnapshot(now: now, ready: ready), schedulingRequests(only: candidates))
+    }
+
+    /// The pending instances as the scheduler's requests, oldest first: all of them, or those of
+    /// `candidates` still pending.
+    public func schedulingRequests(only candidates: Set<String>? = nil) -> [InstanceRequest] {
         let waiting =
             candidates.map { ids in
                 ids.compactMap { state.instances[$0] }.filter { $0.node == nil && $0.phase == .pending }
             } ?? self.pending
         // Oldest first: by the serial each request already carries (not parsed again per comparison).
         var constraints: ConstraintsCache = [:]
-        let pending = waiting.map { request(for: $0, constraints: &constraints) }.sorted { $0.sequence < $1.sequence }
-        return (snapshot, pending)
+        return waiting.map { request(for: $0, constraints: &constraints) }.sorted { $0.sequence < $1.sequence }
     }
 
     /// The one adapter from the model to the scheduler: nodes (Ready as `ready` says), every
@@ -66,9 +70,33 @@ extension Registry {
     }
 
     /// A digest of everything placement depends on besides the pending instances themselves:
-    /// nodes (readiness, cordon, capacity, labels, taints), what is placed, and the quotas. While
-    /// it is unchanged, an instance that found no place last round would find none again.
+    /// the scheduler's terms (`termsFingerprint`) and what is placed. While it is unchanged, an
+    /// instance that found no place last round would find none again.
     public func capacityFingerprint(now: Date, ready: (Node) -> Bool) -> Int {
+        capacityFingerprint(terms: termsFingerprint(now: now, ready: ready))
+    }
+
+    /// `capacityFingerprint` with the terms' digest already taken.
+    public func capacityFingerprint(terms: Int) -> Int {
+        var hasher = Hasher()
+        hasher.combine(terms)
+        // What is placed, from the sums the state keeps (not a pass over every instance).
+        var placed = 0
+        var total = Resources.zero
+        for usage in state.usage.values {
+            placed += usage.guaranteedCount + usage.borrowedCount
+            total += usage.guaranteed + usage.borrowed
+        }
+        hasher.combine(placed)
+        hasher.combine(total)
+        return hasher.finalize()
+    }
+
+    /// A digest of what a snapshot gives the scheduler besides the instances: every node
+    /// (readiness as `ready` says, cordon, capacity, labels, taints) and every ministry's quota
+    /// terms at `now` (grants come and go with the clock). Taken each round, not tracked by
+    /// revision: readiness changes with heartbeats and time alone.
+    public func termsFingerprint(now: Date, ready: (Node) -> Bool) -> Int {
         var hasher = Hasher()
         // Each node hashed alone and the hashes summed: the same whatever order the nodes come
         // in, without sorting thousands of names every round.
@@ -84,23 +112,60 @@ extension Registry {
             nodes &+= one.finalize()
         }
         hasher.combine(nodes)
-        // What is placed, from the sums the state keeps (not a pass over every instance).
-        var placed = 0
-        var total = Resources.zero
-        for usage in state.usage.values {
-            placed += usage.guaranteedCount + usage.borrowedCount
-            total += usage.guaranteed + usage.borrowed
-        }
-        hasher.combine(placed)
-        hasher.combine(total)
-        for ministry in state.ministries.values.sorted(by: { $0.metadata.name < $1.metadata.name }) {
-            hasher.combine(ministry.metadata.name)
-            hasher.combine(effectiveQuota(of: ministry, now: now))
-            hasher.combine(ministry.spec.cohort)
-            hasher.combine(ministry.spec.borrowingLimit)
-            hasher.combine(ministry.spec.lendingLimit)
+        hasher.combine(state.nodes.count)
+        for terms in Self.ledger(of: state, now: now).terms.values.sorted(by: { $0.ministry < $1.ministry }) {
+            hasher.combine(terms)
         }
         return hasher.finalize()
+    }
+
+    /// True when `mutations`, applied to `state`, change what a scheduler holds of the cluster
+    /// besides its terms (`termsFingerprint`): an instance starts or stops holding resources, or
+    /// one that holds them moves or changes its request, priority, owner or guaranteed flag; or
+    /// an application with instances changes its constraints or goes. A status that moves an
+    /// instance from Assigned to Running changes nothing here. Over-approximates within one
+    /// changeset (each put is compared with the state before it all), never under.
+    static func changesScheduling(_ mutations: [Mutation], in state: StoredState) -> Bool {
+        mutations.contains { mutation in
+            switch mutation {
+            case .putInstance(let instance):
+                return PlacedView(state.instances[instance.id]) != PlacedView(instance)
+            case .deleteInstance(let id):
+                return state.instances[id].map(isAssigned) ?? false
+            case .putApplication(let application):
+                return constraintsChange(application.key, to: application.spec, in: state)
+            case .deleteApplication(let ministry, let name):
+                return constraintsChange("\(ministry)/\(name)", to: nil, in: state)
+            default:
+                return false
+            }
+        }
+    }
+
+    /// An instance as a scheduler's placed record holds it; nil for one that holds no resources.
+    private struct PlacedView: Equatable {
+        var node: String
+        var ministry: String
+        var application: String
+        var priority: Priority
+        var resources: Resources
+        var guaranteed: Bool
+
+        init?(_ instance: Instance?) {
+            guard let instance, Registry.isAssigned(instance), let node = instance.node else { return nil }
+            self.node = node
+            ministry = instance.ministry
+            application = instance.application
+            priority = instance.priority
+            resources = instance.resources.vector
+            guaranteed = instance.guaranteed
+        }
+    }
+
+    /// True when the application `key`, which has instances, gets other constraints from `spec`.
+    private static func constraintsChange(_ key: String, to spec: ApplicationSpec?, in state: StoredState) -> Bool {
+        state.instanceIDsByApplication[key] != nil
+            && constraints(of: state.applications[key]?.spec) != constraints(of: spec)
     }
 
     /// An instance as the scheduler sees it: its application's constraints, its age as sequence.
@@ -170,7 +235,7 @@ extension Registry {
     /// only its quota decisions are made again.
     public func planPlacement(
         _ plan: Plan, now: Date, plannedAt: Int? = nil, ready: (Node) -> Bool
-    ) -> Outcome<Int> {
+    ) -> Outcome<PlacementResult> {
         var mutations: [Mutation] = []
         // What this plan has written so far, by id, over the state: each instance is read as the
         // plan left it (a victim, its replacement, an assigned instance), without a working copy
@@ -190,8 +255,12 @@ extension Registry {
         let feasibility =
             plan.assignments.isEmpty || !recheck
             ? nil : Feasibility(schedulingSnapshot(now: now, ready: ready, only: recheckedNodes(plan)))
+        var asPlanned = true
         for preemption in plan.preemptions {
-            guard let running = current(preemption.victim), Self.isAssigned(running) else { continue }
+            guard let running = current(preemption.victim), Self.isAssigned(running) else {
+                asPlanned = false
+                continue
+            }
             ledger.remove(running.ministry, running.resources.vector, guaranteed: running.guaranteed)
             feasibility?.evict(running.id)
             let victim = running.ended(.preempted, reason: preemption.reason, at: now)
@@ -211,18 +280,27 @@ extension Registry {
         for assignment in plan.assignments {
             guard var instance = current(assignment.instance), instance.node == nil, instance.phase == .pending,
                 let node = state.nodes[assignment.node]
-            else { continue }
+            else {
+                asPlanned = false
+                continue
+            }
             let scheduling = self.request(for: instance, constraints: &constraints)
             if recheck {
-                guard let feasibility, feasibility.reject(scheduling, on: node.name) == nil else { continue }
+                guard let feasibility, feasibility.reject(scheduling, on: node.name) == nil else {
+                    asPlanned = false
+                    continue
+                }
             }
             let request = instance.resources.vector
             let guaranteed: Bool
             switch ledger.decide(instance.ministry, request, priority: instance.priority) {
             case .guaranteed: guaranteed = true
             case .borrowed: guaranteed = false
-            case .refused: continue
+            case .refused:
+                asPlanned = false
+                continue
             }
+            if guaranteed != assignment.guaranteed { asPlanned = false }
             ledger.add(instance.ministry, request, guaranteed: guaranteed)
             feasibility?.place(scheduling, on: node.name, guaranteed: guaranteed)
             instance.node = node.name
@@ -252,6 +330,16 @@ extension Registry {
             changeset: Changeset(
                 basedOn: state.resourceVersion, resourceVersion: moves ? state.resourceVersion + 1 : nil,
                 instanceSerial: serial == state.instanceSerial ? nil : serial, mutations: mutations, events: events),
-            value: placed)
+            value: PlacementResult(placed: placed, asPlanned: asPlanned))
     }
+}
+
+/// What the plan applier made of a plan.
+public struct PlacementResult: Sendable, Equatable {
+    /// Instances placed.
+    public var placed: Int
+    /// Every preemption and every assignment was taken as the scheduler made it (the same
+    /// victims, nodes and guaranteed flags): once committed, the state holds what the scheduler
+    /// holds after planning.
+    public var asPlanned: Bool
 }

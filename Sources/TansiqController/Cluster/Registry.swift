@@ -25,6 +25,11 @@ public struct Registry: Sendable {
     /// over its state: a plan made on a registry of the same revision was made on this very state.
     public private(set) var revision = 0
 
+    /// The `revision` of the last changeset that changed what the scheduler keeps of the cluster
+    /// between rounds (`changesScheduling`): while it is the same, a scheduler that saw this
+    /// registry's placed instances still sees them as they are.
+    public private(set) var schedulingRevision = 0
+
     /// A registry over `state`.
     public init(state: StoredState) {
         self.state = state
@@ -33,8 +38,10 @@ public struct Registry: Sendable {
 
     /// Applies a committed changeset.
     public mutating func apply(_ changeset: Changeset) {
+        let nextSchedulingRevision = schedulingRevision(after: changeset)
         state.apply(changeset)
         if !changeset.mutations.isEmpty { revision += 1 }
+        schedulingRevision = nextSchedulingRevision
         let touchesNodes = changeset.mutations.contains {
             switch $0 {
             case .putNode, .deleteNode: true
@@ -42,6 +49,12 @@ public struct Registry: Sendable {
             }
         }
         if touchesNodes { allocatable = Self.allocatable(of: state) }
+    }
+
+    /// `schedulingRevision` once `changeset` is applied: the next revision when it changes what
+    /// a kept scheduler holds, else the same.
+    public func schedulingRevision(after changeset: Changeset) -> Int {
+        Self.changesScheduling(changeset.mutations, in: state) ? revision + 1 : schedulingRevision
     }
 
     static func allocatable(of state: StoredState) -> Resources {

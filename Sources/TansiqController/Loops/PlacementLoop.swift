@@ -5,11 +5,15 @@ import TansiqModel
 import TansiqScheduler
 
 /// Places pending instances: after every commit (and every second, for what time changes), it
-/// plans the pending instances with the scheduler on a snapshot of the cluster, and commits the
-/// plan through `Registry.planPlacement`, which re-checks it against the latest state. Nodes
-/// learn of their new instances through their assignment long polls.
+/// plans the pending instances with the scheduler, and commits the plan through
+/// `Registry.planPlacement`, which re-checks it against the latest state. The scheduler is kept
+/// from round to round while it still holds what the cluster holds (`KeptScheduler`), and built
+/// again from a snapshot when not. Nodes learn of their new instances through their assignment
+/// long polls.
 public struct PlacementLoop: Service {
     let cluster: Cluster
+    /// The scheduler of the last round, while it holds what the cluster holds.
+    let kept: KeptScheduler
     /// What the last round left unplaced, and the capacity it saw: while the capacity is the
     /// same, those are not planned again (they would find no place again), so a backlog of
     /// unplaceable instances costs nothing per commit.
@@ -52,6 +56,7 @@ public struct PlacementLoop: Service {
     ) {
         self.cluster = cluster
         self.options = options
+        self.kept = KeptScheduler(options: options)
         self.now = now
         self.logger = logger
     }
@@ -97,29 +102,54 @@ public struct PlacementLoop: Service {
         let ready = { @Sendable (node: Node) in
             heartbeats.isReady(node, in: registry, now: now)
         }
-        let fingerprint = registry.capacityFingerprint(now: now, ready: ready)
+        let terms = registry.termsFingerprint(now: now, ready: ready)
+        let fingerprint = registry.capacityFingerprint(terms: terms)
         let fresh = await cluster.takeFreshPending()
         let skip = memory.skip(fingerprint)
         // Same capacity as the last round: only what was committed as Pending since needs a plan;
         // what the last round could not place would find no place again.
         let candidates = memory.knows(fingerprint) ? fresh.subtracting(skip) : nil
         if let candidates, candidates.isEmpty { return 0 }
-        let (snapshot, requests) = registry.schedulingInput(now: now, ready: ready, only: candidates)
+        let requests = registry.schedulingRequests(only: candidates)
         guard !requests.isEmpty else {
             memory.remember(fingerprint, unplaced: [])
             return 0
         }
-        let plan = Scheduler.plan(snapshot, requests, options: options)
+        let key = KeptScheduler.Key(schedulingRevision: registry.schedulingRevision, terms: terms)
+        let scheduler = kept.take(key, registry: registry, now: now, ready: ready)
+        let plan = scheduler.schedule(requests)
         memory.remember(fingerprint, unplaced: plan.unplaced.map(\.instance))
         if plan.assignments.isEmpty && plan.preemptions.isEmpty
             && plan.unplaced.allSatisfy({ registry.state.instances[$0.instance]?.reason == $0.reason })
         {
+            kept.keep(scheduler, as: key)
             return 0
         }
-        return await cluster.round("scheduler", at: now, logger: logger) { latest in
-            latest.planPlacement(plan, now: now, plannedAt: registry.revision) { node in
-                heartbeats.isReady(node, in: latest, now: now)
+        // What the scheduler is consistent with once the plan is committed, as the applier's
+        // last planning of it says (the cluster may preview it first, then plan it in its queue).
+        let after = Recorded()
+        do {
+            let result = try await cluster.systemChange(by: "scheduler", at: now) { latest in
+                let outcome = latest.planPlacement(plan, now: now, plannedAt: registry.revision) { node in
+                    heartbeats.isReady(node, in: latest, now: now)
+                }
+                after.set(KeptScheduler.key(after: outcome, on: latest, plannedOn: key))
+                return outcome
             }
-        } ?? 0
+            if let next = after.key { kept.keep(scheduler, as: next) }
+            return result?.placed ?? 0
+        } catch {
+            logger.error("scheduler round failed", metadata: ["error": "\(error)"])
+            return 0
+        }
+    }
+
+    /// The key the round's last planning recorded.
+    final class Recorded: @unchecked Sendable {
+        private let lock = NSLock()
+        private var recorded: KeptScheduler.Key?
+
+        var key: KeptScheduler.Key? { lock.withLock { recorded } }
+        func set(_ key: KeptScheduler.Key?) { lock.withLock { recorded = key } }
     }
 }
