@@ -152,7 +152,10 @@ final class ClusterState {
         maxAllocatableCPU = snapshot.nodes.map(\.allocatable.cpuMillis).max() ?? 1
         maxAllocatableMemory = snapshot.nodes.map(\.allocatable.memoryBytes).max() ?? 0
         clusterTotal = snapshot.nodes.filter { $0.ready && !$0.cordoned }.reduce(Resources.zero) { $0 + $1.allocatable }
+        nodeIndex.reserveCapacity(snapshot.nodes.count)
         for (i, node) in snapshot.nodes.enumerated() { nodeIndex[node.name] = i }
+        // Sized once for what the snapshot holds, not grown (and rehashed) step by step.
+        instances.reserveCapacity(snapshot.placed.count)
         for placed in snapshot.placed {
             guard let node = nodeIndex[placed.node] else { continue }
             add(placed.request, node: node, guaranteed: placed.guaranteed, planned: false)

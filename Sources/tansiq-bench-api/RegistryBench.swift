@@ -109,10 +109,10 @@ struct RegistryBench: ParsableCommand {
             let plan = scheduler.schedule(requests)
             step.keptSchedule = (ContinuousClock.now - planning).seconds
             let (trustedTime, round) = fastest {
-                applied.planPlacement(plan, now: now, plannedAt: applied.revision, ready: ready)
+                applied.planPlacement(plan, now: now, plannedOn: applied.schedulingRevision, ready: ready)
             }
             step.trusted = trustedTime
-            step.rechecked = fastest { applied.planPlacement(plan, now: now, plannedAt: nil, ready: ready) }.seconds
+            step.rechecked = fastest { applied.planPlacement(plan, now: now, plannedOn: nil, ready: ready) }.seconds
             step.commitRound = fastest { Self.applying(round.changeset, to: applied) }.seconds
             step.placed = round.value.placed
             guard let next = KeptScheduler.key(after: round, on: applied, plannedOn: key) else {

@@ -107,7 +107,7 @@ struct KeptSchedulerTests {
             let assigned = registry.state.instances.values.filter(Registry.isAssigned).sorted { $0.id < $1.id }
             let applications = registry.state.applications.values.sorted { $0.key < $1.key }
             do {
-                switch rng.below(10) {
+                switch rng.below(11) {
                 case 0, 1, 2:
                     let ministry = rng.pick(["health", "finance"])
                     let extra = rng.pick([
@@ -151,6 +151,13 @@ struct KeptSchedulerTests {
                             name: node, cordon: !(registry.state.nodes[node]?.cordoned ?? false),
                             caller: KeptSchedulerTests.admin, now: KeptSchedulerTests.now, requestID: "t"
                         ).changeset)
+                case 9:
+                    // An agent reports another allocatable cpu (never below what its instances take).
+                    var node = registry.state.nodes["n\(1 + rng.below(4))"]!
+                    let cpu = max(Int64(rng.pick([500, 750, 1000])), registry.allocated(on: node.name).cpuMillis)
+                    node.allocatable.cpuMillis = cpu
+                    node.capacity.cpuMillis = cpu
+                    registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.putNode(node)]))
                 default:
                     try apply(
                         Harness.ministries.replacingOccurrences(
@@ -178,11 +185,25 @@ struct KeptSchedulerTests {
                 expectHeld(scheduler, "the kept scheduler, taken")
             }
             let plan = scheduler.schedule(requests)
-            if between { change() }
+            if between {
+                if let target = plan.assignments.first?.node, rng.chance(0.5) {
+                    // The node the plan places on first shrinks to what it already runs.
+                    var node = registry.state.nodes[target]!
+                    node.allocatable.cpuMillis = registry.allocated(on: target).cpuMillis
+                    registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.putNode(node)]))
+                } else {
+                    change()
+                }
+            }
             let outcome = registry.planPlacement(
-                plan, now: KeptSchedulerTests.now, plannedAt: planned.revision, ready: KeptSchedulerTests.ready)
+                plan, now: KeptSchedulerTests.now, plannedOn: planned.schedulingRevision,
+                ready: KeptSchedulerTests.ready)
             let next = KeptScheduler.key(after: outcome, on: registry, plannedOn: key)
             registry.apply(outcome.changeset)
+            // Trusted or re-checked, no plan over-commits a node.
+            for node in registry.state.nodes.values {
+                #expect(registry.allocated(on: node.name).fits(in: node.allocatable), "\(node.name), round \(rounds)")
+            }
             if let next {
                 #expect(next.schedulingRevision == registry.schedulingRevision)
                 kept.keep(scheduler, as: next)
@@ -228,7 +249,7 @@ struct KeptSchedulerTests {
         var cordoned = registry.state.nodes["n1"]!
         cordoned.cordoned = true
         registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.putNode(cordoned)]))
-        #expect(registry.schedulingRevision == base, "a node is the terms' part, taken each round")
+        #expect(registry.schedulingRevision == registry.revision, "a node written")
 
         var lost = running
         lost.phase = .lost

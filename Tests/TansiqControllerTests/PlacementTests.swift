@@ -64,9 +64,9 @@ struct PlacementTests {
         other.node = "n1"
         other.phase = .running
         other.resources = ResourceRequest(cpuMillis: 750, memoryBytes: 1 << 20)
-        let plannedAt = registry.revision
+        let plannedOn = registry.schedulingRevision
         registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.putInstance(other)]))
-        let outcome = registry.planPlacement(stale, now: Self.now, plannedAt: plannedAt) { _ in true }
+        let outcome = registry.planPlacement(stale, now: Self.now, plannedOn: plannedOn) { _ in true }
         // Not as planned: a kept scheduler that made it no longer holds what the state holds.
         #expect(outcome.value == PlacementResult(placed: 0, asPlanned: false))
         registry.apply(outcome.changeset)
@@ -123,27 +123,34 @@ struct PlacementTests {
     }
 
     @Test(
-        "a plan made on this very state (its revision) is taken as the scheduler made it; after any commit it is re-checked"
+        "a plan made on a state the scheduler reads the same (its scheduling revision) is taken as made; after a commit that changes what it reads it is re-checked"
     )
-    func revisionSkipsTheRecheckOnlyWhenNothingMoved() throws {
+    func schedulingRevisionSkipsTheRecheckOnlyWhenNothingMoved() throws {
         var registry = try Self.registry(
             Harness.app("health", "portal", replicas: 2, extra: "\n  placement: {maxPerNode: 1}"),
             zones: ["n1": "a", "n2": "b"])
-        let plannedAt = registry.revision
+        let plannedOn = registry.schedulingRevision
         // Not what the scheduler would plan (two on n1 against maxPerNode 1): taken on trust when
         // the state is the plan's, which is what shows the re-check was skipped.
         var doubled = Self.plan(registry)
         for index in doubled.assignments.indices { doubled.assignments[index].node = "n1" }
-        #expect(registry.planPlacement(doubled, now: Self.now, plannedAt: plannedAt) { _ in true }.value.placed == 2)
-        // Anything committed since — here another node's label — and the plan is held to the filters again.
+        #expect(registry.planPlacement(doubled, now: Self.now, plannedOn: plannedOn) { _ in true }.value.placed == 2)
+        // A commit the scheduler does not read (a pending instance's reason) leaves the plan trusted.
+        var waiting = registry.pending[0]
+        waiting.reason = "waiting"
+        registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.putInstance(waiting)]))
+        #expect(registry.schedulingRevision == plannedOn)
+        #expect(registry.planPlacement(doubled, now: Self.now, plannedOn: plannedOn) { _ in true }.value.placed == 2)
+        // One it reads — here another node's label — and the plan is held to the filters again.
         var node = registry.state.nodes["n2"]!
         node.labels = ["zone": "c"]
         registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: [.putNode(node)]))
-        #expect(registry.revision == plannedAt + 1)
-        #expect(registry.planPlacement(doubled, now: Self.now, plannedAt: plannedAt) { _ in true }.value.placed == 1)
-        // A changeset that changes nothing (events alone) leaves the revision as it was.
+        #expect(registry.schedulingRevision == registry.revision)
+        #expect(registry.planPlacement(doubled, now: Self.now, plannedOn: plannedOn) { _ in true }.value.placed == 1)
+        // A changeset that changes nothing (events alone) leaves both revisions as they were.
+        let revision = registry.revision
         registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: []))
-        #expect(registry.revision == plannedAt + 1)
+        #expect(registry.revision == revision && registry.schedulingRevision == revision)
     }
 
     @Test("a plan without spread is re-checked on its own nodes, with the answers the whole cluster gives")
@@ -156,7 +163,7 @@ struct PlacementTests {
         var plan = Self.plan(registry)
         plan.assignments = Array(plan.assignments.filter { $0.instance.hasPrefix("health-portal") }.prefix(2))
         for index in plan.assignments.indices { plan.assignments[index].node = "n1" }
-        let first = registry.planPlacement(plan, now: Self.now, plannedAt: registry.revision) { _ in true }
+        let first = registry.planPlacement(plan, now: Self.now, plannedOn: registry.schedulingRevision) { _ in true }
         #expect(first.value.placed == 2)
         registry.apply(first.changeset)
         // Since the plan: n2 tainted, n3 cordoned.

@@ -119,12 +119,13 @@ extension Registry {
         return hasher.finalize()
     }
 
-    /// True when `mutations`, applied to `state`, change what a scheduler holds of the cluster
-    /// besides its terms (`termsFingerprint`): an instance starts or stops holding resources, or
-    /// one that holds them moves or changes its request, priority, owner or guaranteed flag; or
-    /// an application with instances changes its constraints or goes. A status that moves an
-    /// instance from Assigned to Running changes nothing here. Over-approximates within one
-    /// changeset (each put is compared with the state before it all), never under.
+    /// True when `mutations`, applied to `state`, change what the scheduler reads of the cluster
+    /// besides quota terms and readiness by the clock: an instance starts or stops holding
+    /// resources, or one that holds them moves or changes its request, priority, owner or
+    /// guaranteed flag; an application with instances changes its constraints or goes; a node
+    /// is written or removed. A status that moves an instance from Assigned to Running changes
+    /// nothing here. Over-approximates within one changeset (each put is compared with the state
+    /// before it all), never under.
     static func changesScheduling(_ mutations: [Mutation], in state: StoredState) -> Bool {
         mutations.contains { mutation in
             switch mutation {
@@ -136,6 +137,8 @@ extension Registry {
                 return constraintsChange(application.key, to: application.spec, in: state)
             case .deleteApplication(let ministry, let name):
                 return constraintsChange("\(ministry)/\(name)", to: nil, in: state)
+            case .putNode, .deleteNode:
+                return true
             default:
                 return false
             }
@@ -230,11 +233,12 @@ extension Registry {
     /// snapshot of the plan's own nodes when nothing in it spreads, `recheckedNodes`);
     /// its ministry's quota still takes it (as guaranteed or borrowed, decided again here). What
     /// no longer holds is left for the next round. Preempted instances get replacements, so their applications keep their
-    /// replicas. A plan made on this very state (`plannedAt` is this registry's `revision`: nothing
-    /// was committed between planning and now) passed the scheduler's own filters on it already;
-    /// only its quota decisions are made again.
+    /// replicas. A plan made on a state the scheduler would read the same (`plannedOn` is this
+    /// registry's `schedulingRevision`: nothing committed between planning and now changed a
+    /// placed instance, a node or an application's constraints; statuses may have come) passed
+    /// the scheduler's own filters on it already; only its quota decisions are made again.
     public func planPlacement(
-        _ plan: Plan, now: Date, plannedAt: Int? = nil, ready: (Node) -> Bool
+        _ plan: Plan, now: Date, plannedOn: Int? = nil, ready: (Node) -> Bool
     ) -> Outcome<PlacementResult> {
         var mutations: [Mutation] = []
         // What this plan has written so far, by id, over the state: each instance is read as the
@@ -251,7 +255,7 @@ extension Registry {
         var ledger = usageLedger(now: now)
         // Built only when something is to be placed on a state that moved since the plan: a round
         // that only records reasons needs none, nor one whose state is the plan's.
-        let recheck = plannedAt != revision
+        let recheck = plannedOn != schedulingRevision
         let feasibility =
             plan.assignments.isEmpty || !recheck
             ? nil : Feasibility(schedulingSnapshot(now: now, ready: ready, only: recheckedNodes(plan)))
@@ -284,9 +288,10 @@ extension Registry {
                 asPlanned = false
                 continue
             }
-            let scheduling = self.request(for: instance, constraints: &constraints)
+            // As the scheduler sees it: built only for a re-check.
+            let scheduling = feasibility.map { _ in self.request(for: instance, constraints: &constraints) }
             if recheck {
-                guard let feasibility, feasibility.reject(scheduling, on: node.name) == nil else {
+                guard let feasibility, let scheduling, feasibility.reject(scheduling, on: node.name) == nil else {
                     asPlanned = false
                     continue
                 }
@@ -302,7 +307,7 @@ extension Registry {
             }
             if guaranteed != assignment.guaranteed { asPlanned = false }
             ledger.add(instance.ministry, request, guaranteed: guaranteed)
-            feasibility?.place(scheduling, on: node.name, guaranteed: guaranteed)
+            if let feasibility, let scheduling { feasibility.place(scheduling, on: node.name, guaranteed: guaranteed) }
             instance.node = node.name
             instance.phase = .assigned
             instance.guaranteed = guaranteed

@@ -130,7 +130,7 @@ public struct PlacementLoop: Service {
         let after = Recorded()
         do {
             let result = try await cluster.systemChange(by: "scheduler", at: now) { latest in
-                let outcome = latest.planPlacement(plan, now: now, plannedAt: registry.revision) { node in
+                let outcome = latest.planPlacement(plan, now: now, plannedOn: registry.schedulingRevision) { node in
                     heartbeats.isReady(node, in: latest, now: now)
                 }
                 after.set(KeptScheduler.key(after: outcome, on: latest, plannedOn: key))
