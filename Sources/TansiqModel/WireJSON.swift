@@ -187,16 +187,6 @@ public struct WireJSONWriter {
     /// A JSON string: quote, backslash and control characters escaped as Foundation does.
     mutating func string(_ text: String) {
         bytes.append(UInt8(ascii: "\""))
-        // Names, ids, times: nearly every string needs no escape, and is copied whole.
-        let copied: Bool? = text.utf8.withContiguousStorageIfAvailable { utf8 in
-            guard !utf8.contains(where: Self.needsEscape) else { return false }
-            bytes.append(contentsOf: utf8)
-            return true
-        }
-        if copied == true {
-            bytes.append(UInt8(ascii: "\""))
-            return
-        }
         for byte in text.utf8 {
             switch byte {
             case UInt8(ascii: "\""): bytes.append(contentsOf: #"\""#.utf8)
@@ -215,10 +205,5 @@ public struct WireJSONWriter {
             }
         }
         bytes.append(UInt8(ascii: "\""))
-    }
-
-    /// A quote, a backslash or a control character.
-    private static func needsEscape(_ byte: UInt8) -> Bool {
-        byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\")
     }
 }
