@@ -1,5 +1,4 @@
 import Foundation
-import TansiqManifest
 import TansiqModel
 import TansiqStore
 import Testing
@@ -65,7 +64,7 @@ struct KeptSchedulerTests {
     /// A cluster of four nodes of 1 cpu in two zones and the harness's two ministries (2 cpu
     /// each, one cohort), driven by random changes and placement rounds run as the loop runs them.
     struct Run {
-        var registry = Registry(state: StoredState())
+        var registry: Registry
         let kept = KeptScheduler()
         var rng: SeededRandom
         /// Rounds that planned with the kept scheduler, and rounds in all.
@@ -73,26 +72,10 @@ struct KeptSchedulerTests {
 
         init(seed: UInt64) throws {
             rng = SeededRandom(seed: seed)
-            try apply(Harness.ministries)
-            let nodes = (1...4).map { index in
-                var node = Node(
-                    name: "n\(index)", phase: .ready,
-                    capacity: Resources(cpuMillis: 1000, memoryBytes: 4 << 30, storageBytes: 1 << 30, instances: 10))
-                node.labels = ["zone": index % 2 == 0 ? "a" : "b"]
-                return node
-            }
-            registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: nodes.map { .putNode($0) }))
+            registry = try PlacementTests.registry("", zones: ["n1": "b", "n2": "a", "n3": "b", "n4": "a"])
         }
 
-        mutating func apply(_ yaml: String) throws {
-            let (objects, diagnostics) = ManifestParser.parse(yaml, file: "test")
-            #expect(diagnostics.isEmpty)
-            registry.apply(
-                try registry.planApply(
-                    objects, caller: KeptSchedulerTests.admin, now: KeptSchedulerTests.now, requestID: "t"
-                )
-                .changeset)
-        }
+        mutating func apply(_ yaml: String) throws { try PlacementTests.apply(yaml, to: &registry) }
 
         /// The scheduler a round would start from holds what a fresh one holds.
         func expectHeld(_ scheduler: Scheduler, _ when: String) {

@@ -17,14 +17,12 @@ struct PlacementTests {
         try registry(Harness.app("health", "portal", replicas: replicas, cpu: "500m"), zones: ["n1": "-"])
     }
 
-    /// A registry with the two harness ministries, the application of `yaml` pending, and a Ready
-    /// node of 1 cpu for each entry of `zones` (name → its `zone` label; `-` for none).
+    /// A registry with the two harness ministries, the application of `yaml` pending (none when
+    /// empty), and a Ready node of 1 cpu for each entry of `zones` (name → its `zone` label; `-`
+    /// for none).
     static func registry(_ yaml: String, zones: [String: String]) throws -> Registry {
         var registry = Registry(state: StoredState())
-        let (objects, diagnostics) = ManifestParser.parse(Harness.ministries + "\n---\n" + yaml, file: "test")
-        #expect(diagnostics.isEmpty)
-        let admin = Caller(subject: "admin", role: .operator)
-        registry.apply(try registry.planApply(objects, caller: admin, now: now, requestID: "t").changeset)
+        try apply(Harness.ministries + (yaml.isEmpty ? "" : "\n---\n" + yaml), to: &registry)
         let nodes = zones.sorted { $0.key < $1.key }.map { name, zone in
             var node = Node(
                 name: name, phase: .ready,
@@ -34,6 +32,14 @@ struct PlacementTests {
         }
         registry.apply(Changeset(basedOn: registry.state.resourceVersion, mutations: nodes.map { .putNode($0) }))
         return registry
+    }
+
+    /// Applies `yaml` as an operator.
+    static func apply(_ yaml: String, to registry: inout Registry) throws {
+        let (objects, diagnostics) = ManifestParser.parse(yaml, file: "test")
+        #expect(diagnostics.isEmpty)
+        let admin = Caller(subject: "admin", role: .operator)
+        registry.apply(try registry.planApply(objects, caller: admin, now: now, requestID: "t").changeset)
     }
 
     static func plan(_ registry: Registry) -> Plan {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 import TansiqModel
 import TansiqScheduler
@@ -126,30 +127,20 @@ public struct PlacementLoop: Service {
             return 0
         }
         // What the scheduler is consistent with once the plan is committed, as the applier's
-        // last planning of it says (the cluster may preview it first, then plan it in its queue).
-        let after = Recorded()
-        do {
-            let result = try await cluster.systemChange(by: "scheduler", at: now) { latest in
-                let outcome = latest.planPlacement(plan, now: now, plannedOn: registry.schedulingRevision) { node in
-                    heartbeats.isReady(node, in: latest, now: now)
-                }
-                after.set(KeptScheduler.key(after: outcome, on: latest, plannedOn: key))
-                return outcome
+        // last planning of it says (the cluster may preview it first, then plan it in its queue);
+        // nothing when the commit failed.
+        let after = NIOLockedValueBox<KeptScheduler.Key?>(nil)
+        let result = await cluster.round(
+            "scheduler", at: now, logger: logger, failed: { after.withLockedValue { $0 = nil } }
+        ) { latest in
+            let outcome = latest.planPlacement(plan, now: now, plannedOn: registry.schedulingRevision) { node in
+                heartbeats.isReady(node, in: latest, now: now)
             }
-            if let next = after.key { kept.keep(scheduler, as: next) }
-            return result?.placed ?? 0
-        } catch {
-            logger.error("scheduler round failed", metadata: ["error": "\(error)"])
-            return 0
+            let next = KeptScheduler.key(after: outcome, on: latest, plannedOn: key)
+            after.withLockedValue { $0 = next }
+            return outcome
         }
-    }
-
-    /// The key the round's last planning recorded.
-    final class Recorded: @unchecked Sendable {
-        private let lock = NSLock()
-        private var recorded: KeptScheduler.Key?
-
-        var key: KeptScheduler.Key? { lock.withLock { recorded } }
-        func set(_ key: KeptScheduler.Key?) { lock.withLock { recorded = key } }
+        if let next = after.withLockedValue({ $0 }) { kept.keep(scheduler, as: next) }
+        return result?.placed ?? 0
     }
 }
